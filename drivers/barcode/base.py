@@ -1,0 +1,43 @@
+"""What a barcode reader driver offers: trigger a read, get every symbol or an explicit no-read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class BarcodeRead:
+    """One decoded symbol. ``symbology`` is the AIM identifier (``]C0``, ``]C1``…) or ``""``."""
+
+    data: str
+    symbology: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """The outcome of one trigger: symbols read (possibly none = no-read) and the raw reply."""
+
+    symbols: tuple[BarcodeRead, ...]
+    raw: str
+
+    @property
+    def no_read(self) -> bool:
+        """True when the reader explicitly read nothing."""
+        return not self.symbols
+
+
+class BarcodeReader(Protocol):
+    """A triggered barcode reader. Every method raises :class:`drivers.errors.DriverError`."""
+
+    name: str
+    address: str
+
+    async def connect(self) -> None:
+        """Open the link."""
+
+    async def close(self) -> None:
+        """Close the link; safe to call twice."""
+
+    async def trigger(self) -> ReadResult:
+        """Trigger one read and wait for its result (or the no-read string)."""

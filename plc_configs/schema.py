@@ -1,0 +1,322 @@
+"""The line configuration: one YAML file describes a whole sort line.
+
+The same file is read by the controller (``lanesort run``) and by the line
+simulator (``lanesort sim``): the devices' addresses say where the controller
+connects and where the simulator listens. Sim or real is only an address.
+
+Sections: ``line`` (name, data folder), ``devices`` (driver name and URL per
+device), ``topology`` (belt, scan point, decision point, chutes, reject chute),
+``register_map`` (the PLC's Modbus map), ``decision`` (deadline), ``sort_plan``
+(route -> chutes), ``manifest``, ``incidents`` (policy per incident kind) and
+``simulation`` (the line twin; ignored by the controller).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from plc_configs.register_map import RegisterMap
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_url(url: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    if not parts.hostname or parts.port is None:
+        raise ValueError("expected host and port, as in tcp://127.0.0.1:15023")
+    return url
+
+
+class LineSection(_Strict):
+    """Who the line is and where it keeps its data."""
+
+    name: str = Field(min_length=1, description="shown in logs and reports")
+    data_dir: str = Field(
+        "lanesort-data",
+        description="journal, manifest and reports; relative paths are relative to the "
+        "current directory",
+    )
+    auto_start: bool = Field(
+        False, description="send Reset and Start to the PLC once it is connected"
+    )
+
+
+class SorterPlcDevice(_Strict):
+    """The sorter PLC: the controller is the Modbus client, the PLC the server."""
+
+    kind: Literal["sorter_plc"]
+    driver: Literal["modbus-tcp"] = "modbus-tcp"
+    url: str = Field(description="modbus-tcp://HOST:PORT")
+    timeout_ms: int = Field(500, gt=0, le=60000, description="per Modbus request")
+    poll_interval_ms: float = Field(
+        1.0, ge=0, le=1000, description="pause between two reads of the PLC area"
+    )
+    heartbeat_interval_ms: int = Field(1000, gt=0, description="how often our life counter ticks")
+    heartbeat_timeout_ms: int = Field(
+        3000, gt=0, description="the PLC's life counter unchanged this long = link lost"
+    )
+    reconnect_min_ms: int = Field(200, gt=0)
+    reconnect_max_ms: int = Field(5000, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, ("modbus-tcp",))
+
+
+class BarcodeReaderDevice(_Strict):
+    """A fixed-mount barcode reader triggered by the controller over TCP."""
+
+    kind: Literal["barcode_reader"]
+    driver: Literal["cognex"] = Field("cognex", description="reader preset")
+    url: str = Field(description="tcp://HOST:PORT")
+    timeout_ms: int = Field(80, gt=0, le=60000, description="trigger to result")
+    no_read: str = Field("NOREAD", min_length=1, description="the reader's no-read string")
+    separator: str = Field(",", min_length=1, description="between symbols in one result")
+    reconnect_min_ms: int = Field(200, gt=0)
+    reconnect_max_ms: int = Field(5000, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, ("tcp",))
+
+
+Device = Annotated[SorterPlcDevice | BarcodeReaderDevice, Field(discriminator="kind")]
+
+
+class Chute(_Strict):
+    """One chute along the sorter."""
+
+    id: int = Field(ge=1, description="the number the PLC uses")
+    position_mm: int = Field(ge=0, description="distance from the induct")
+    capacity: int = Field(gt=0, description="parcels until the container is full")
+
+
+class Topology(_Strict):
+    """Where things are along the belt, in millimetres from the induct."""
+
+    belt_speed_mps: float = Field(gt=0, le=60)
+    scan_point_mm: int = Field(ge=0, description="photo-eye that triggers the scan tunnel")
+    scan_field_mm: int = Field(600, gt=0, description="length of the readers' field")
+    request_point_mm: int = Field(ge=0, description="where the PLC asks for a destination")
+    decision_point_mm: int = Field(ge=0, description="the answer must be in by here")
+    chutes: list[Chute] = Field(min_length=1)
+    reject_chute: Chute
+
+    @model_validator(mode="after")
+    def _order(self) -> Topology:
+        if not self.scan_point_mm < self.request_point_mm < self.decision_point_mm:
+            raise ValueError(
+                "expected scan_point_mm < request_point_mm < decision_point_mm along the belt"
+            )
+        ids = [c.id for c in self.chutes]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"chute ids must be unique; repeated: {dupes}")
+        if self.reject_chute.id in ids:
+            raise ValueError(f"reject_chute id {self.reject_chute.id} is also a sort chute")
+        early = [c.id for c in self.chutes if c.position_mm <= self.decision_point_mm]
+        if early or self.reject_chute.position_mm <= self.decision_point_mm:
+            raise ValueError(
+                f"every chute must lie after the decision point; too early: "
+                f"{early or [self.reject_chute.id]}"
+            )
+        return self
+
+    @property
+    def chute_ids(self) -> frozenset[int]:
+        """Ids of the sort chutes (without the reject chute)."""
+        return frozenset(c.id for c in self.chutes)
+
+    def answer_window_ms(self) -> float:
+        """Time from the destination request to the decision point at belt speed."""
+        return (self.decision_point_mm - self.request_point_mm) / self.belt_speed_mps
+
+
+class DecisionSection(_Strict):
+    """How the controller answers the PLC."""
+
+    deadline_ms: float = Field(
+        50, gt=0, description="answer at the latest this long after the request was seen"
+    )
+    lost_after_s: float = Field(
+        30, gt=0, description="a parcel with no confirmation this long after its request is lost"
+    )
+
+
+class ManifestSection(_Strict):
+    """The TMS manifest: barcode -> route."""
+
+    path: str = Field(
+        "manifest.csv", description="CSV with columns barcode,route; relative to line.data_dir"
+    )
+
+
+class IncidentAction(StrEnum):
+    """What happens on an incident (DESIGN.md: off / alarm only / reject / stop line)."""
+
+    OFF = "off"
+    ALARM = "alarm"
+    REJECT = "reject"
+    STOP = "stop"
+
+
+UNSORTABLE_INCIDENTS = (
+    "no_read",
+    "multiple_labels",
+    "no_route",
+    "unknown_parcel",
+    "chute_full",
+    "chute_disabled",
+    "answer_too_late",
+    "device_fault",
+)
+
+
+class IncidentPolicies(_Strict):
+    """Policy per incident kind.
+
+    These incidents leave the parcel unsortable, so the parcel always goes to
+    the reject chute: ``reject`` does only that, ``alarm`` also raises an alarm,
+    ``stop`` also raises an alarm and stops the line. ``off`` is refused here
+    (it is meant for measurement checks that can be skipped).
+    """
+
+    no_read: IncidentAction = IncidentAction.REJECT
+    multiple_labels: IncidentAction = IncidentAction.REJECT
+    no_route: IncidentAction = IncidentAction.REJECT
+    unknown_parcel: IncidentAction = IncidentAction.ALARM
+    chute_full: IncidentAction = IncidentAction.REJECT
+    chute_disabled: IncidentAction = IncidentAction.REJECT
+    answer_too_late: IncidentAction = IncidentAction.ALARM
+    device_fault: IncidentAction = IncidentAction.ALARM
+
+    @model_validator(mode="after")
+    def _no_off(self) -> IncidentPolicies:
+        off = [k for k in UNSORTABLE_INCIDENTS if getattr(self, k) is IncidentAction.OFF]
+        if off:
+            raise ValueError(
+                "\n".join(
+                    f"{k}: 'off' is not possible, a parcel with this incident cannot be "
+                    "sorted (choose reject, alarm or stop)"
+                    for k in off
+                )
+            )
+        return self
+
+
+class ReaderSimulation(_Strict):
+    """Faults of the simulated barcode reader, as shares of triggers."""
+
+    no_read_rate: float = Field(0.02, ge=0, le=1)
+    multi_label_rate: float = Field(0.005, ge=0, le=1, description="two different labels")
+    duplicate_read_rate: float = Field(0.01, ge=0, le=1, description="same label read twice")
+    late_answer_rate: float = Field(0.0, ge=0, le=1)
+    late_answer_ms: float = Field(300, ge=0)
+    garbled_rate: float = Field(0.0, ge=0, le=1, description="a line that is not a valid reply")
+
+
+class PlcSimulation(_Strict):
+    """Behaviour of the simulated PLC."""
+
+    heartbeat_interval_ms: int = Field(500, gt=0)
+    host_heartbeat_timeout_ms: int = Field(3000, gt=0)
+    start_state: Literal["stopped", "idle", "execute"] = "stopped"
+    transition_ms: int = Field(200, ge=0, description="duration of Resetting/Starting/Stopping")
+
+
+class Simulation(_Strict):
+    """The line twin. Read by ``lanesort sim`` only."""
+
+    seed: int = 1
+    rate_pph: float = Field(6000, gt=0, description="parcels per hour at the induct")
+    parcels: int | None = Field(None, gt=0, description="stop inducting after this many")
+    parcel_length_mm: tuple[int, int] = (200, 600)
+    parcel_width_mm: tuple[int, int] = (150, 400)
+    parcel_height_mm: tuple[int, int] = (50, 400)
+    parcel_weight_kg: tuple[float, float] = (0.1, 25.0)
+    min_gap_mm: int = Field(300, ge=0)
+    manifest_missing_share: float = Field(0.02, ge=0, le=1)
+    chute_empty_after_s: float = Field(20, gt=0, description="operator swaps a full container")
+    chute_capacity_override: dict[int, int] = Field(
+        default_factory=dict, description="chute id -> capacity, to make a chute fill early"
+    )
+    reader: ReaderSimulation = ReaderSimulation()
+    plc: PlcSimulation = PlcSimulation()
+
+
+class LineConfig(_Strict):
+    """The whole line."""
+
+    line: LineSection
+    devices: dict[str, Device] = Field(min_length=1)
+    topology: Topology
+    register_map: RegisterMap = RegisterMap()
+    decision: DecisionSection = DecisionSection()
+    sort_plan: dict[str, list[int]] = Field(
+        min_length=1, description="route -> chutes in order of preference"
+    )
+    manifest: ManifestSection = ManifestSection()
+    incidents: IncidentPolicies = IncidentPolicies()
+    simulation: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> LineConfig:
+        problems = []
+        plcs = [n for n, d in self.devices.items() if d.kind == "sorter_plc"]
+        if len(plcs) != 1:
+            problems.append(f"devices: expected exactly one sorter_plc, found {len(plcs)}")
+        readers = [n for n, d in self.devices.items() if d.kind == "barcode_reader"]
+        if not readers:
+            problems.append("devices: expected at least one barcode_reader at the scan point")
+        known = self.topology.chute_ids
+        for route, chutes in self.sort_plan.items():
+            if not chutes:
+                problems.append(f"sort_plan.{route}: expected at least one chute")
+            for chute in chutes:
+                if chute == self.topology.reject_chute.id:
+                    problems.append(f"sort_plan.{route}: {chute} is the reject chute")
+                elif chute not in known:
+                    problems.append(f"sort_plan.{route}: chute {chute} is not in topology.chutes")
+        top = self.register_map.chute_words * 16
+        too_high = sorted(c for c in known | {self.topology.reject_chute.id} if c > top)
+        if too_high:
+            problems.append(
+                f"topology: chutes {too_high} have no bit in the register map "
+                f"(chute_words={self.register_map.chute_words} covers 1..{top})"
+            )
+        if self.decision.deadline_ms >= self.topology.answer_window_ms():
+            problems.append(
+                f"decision.deadline_ms: {self.decision.deadline_ms} ms is not shorter than the "
+                f"{self.topology.answer_window_ms():.0f} ms a parcel takes from the request "
+                "point to the decision point"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def plc_name(self) -> str:
+        """Name of the sorter PLC device."""
+        return next(n for n, d in self.devices.items() if d.kind == "sorter_plc")
+
+    @property
+    def plc(self) -> SorterPlcDevice:
+        """The sorter PLC device."""
+        device = self.devices[self.plc_name]
+        assert isinstance(device, SorterPlcDevice)
+        return device
+
+    @property
+    def readers(self) -> dict[str, BarcodeReaderDevice]:
+        """The scan point's barcode readers by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, BarcodeReaderDevice)}
