@@ -107,6 +107,13 @@ class Topology(_Strict):
     belt_speed_mps: float = Field(gt=0, le=60)
     scan_point_mm: int = Field(ge=0, description="photo-eye that triggers the scan tunnel")
     scan_field_mm: int = Field(600, gt=0, description="length of the readers' field")
+    min_parcel_pitch_mm: int = Field(
+        500,
+        gt=0,
+        description="shortest distance from one parcel's front to the next one's, as the "
+        "induction guarantees; with the field length it bounds how late a read may finish "
+        "and still be bound to the parcel",
+    )
     request_point_mm: int = Field(ge=0, description="where the PLC asks for a destination")
     decision_point_mm: int = Field(ge=0, description="the answer must be in by here")
     chutes: list[Chute] = Field(min_length=1)
@@ -136,6 +143,10 @@ class Topology(_Strict):
     def chute_ids(self) -> frozenset[int]:
         """Ids of the sort chutes (without the reject chute)."""
         return frozenset(c.id for c in self.chutes)
+
+    def scan_window_ms(self) -> float:
+        """How long after a parcel enters the tunnel only that parcel can be read."""
+        return min(self.scan_field_mm, self.min_parcel_pitch_mm) / self.belt_speed_mps
 
     def answer_window_ms(self) -> float:
         """Time from the destination request to the decision point at belt speed."""
@@ -299,6 +310,13 @@ class LineConfig(_Strict):
                 f"decision.deadline_ms: {self.decision.deadline_ms} ms is not shorter than the "
                 f"{self.topology.answer_window_ms():.0f} ms a parcel takes from the request "
                 "point to the decision point"
+            )
+        sim = self.simulation
+        pitch = sim.parcel_length_mm[0] + sim.min_gap_mm
+        if pitch < self.topology.min_parcel_pitch_mm:
+            problems.append(
+                f"simulation.min_gap_mm: the shortest parcel plus the gap is {pitch} mm, less "
+                f"than topology.min_parcel_pitch_mm ({self.topology.min_parcel_pitch_mm} mm)"
             )
         if problems:
             raise ValueError("\n".join(problems))

@@ -72,7 +72,9 @@ class RegisterProblem:
     expected: str
 
     def __str__(self) -> str:
-        return f"register {self.register} at {self.address} = {self.value}, expected {self.expected}"
+        return (
+            f"register {self.register} at {self.address} = {self.value}, expected {self.expected}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The LaneSort controller: config, parcel state, decisions, journal, line state, CLI."""

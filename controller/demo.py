@@ -1,0 +1,315 @@
+"""``lanesort demo``: the simulated line as a child process, the controller, live counters.
+
+The simulator runs as its own process (``python -m simulators``), exactly as a
+real line's devices are other machines: the controller only knows the
+addresses in the config. With ``--parcels N`` the demo stops when every one of
+the N parcels has its terminal state, then writes the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from controller.errors import ControllerError
+from controller.line import LineController, LineSnapshot
+from controller.report import DemoReport, build_report, read_journal
+from plc_configs.schema import LineConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the user asked of the demo."""
+
+    config_path: Path
+    data_dir: Path
+    parcels: int | None
+    rate_pph: float | None
+    seed: int | None
+    report: Path | None
+    live: bool
+
+
+class SimulatorProcess:
+    """The line simulator as a child process."""
+
+    def __init__(self, options: DemoOptions):
+        self.options = options
+        self.truth_path = options.data_dir / "truth.json"
+        self.log_path = options.data_dir / "simulator.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ready: dict[str, object] = {}
+        self.drained = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, timeout_s: float = 60.0) -> dict[str, object]:
+        """Start the simulator and wait for its ready line."""
+        o = self.options
+        args = [
+            sys.executable,
+            "-m",
+            "simulators",
+            "--config",
+            str(o.config_path),
+            "--data-dir",
+            str(o.data_dir),
+            "--truth",
+            str(self.truth_path),
+        ]
+        if o.parcels is not None:
+            args += ["--parcels", str(o.parcels)]
+        if o.rate_pph is not None:
+            args += ["--rate", str(o.rate_pph)]
+        if o.seed is not None:
+            args += ["--seed", str(o.seed)]
+        with self.log_path.open("wb") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log_file,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        assert self.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout_s)
+        except TimeoutError:
+            line = b""
+        try:
+            message = json.loads(line) if line else {}
+        except json.JSONDecodeError:
+            message = {}
+        if message.get("event") != "ready":
+            await self.stop()
+            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-8:]
+            raise ControllerError(
+                "the simulator did not start (see "
+                + str(self.log_path)
+                + "):\n  "
+                + "\n  ".join(tail)
+            )
+        self.ready = message
+        self._reader = asyncio.create_task(self._read_events())
+        return message
+
+    async def _read_events(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                if json.loads(line).get("event") == "drained":
+                    self.drained.set()
+
+    async def stop(self) -> int | None:
+        """Ask the simulator to stop (SIGTERM), then wait; kill after 10 s."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        return proc.returncode
+
+    def truth(self) -> dict[str, object] | None:
+        """The twin's ground truth, if the simulator wrote it."""
+        try:
+            return json.loads(self.truth_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+
+def _finished(snapshot: LineSnapshot) -> int:
+    c = snapshot.counts
+    return c.get("sorted", 0) + c.get("rejected", 0) + c.get("lost", 0)
+
+
+def render(snapshot: LineSnapshot, progress: Progress | None) -> Group:
+    """The live screen: line state, counters, reject reasons, links, alarms."""
+    state = snapshot.packml_state.name.title() if snapshot.packml_state else "unknown"
+    head = Table.grid(padding=(0, 2))
+    head.add_row(
+        f"[b]{snapshot.line}[/b]",
+        f"PackML [b]{state}[/b]",
+        "belt running" if snapshot.conveyor_running else "belt stopped",
+        "heartbeat ok" if snapshot.heartbeat_ok else "[red]heartbeat LOST[/red]",
+        f"manifest {snapshot.manifest_size}",
+    )
+    counts = Table(title="parcels", show_edge=False)
+    for name in ("inducted", "sorted", "rejected", "lost"):
+        counts.add_column(name, justify="right")
+    counts.add_column("on belt", justify="right")
+    counts.add_column("answer p50/p99 ms", justify="right")
+    c = snapshot.counts
+    p50, p99 = snapshot.answer_p50_ms, snapshot.answer_p99_ms
+    counts.add_row(
+        str(c.get("inducted", 0)),
+        str(c.get("sorted", 0)),
+        str(c.get("rejected", 0)),
+        str(c.get("lost", 0)),
+        str(snapshot.on_belt),
+        f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-",
+    )
+    reasons = Table(title="reject reasons", show_edge=False)
+    reasons.add_column("reason")
+    reasons.add_column("parcels", justify="right")
+    for reason, n in sorted(snapshot.reasons.items()):
+        reasons.add_row(reason.replace("_", " "), str(n))
+    links = Table(title="devices", show_edge=False)
+    links.add_column("device")
+    links.add_column("address")
+    links.add_column("link")
+    for link in snapshot.links:
+        links.add_row(
+            link.device,
+            link.address,
+            "[green]up[/green]" if link.up else f"[red]down[/red] {link.last_error}",
+        )
+    parts: list[object] = [head, counts, reasons, links]
+    if snapshot.alarms:
+        alarms = Table(title="active alarms", show_edge=False)
+        alarms.add_column("severity")
+        alarms.add_column("alarm")
+        alarms.add_column("count", justify="right")
+        for alarm in snapshot.alarms[-8:]:
+            alarms.add_row(alarm.severity.value, alarm.text[:100], str(alarm.count))
+        parts.append(alarms)
+    if progress is not None:
+        parts.append(progress)
+    return Group(*parts)
+
+
+async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -> DemoReport | None:
+    """Run the demo until N parcels are done (or Ctrl-C) and return the report."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=False)
+    sim = SimulatorProcess(options)
+    started = time.monotonic()
+    ready = await sim.start()
+    print(f"simulator ready: {json.dumps(ready)}")
+    config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
+    line = LineController(config, options.data_dir, config_text)
+    task = asyncio.create_task(line.run(), name="line")
+    progress = None
+    bar = None
+    if options.parcels:
+        progress = Progress(
+            TextColumn("parcels done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        bar = progress.add_task("done", total=options.parcels)
+    rate = options.rate_pph or config.simulation.rate_pph
+    budget = (options.parcels / rate * 3600 * 2 + 60) if options.parcels else None
+    interrupted = False
+    try:
+        with (
+            Live(
+                render(line.snapshot(), progress),
+                console=console,
+                auto_refresh=False,
+                transient=False,
+            )
+            if options.live
+            else contextlib.nullcontext() as live
+        ):
+            last_print = 0.0
+            while not task.done():
+                await asyncio.sleep(0.25)
+                snap = line.snapshot()
+                if progress is not None and bar is not None:
+                    progress.update(bar, completed=min(_finished(snap), options.parcels or 0))
+                if live is not None:
+                    live.update(render(snap, progress), refresh=True)
+                elif time.monotonic() - last_print > 2:
+                    last_print = time.monotonic()
+                    print(_one_line(snap), flush=True)
+                if options.parcels and _finished(snap) >= options.parcels and snap.on_belt == 0:
+                    break
+                if budget and time.monotonic() - started > budget:
+                    console.print(f"[red]stopping: not done after {budget:.0f} s[/red]")
+                    break
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+    finally:
+        wall = time.monotonic() - started
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        code = await sim.stop()
+        if code not in (0, None, -signal.SIGTERM):
+            console.print(f"[yellow]simulator exited with {code}; see {sim.log_path}[/yellow]")
+    print(_one_line(line.snapshot()))
+    if interrupted and options.report is None:
+        return None
+    journal = await asyncio.to_thread(read_journal, line.journal.path, line.journal.session)
+    report = build_report(
+        journal,
+        sim.truth(),
+        config.sort_plan,
+        parcels_requested=options.parcels,
+        rate_pph=rate,
+        seed=options.seed if options.seed is not None else config.simulation.seed,
+        wall_time_s=wall,
+    )
+    if options.report is not None:
+        options.report.parent.mkdir(parents=True, exist_ok=True)
+        options.report.write_text(report.to_json())
+        print(f"report written to {options.report}")
+    return report
+
+
+def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:
+    """The config of the line the simulator really runs.
+
+    At rates the configured belt cannot carry (the 150,000 parcels/h stress test) the
+    simulator runs the belt faster; the controller must then know the real speed (its
+    scan-window check depends on it) and answer within the shorter answer window.
+    """
+    if speed <= config.topology.belt_speed_mps:
+        return config
+    data = config.model_dump(mode="python")
+    data["topology"]["belt_speed_mps"] = speed
+    window = (config.topology.decision_point_mm - config.topology.request_point_mm) / speed
+    deadline = min(config.decision.deadline_ms, window / 2)
+    data["decision"]["deadline_ms"] = deadline
+    print(
+        f"the simulator runs the belt at {speed:.1f} m/s to carry this rate: answer window "
+        f"{window:.1f} ms, decision deadline {deadline:.1f} ms"
+    )
+    return LineConfig.model_validate(data)
+
+
+def _one_line(snap: LineSnapshot) -> str:
+    c = snap.counts
+    state = snap.packml_state.name if snap.packml_state else "?"
+    p99 = f"{snap.answer_p99_ms:.2f}" if snap.answer_p99_ms is not None else "-"
+    return (
+        f"{state}: inducted {c.get('inducted', 0)} sorted {c.get('sorted', 0)} "
+        f"rejected {c.get('rejected', 0)} lost {c.get('lost', 0)} on belt {snap.on_belt} "
+        f"answer p99 {p99} ms alarms {len(snap.alarms)}"
+    )
+
+
+def default_data_dir(base: str) -> Path:
+    """A fresh folder for one demo run under ``base``."""
+    return Path(base) / time.strftime("demo-%Y%m%d-%H%M%S") / str(os.getpid())

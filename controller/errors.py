@@ -1,0 +1,35 @@
+"""The controller layer's errors: one root, each wrapping its cause ``from`` it.
+
+::
+
+    ControllerError             anything the controller refuses or cannot do
+    ├── ConfigError             the line config file is missing or invalid (file:line: key: why)
+    ├── ManifestError           the manifest CSV cannot be read (file:line: why)
+    ├── JournalError            the SQLite journal cannot be opened or written
+    └── CommandRefused          a line command is not allowed now (PackML state, link down)
+
+Driver errors (:mod:`drivers.errors`) are caught at the device supervisors and
+become alarms; they reach the user as the alarm text, never as a crash.
+"""
+
+from __future__ import annotations
+
+
+class ControllerError(Exception):
+    """Root of the controller's errors."""
+
+
+class ConfigError(ControllerError):
+    """The line configuration is missing or invalid; the message lists every problem."""
+
+
+class ManifestError(ControllerError):
+    """The manifest cannot be read; the message names the file and line."""
+
+
+class JournalError(ControllerError):
+    """The journal database cannot be opened or written."""
+
+
+class CommandRefused(ControllerError):
+    """A command is not allowed in the line's current state."""

@@ -1,0 +1,263 @@
+"""The journal: every parcel event and alarm in SQLite (WAL), written off the event loop.
+
+The event loop only puts records on a queue (:meth:`Journal.append`); one writer
+thread commits them in batches. :meth:`Journal.barrier` resolves once everything
+queued before it is committed: the PLC link acknowledges ring entries only
+after that, so a crash never loses a confirmation the PLC considers delivered.
+
+A partial unique index makes the database itself refuse a second terminal
+event for a parcel. If the disk fails, the batch is kept and retried.
+
+Tables: ``sessions`` (one row per controller start), ``events`` (every parcel
+event), ``parcels`` (latest state per parcel), ``alarms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.errors import JournalError
+from controller.parcel import ParcelEvent
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions(
+    id INTEGER PRIMARY KEY, started REAL NOT NULL, line TEXT NOT NULL, config TEXT);
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL,
+    uid INTEGER NOT NULL, tracking_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    state TEXT NOT NULL, barcode TEXT, route TEXT, chute INTEGER, reason TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS events_by_parcel ON events(session, uid);
+CREATE UNIQUE INDEX IF NOT EXISTS one_terminal_per_parcel
+    ON events(session, uid) WHERE kind = 'terminal';
+CREATE TABLE IF NOT EXISTS parcels(
+    session INTEGER NOT NULL, uid INTEGER NOT NULL, tracking_id INTEGER NOT NULL,
+    barcode TEXT, route TEXT, state TEXT NOT NULL, chute INTEGER, reason TEXT,
+    inducted REAL NOT NULL, updated REAL NOT NULL, answer_ms REAL,
+    PRIMARY KEY(session, uid));
+CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
+CREATE TABLE IF NOT EXISTS alarms(
+    id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
+    device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL);
+"""
+
+_UPSERT_PARCEL = """
+INSERT INTO parcels(session, uid, tracking_id, barcode, route, state, chute, reason,
+                    inducted, updated, answer_ms)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(session, uid) DO UPDATE SET
+    barcode = coalesce(excluded.barcode, barcode), route = coalesce(excluded.route, route),
+    state = excluded.state, chute = coalesce(excluded.chute, chute),
+    reason = coalesce(excluded.reason, reason), updated = excluded.updated,
+    answer_ms = coalesce(excluded.answer_ms, answer_ms)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """An alarm raised, cleared or acknowledged."""
+
+    time: float
+    key: str
+    device: str | None
+    severity: str
+    state: str
+    text: str
+
+
+class _Barrier:
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]):
+        self.loop = loop
+        self.future = future
+
+    def release(self) -> None:
+        def _set() -> None:
+            if not self.future.done():
+                self.future.set_result(None)
+
+        self.loop.call_soon_threadsafe(_set)
+
+
+_STOP = object()
+
+
+class Journal:
+    """Append-only journal in one SQLite file, with a writer thread."""
+
+    def __init__(self, path: str | Path, line_name: str, config_text: str = ""):
+        self.path = Path(path)
+        self.line_name = line_name
+        self.config_text = config_text
+        self.session = 0
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.duplicate_terminals = 0
+        self.last_error: str | None = None
+
+    async def open(self) -> None:
+        """Create the file and schema (in a thread), start a session and the writer."""
+        try:
+            conn = await asyncio.to_thread(self._connect)
+        except (sqlite3.Error, OSError) as err:
+            raise JournalError(f"{self.path}: cannot open the journal: {err}") from err
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="journal-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        cur = conn.execute(
+            "INSERT INTO sessions(started, line, config) VALUES(?, ?, ?)",
+            (time.time(), self.line_name, self.config_text),
+        )
+        self.session = int(cur.lastrowid or 0)
+        return conn
+
+    def append(self, record: ParcelEvent | AlarmRecord) -> None:
+        """Queue a record; never blocks."""
+        self._queue.put(record)
+
+    def extend(self, records: list[ParcelEvent]) -> None:
+        """Queue several records; never blocks."""
+        for record in records:
+            self._queue.put(record)
+
+    def barrier(self) -> asyncio.Future[None]:
+        """A future that resolves when everything queued so far is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Barrier(loop, future))
+        return future
+
+    async def close(self) -> None:
+        """Commit what is queued and stop the writer."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(thread.join)
+
+    # -- writer thread ---------------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        pending: list[object] = []
+        while not stop:
+            if not pending:
+                pending.append(self._queue.get())
+            while len(pending) < 2000:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in pending:
+                stop = True
+                pending = [p for p in pending if p is not _STOP]
+            try:
+                self._write(conn, pending)
+            except sqlite3.Error as err:
+                self.last_error = f"{self.path}: {err}"
+                log.error("journal write failed, retrying in 1 s: %s", err)
+                if stop:
+                    break
+                time.sleep(1.0)
+                continue
+            self.last_error = None
+            for item in pending:
+                if isinstance(item, _Barrier):
+                    item.release()
+            pending = []
+        for item in pending:
+            if isinstance(item, _Barrier):
+                item.release()
+        conn.close()
+
+    def _write(self, conn: sqlite3.Connection, items: list[object]) -> None:
+        session = self.session
+        conn.execute("BEGIN")
+        try:
+            for item in items:
+                if isinstance(item, ParcelEvent):
+                    self._write_event(conn, session, item)
+                elif isinstance(item, AlarmRecord):
+                    conn.execute(
+                        "INSERT INTO alarms(session, time, key, device, severity, state, text)"
+                        " VALUES(?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            session,
+                            item.time,
+                            item.key,
+                            item.device,
+                            item.severity,
+                            item.state,
+                            item.text,
+                        ),
+                    )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _write_event(self, conn: sqlite3.Connection, session: int, e: ParcelEvent) -> None:
+        detail = json.dumps(e.detail, separators=(",", ":")) if e.detail else None
+        conn.execute("SAVEPOINT ev")
+        try:
+            conn.execute(
+                "INSERT INTO events(session, time, uid, tracking_id, kind, state, barcode, route,"
+                " chute, reason, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session,
+                    e.time,
+                    e.uid,
+                    e.tracking_id,
+                    e.kind,
+                    e.state.value,
+                    e.barcode,
+                    e.route,
+                    e.chute,
+                    e.reason,
+                    detail,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK TO ev")
+            conn.execute("RELEASE ev")
+            self.duplicate_terminals += 1
+            log.error("journal refused a second terminal event for parcel %s", e.uid)
+            return
+        conn.execute("RELEASE ev")
+        answer_ms = e.detail.get("answer_ms") if e.kind == "assigned" else None
+        conn.execute(
+            _UPSERT_PARCEL,
+            (
+                session,
+                e.uid,
+                e.tracking_id,
+                e.barcode,
+                e.route,
+                e.state.value,
+                e.chute,
+                e.reason,
+                e.time,
+                e.time,
+                answer_ms,
+            ),
+        )
+        self.written += 1

@@ -1,0 +1,342 @@
+"""The sorter PLC link: the poll loop that runs the handshake with the PLC.
+
+Each cycle reads the PLC area once, then, in this order: records new scan
+events (and triggers the readers for them), records sort confirmations, answers
+the open destination request (waiting for the readers up to the deadline),
+acknowledges ring entries the journal has committed, and does housekeeping
+(life counter, PackML commands, chute disables, lost-parcel sweep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from controller.alarms import AlarmBoard, Severity
+from controller.decision import (
+    Decision,
+    Identification,
+    RejectReason,
+    SortPlan,
+    decide,
+)
+from controller.incidents import respond
+from controller.journal import Journal
+from controller.links import Backoff
+from controller.manifest import Manifest
+from controller.parcel import Parcel, ParcelState, ParcelTracker
+from controller.reader_link import ReaderLink, identify_with
+from controller.supervisor import DeviceSupervisor
+from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
+from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
+from plc_configs.schema import LineConfig
+
+log = logging.getLogger(__name__)
+
+_FAULT_TEXT = {
+    PlcFault.ESTOP: ("emergency stop pressed", Severity.CRITICAL),
+    PlcFault.JAM: ("jam on the sorter", Severity.CRITICAL),
+    PlcFault.HOST_HEARTBEAT_LOST: ("the PLC does not see our life counter", Severity.CRITICAL),
+    PlcFault.RING_OVERFLOW: (
+        "a PLC ring is full: the controller is not keeping up",
+        Severity.WARNING,
+    ),
+}
+_PLC_SIDE_REASONS = frozenset(
+    {
+        RejectReason.ANSWER_TOO_LATE,
+        RejectReason.CHUTE_FULL,
+        RejectReason.CHUTE_DISABLED,
+        RejectReason.INVALID_ANSWER,
+    }
+)
+
+
+@dataclass
+class LineParts:
+    """What the PLC link works with, built by the line controller."""
+
+    config: LineConfig
+    tracker: ParcelTracker
+    journal: Journal
+    plan: SortPlan
+    readers: list[ReaderLink]
+    manifest: Callable[[], Manifest]
+    spawn: Callable[[Coroutine[Any, Any, None]], Any]
+
+
+class PlcLink(DeviceSupervisor):
+    """Supervises the sorter PLC and runs the handshake while connected."""
+
+    driver: SorterPlc
+
+    def __init__(
+        self, driver: SorterPlc, alarms: AlarmBoard, parts: LineParts, clock: Callable[[], float]
+    ):
+        device = parts.config.plc
+        super().__init__(
+            driver,
+            alarms,
+            Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
+            clock,
+        )
+        self.parts = parts
+        self.device = device
+        self.status: PlcStatus | None = None
+        self.heartbeat_ok = False
+        self.latencies_ms: list[float] = []
+        self.disabled_by_host: frozenset[int] = frozenset()
+        self._disabled_written: frozenset[int] | None = None
+        self._commands: deque[PackMLCommand] = deque()
+        self._auto_start = parts.config.line.auto_start
+        self._acks: deque[tuple[asyncio.Future[None], int | None, int | None]] = deque()
+        self._hb_value: int | None = None
+        self._hb_changed_at = 0.0
+        self._hb_counter = 0
+        self._hb_written_at = 0.0
+        self._swept_at = 0.0
+        self._faults = 0
+        self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
+        self.scan_window_ms = parts.config.topology.scan_window_ms()
+
+    # -- public commands -------------------------------------------------------------------
+
+    def queue_command(self, command: PackMLCommand) -> None:
+        """Send ``command`` in the next cycle (validated by the caller)."""
+        self._commands.append(command)
+
+    def set_disabled(self, chutes: frozenset[int]) -> None:
+        """The chutes the controller wants disabled (written in the next cycle)."""
+        self.disabled_by_host = chutes
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    async def session(self) -> None:
+        """Poll until the link fails (raises DriverError)."""
+        now = self.clock()
+        self._acks.clear()
+        self._hb_value, self._hb_changed_at = None, now
+        self._disabled_written = None
+        interval = self.device.poll_interval_ms / 1000
+        tracker, journal = self.parts.tracker, self.parts.journal
+        previous_poll = now
+        while True:
+            # Anything new in this read appeared after the previous read was sent.
+            sent = self.clock()
+            poll = await self.driver.poll()
+            now = self.clock()
+            entered_after, previous_poll = previous_poll, sent
+            self._on_status(poll.status, now)
+            for problem in poll.problems:
+                self.alarms.raise_(
+                    f"register:{self.driver.name}:{problem.register.split(' ')[0]}",
+                    f"{self.driver.name} ({self.driver.address}): {problem}; entry skipped",
+                    now,
+                    device=self.driver.name,
+                )
+            for scan in poll.scans:
+                parcel, events = tracker.on_scan(scan.tracking_id, now)
+                if events:
+                    journal.extend(events)
+                    self.parts.spawn(self._identify(parcel, entered_after))
+            for confirmation in poll.confirmations:
+                events = tracker.on_confirmation(
+                    confirmation.tracking_id, confirmation.chute, confirmation.result, now
+                )
+                journal.extend(events)
+                self._after_confirmation(events, now)
+            if poll.scans or poll.confirmations:
+                self._acks.append(
+                    (
+                        journal.barrier(),
+                        poll.scans[-1].ring_index if poll.scans else None,
+                        poll.confirmations[-1].ring_index if poll.confirmations else None,
+                    )
+                )
+            if poll.request is not None:
+                await self._on_request(poll.request, now)
+            await self._acknowledge()
+            await self._housekeeping(now)
+            await asyncio.sleep(interval)
+
+    async def _identify(self, parcel: Parcel, entered_after: float) -> None:
+        """Trigger the readers for ``parcel``; a read that may be a neighbour's is no read."""
+        identification, symbols, raw = await identify_with(self.parts.readers)
+        done = self.clock()
+        age_ms = (done - entered_after) * 1000
+        if identification.barcode is not None and age_ms > self.scan_window_ms:
+            identification = Identification(
+                None,
+                RejectReason.NO_READ,
+                f"read finished up to {age_ms:.1f} ms after the parcel entered the tunnel; it "
+                f"leaves the readers' field after {self.scan_window_ms:.1f} ms, so the label "
+                "may be a neighbour's: not bound",
+            )
+        events = self.parts.tracker.on_identified(
+            parcel, identification, tuple((d, s) for d, s, _ in symbols), raw, done
+        )
+        self.parts.journal.extend(events)
+
+    async def _on_request(self, request: DestinationRequest, now: float) -> None:
+        tracker = self.parts.tracker
+        parcel, events = tracker.on_request(request.tracking_id, now)
+        if events:
+            self.parts.journal.extend(events)
+        if parcel.state is ParcelState.ASSIGNED:
+            # The answer for this parcel was written but the PLC has not taken it yet
+            # (e.g. the link dropped right after): answer again with the same decision.
+            assert parcel.decision is not None
+            await self.driver.answer(request, parcel.decision.chute)
+            return
+        identification = parcel.identification
+        if identification is None and not parcel.terminal:
+            waited_ms = (now - (parcel.request_seen_at or now)) * 1000
+            if waited_ms < self.parts.config.decision.deadline_ms:
+                return  # the readers are still at work; ask again next cycle
+            identification = Identification(
+                None,
+                RejectReason.DEVICE_FAULT,
+                f"no reader result {waited_ms:.0f} ms after the request",
+            )
+        decision = self._decide(identification or Identification(None, RejectReason.NO_READ))
+        await self.driver.answer(request, decision.chute)
+        answered = self.clock()
+        events = tracker.on_answered(parcel, decision, answered)
+        self.parts.journal.extend(events)
+        if events and parcel.request_seen_at is not None:
+            self.latencies_ms.append((answered - parcel.request_seen_at) * 1000)
+        if decision.reason is not None:
+            self._incident(decision.reason, f"tracking id {parcel.tracking_id}", answered)
+
+    def _decide(self, identification: Identification) -> Decision:
+        status = self.status
+        full = status.chute_full if status else frozenset()
+        disabled = (status.chute_disabled if status else frozenset()) | self.disabled_by_host
+        return decide(identification, self.parts.manifest().routes, self.parts.plan, full, disabled)
+
+    def _after_confirmation(self, events: list, now: float) -> None:
+        for event in events:
+            if not event.terminal:
+                continue
+            if "anomaly" in event.detail:
+                self.alarms.raise_(
+                    f"misdivert:{self.driver.name}",
+                    f"{self.driver.name}: tracking id {event.tracking_id}: "
+                    f"{event.detail['anomaly']}",
+                    now,
+                    device=self.driver.name,
+                    severity=Severity.CRITICAL,
+                )
+            if event.reason and RejectReason(event.reason) in _PLC_SIDE_REASONS:
+                self._incident(RejectReason(event.reason), f"tracking id {event.tracking_id}", now)
+
+    def _incident(self, reason: RejectReason, what: str, now: float) -> None:
+        response = respond(reason, self.parts.config.incidents)
+        if response is None:
+            return
+        if response.alarm:
+            self.alarms.raise_(
+                f"incident:{response.incident}",
+                f"{response.incident.replace('_', ' ')}: {what}",
+                now,
+                severity=Severity.CRITICAL if response.stop_line else Severity.WARNING,
+            )
+        stoppable = self.status is not None and self.status.packml_state not in (
+            PackMLState.STOPPED,
+            PackMLState.STOPPING,
+        )
+        if response.stop_line and stoppable:
+            log.error("stopping the line: incident policy for %s is 'stop'", response.incident)
+            self.queue_command(PackMLCommand.STOP)
+
+    async def _acknowledge(self) -> None:
+        scans_through = confirms_through = None
+        while self._acks and self._acks[0][0].done():
+            _, scan_index, confirm_index = self._acks.popleft()
+            scans_through = scan_index if scan_index is not None else scans_through
+            confirms_through = confirm_index if confirm_index is not None else confirms_through
+        if scans_through is not None or confirms_through is not None:
+            await self.driver.acknowledge(scans_through, confirms_through)
+
+    # -- status, heartbeat, housekeeping ---------------------------------------------------
+
+    def _on_status(self, status: PlcStatus, now: float) -> None:
+        previous = self.status
+        self.status = status
+        if previous is None or previous.packml_state != status.packml_state:
+            log.info("%s: PackML state %s", self.driver.name, status.packml_state.name)
+        if status.heartbeat != self._hb_value:
+            self._hb_value, self._hb_changed_at = status.heartbeat, now
+            if not self.heartbeat_ok:
+                self.heartbeat_ok = True
+                self.alarms.clear(f"heartbeat:{self.driver.name}", now)
+        elif (
+            self.heartbeat_ok
+            and now - self._hb_changed_at > self.device.heartbeat_timeout_ms / 1000
+        ):
+            self.heartbeat_ok = False
+            self.alarms.raise_(
+                f"heartbeat:{self.driver.name}",
+                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
+                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
+                now,
+                device=self.driver.name,
+                severity=Severity.CRITICAL,
+            )
+        if status.fault_word != self._faults:
+            for fault, (text, severity) in _FAULT_TEXT.items():
+                key = f"plc-fault:{self.driver.name}:{fault.name.lower()}"
+                if status.fault_word & (1 << fault):
+                    self.alarms.raise_(
+                        key,
+                        f"{self.driver.name}: {text}",
+                        now,
+                        device=self.driver.name,
+                        severity=severity,
+                    )
+                else:
+                    self.alarms.clear(key, now)
+            self._faults = status.fault_word
+        if self._auto_start:
+            self._auto_start_step(status.packml_state)
+
+    def _auto_start_step(self, state: PackMLState) -> None:
+        if self._commands:
+            return
+        if state in (PackMLState.STOPPED, PackMLState.COMPLETE):
+            self.queue_command(PackMLCommand.RESET)
+        elif state is PackMLState.ABORTED:
+            self.queue_command(PackMLCommand.CLEAR)
+        elif state is PackMLState.IDLE:
+            self.queue_command(PackMLCommand.START)
+        elif state is PackMLState.EXECUTE:
+            self._auto_start = False
+
+    async def _housekeeping(self, now: float) -> None:
+        if now - self._hb_written_at >= self.device.heartbeat_interval_ms / 1000:
+            self._hb_counter = (self._hb_counter + 1) & 0xFFFF
+            await self.driver.write_heartbeat(self._hb_counter)
+            self._hb_written_at = now
+        while self._commands:
+            command = self._commands.popleft()
+            await self.driver.send_command(command)
+            log.info("%s: sent PackML command %s", self.driver.name, command.name)
+        if self._disabled_written != self.disabled_by_host:
+            await self.driver.request_chutes_disabled(self.disabled_by_host)
+            self._disabled_written = self.disabled_by_host
+        if now - self._swept_at >= 1.0:
+            self._swept_at = now
+            lost = self.parts.tracker.sweep_lost(now, self.parts.config.decision.lost_after_s)
+            if lost:
+                self.parts.journal.extend(lost)
+                self.alarms.raise_(
+                    f"lost:{self.driver.name}",
+                    f"{len(lost)} parcel(s) without confirmation for "
+                    f"{self.parts.config.decision.lost_after_s:.0f} s: recorded as lost",
+                    now,
+                    device=self.driver.name,
+                )

@@ -1,0 +1,70 @@
+"""The scan tunnel's barcode readers: keep each connected and trigger them for a parcel."""
+
+from __future__ import annotations
+
+import asyncio
+
+from controller.alarms import Severity
+from controller.decision import Identification, RejectReason, Symbol, identify
+from controller.supervisor import DeviceSupervisor
+from drivers.barcode.base import BarcodeReader, ReadResult
+from drivers.errors import ConnectionLost, DeviceTimeout, DriverError
+
+
+class ReaderLink(DeviceSupervisor):
+    """One barcode reader under supervision."""
+
+    driver: BarcodeReader
+
+    async def session(self) -> None:
+        """Watch the link: the driver's reply reader notices a dropped connection."""
+        seen_garbled = getattr(self.driver, "garbled_lines", 0)
+        while getattr(self.driver, "connected", True):
+            await asyncio.sleep(0.1)
+            garbled = getattr(self.driver, "garbled_lines", 0)
+            if garbled != seen_garbled:
+                seen_garbled = garbled
+                self.alarms.raise_(
+                    f"garbled:{self.driver.name}",
+                    f"{self.driver.name} ({self.driver.address}): {garbled} lines that are not "
+                    f"reader replies skipped, last {getattr(self.driver, 'last_garbled', '')!r}",
+                    self.clock(),
+                    device=self.driver.name,
+                    severity=Severity.WARNING,
+                )
+        raise ConnectionLost(self.driver.name, self.driver.address, "connection dropped")
+
+    async def read(self) -> ReadResult | DriverError:
+        """Trigger one read; a driver error is returned, not raised."""
+        if not self.link.up:
+            return ConnectionLost(self.driver.name, self.driver.address, "link is down")
+        try:
+            return await self.driver.trigger()
+        except DriverError as err:
+            return err
+
+
+async def identify_with(readers: list[ReaderLink]) -> tuple[Identification, tuple, str]:
+    """Trigger every reader at once and pick the barcode from what they read together.
+
+    Returns the identification, every symbol as (data, symbology, device) and the raw replies.
+    """
+    results = await asyncio.gather(*(r.read() for r in readers))
+    symbols: list[tuple[str, str, str]] = []
+    raws: list[str] = []
+    errors: list[DriverError] = []
+    for link, result in zip(readers, results, strict=True):
+        if isinstance(result, DriverError):
+            errors.append(result)
+            raws.append(f"{link.driver.name}: {result.detail}")
+            continue
+        raws.append(result.raw)
+        symbols.extend((s.data, s.symbology, link.driver.name) for s in result.symbols)
+    if errors and len(errors) == len(readers):
+        if all(isinstance(e, DeviceTimeout) for e in errors):
+            reason, why = RejectReason.NO_READ, "; ".join(str(e) for e in errors)
+        else:
+            reason, why = RejectReason.DEVICE_FAULT, "; ".join(str(e) for e in errors)
+        return Identification(None, reason, why), tuple(symbols), " | ".join(raws)
+    identification = identify(Symbol(d, s) for d, s, _ in symbols)
+    return identification, tuple(symbols), " | ".join(raws)

@@ -1,0 +1,108 @@
+"""One supervisor per device: connect, reconnect with backoff, link state, alarms.
+
+A subclass implements :meth:`DeviceSupervisor.session`, the work done while the
+link is up (poll, wait for replies…). A :class:`~drivers.errors.DriverError`
+ends the session: the link goes down with an alarm naming the device, its
+address and the error, and the supervisor reconnects with backoff. The alarm
+clears when the link is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from controller.alarms import AlarmBoard, Severity
+from controller.links import Backoff, LinkState
+from drivers.errors import DriverError
+
+log = logging.getLogger(__name__)
+
+
+class Connectable(Protocol):
+    """What a supervisor needs of a driver."""
+
+    name: str
+    address: str
+
+    async def connect(self) -> None: ...  # noqa: D102
+    async def close(self) -> None: ...  # noqa: D102
+
+
+class DeviceSupervisor:
+    """Keeps one device connected and runs :meth:`session` while it is."""
+
+    severity = Severity.CRITICAL
+
+    def __init__(
+        self,
+        driver: Connectable,
+        alarms: AlarmBoard,
+        backoff: Backoff,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.driver = driver
+        self.alarms = alarms
+        self.backoff = backoff
+        self.clock = clock
+        self._link = LinkState(driver.name, driver.address, False, clock(), "not connected yet")
+        self.connected_event = asyncio.Event()
+
+    @property
+    def alarm_key(self) -> str:
+        """Key of this device's link alarm."""
+        return f"link:{self.driver.name}"
+
+    @property
+    def link(self) -> LinkState:
+        """The current link state."""
+        return self._link
+
+    def _set_link(self, up: bool, error: str | None) -> None:
+        if up != self._link.up or error != self._link.last_error:
+            since = self.clock() if up != self._link.up else self._link.since
+            self._link = LinkState(self.driver.name, self.driver.address, up, since, error)
+
+    async def run(self) -> None:
+        """Connect, run the session, reconnect on failure; until cancelled."""
+        try:
+            while True:
+                try:
+                    await self.driver.connect()
+                except DriverError as err:
+                    self._down(err)
+                    await asyncio.sleep(self.backoff.next_delay())
+                    continue
+                self.backoff.reset()
+                self._set_link(True, None)
+                self.alarms.clear(self.alarm_key, self.clock())
+                self.connected_event.set()
+                log.info("%s (%s): connected", self.driver.name, self.driver.address)
+                try:
+                    await self.session()
+                except DriverError as err:
+                    self._down(err)
+                finally:
+                    self.connected_event.clear()
+                    await self.driver.close()
+                await asyncio.sleep(self.backoff.next_delay())
+        finally:
+            self._set_link(False, "stopped")
+            await self.driver.close()
+
+    def _down(self, err: DriverError) -> None:
+        self._set_link(False, err.detail)
+        self.alarms.raise_(
+            self.alarm_key,
+            str(err),
+            self.clock(),
+            device=self.driver.name,
+            severity=self.severity,
+        )
+
+    async def session(self) -> None:
+        """Work while connected; raise DriverError when the link fails."""
+        raise NotImplementedError

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian/Ubuntu machine (or any machine with Python 3.11+) for LaneSort:
+# Debian packages if missing, a virtual environment in .venv, the project and its test tools.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it only does what is missing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON=${PYTHON:-python3}
+SUDO=""
+[ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: $*" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "setup: please install $* with your system's package manager" >&2
+    exit 1
+  fi
+}
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  apt_install python3 python3-venv python3-pip
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: LaneSort needs Python 3.11 or newer; $PYTHON is $("$PYTHON" -V 2>&1)" >&2
+  exit 1
+fi
+if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  ver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+  apt_install "python${ver}-venv" || apt_install python3-venv
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PYTHON" -m venv .venv
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=.venv/.lanesort-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing LaneSort and its test tools into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  .venv/bin/python -m pip install -q -e ".[test]" >&2
+  echo "$want" > "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"

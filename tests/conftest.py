@@ -1,0 +1,30 @@
+"""Shared fixtures: every async test fails if it leaves asyncio tasks running."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+async def _no_leaked_tasks():
+    """Fail any test that leaves asyncio tasks behind (cancelling them so others run clean)."""
+    yield
+    current = asyncio.current_task()
+    await asyncio.sleep(0)  # let tasks that were just cancelled finish
+    leaked = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    if leaked:
+        for task in leaked:
+            task.cancel()
+        await asyncio.gather(*leaked, return_exceptions=True)
+        names = ", ".join(sorted(t.get_name() + ":" + repr(t.get_coro()) for t in leaked))
+        pytest.fail(f"test leaked {len(leaked)} asyncio task(s): {names}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,78 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from plc_configs.loader import LineConfigError, json_schema, load_line_config, parse_line_config
+
+DEMO = Path(__file__).parents[2] / "plc_configs" / "demo-line.yaml"
+
+
+def _demo_text() -> str:
+    return DEMO.read_text()
+
+
+def test_demo_config_is_valid():
+    config = load_line_config(DEMO)
+    assert config.plc_name == "sorter"
+    assert set(config.readers) == {"tunnel-reader"}
+    assert config.topology.reject_chute.id == 32
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(LineConfigError) as info:
+        parse_line_config(text, "line.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_every_problem_names_file_line_and_key():
+    text = (
+        _demo_text()
+        .replace("timeout_ms: 500", "timout_ms: 500")
+        .replace("capacity: 60}", "capacity: -1}", 1)
+    )
+    problems = _problems(text)
+    assert len(problems) == 2
+    typo = next(p for p in problems if "timout_ms" in p)
+    assert typo.startswith("line.yaml:")
+    assert "devices.sorter.timout_ms: unknown key" in typo
+    line_no = int(typo.split(":")[1])
+    assert "timout_ms" in text.splitlines()[line_no - 1]
+    assert any("topology.chutes.0.capacity" in p and "greater than 0" in p for p in problems)
+
+
+def test_cross_checks_name_their_key():
+    text = _demo_text().replace("R02: [2, 22]", "R02: [2, 99]")
+    (problem,) = _problems(text)
+    assert "sort_plan.R02: chute 99 is not in topology.chutes" in problem
+
+
+def test_off_is_a_string_and_refused_for_unsortable_incidents():
+    (problem,) = _problems(_demo_text().replace("no_read: reject", "no_read: off"))
+    assert "incidents.no_read" in problem and "cannot be sorted" in problem
+
+
+def test_bad_url_says_what_was_expected():
+    (problem,) = _problems(
+        _demo_text().replace("modbus-tcp://127.0.0.1:15020", "http://127.0.0.1:15020")
+    )
+    assert "devices.sorter.url" in problem and "modbus-tcp://" in problem
+
+
+def test_deadline_longer_than_the_belt_allows_is_refused():
+    (problem,) = _problems(_demo_text().replace("deadline_ms: 50", "deadline_ms: 900"))
+    assert "decision.deadline_ms" in problem and "400 ms" in problem
+
+
+def test_not_yaml_and_missing_file():
+    (problem,) = _problems("line: [unclosed")
+    assert "not valid YAML" in problem
+    with pytest.raises(LineConfigError, match="cannot read"):
+        load_line_config("/nonexistent/line.yaml")
+
+
+def test_committed_json_schema_is_current():
+    committed = DEMO.parent / "line-config.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(json_schema()), (
+        "run: lanesort schema -o plc_configs/line-config.schema.json"
+    )
