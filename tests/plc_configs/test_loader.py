@@ -29,7 +29,7 @@ def test_every_problem_names_file_line_and_key():
     text = (
         _demo_text()
         .replace("timeout_ms: 500", "timout_ms: 500")
-        .replace("capacity: 60}", "capacity: -1}", 1)
+        .replace("capacity: 80}", "capacity: -1}", 1)
     )
     problems = _problems(text)
     assert len(problems) == 2
