@@ -1,0 +1,192 @@
+"""``python -m simulators``: the line twin with its PLC and barcode reader simulators.
+
+Usage::
+
+    python -m simulators --config FILE [--data-dir DIR] [--parcels N] [--rate PPH]
+                         [--seed S] [--truth FILE] [--log-level LEVEL]
+
+Writes the manifest CSV, starts the sorter PLC (Modbus TCP) and the readers (TCP) at
+the addresses of the config's devices, then prints one JSON line on stdout::
+
+    {"event": "ready", "manifest": "<path>", "belt_speed_mps": <m/s>, "parcels": <N or null>}
+
+and, once ``--parcels`` were all inducted and confirmed in the ring,
+``{"event": "drained", "inducted": N}``. It serves until SIGINT/SIGTERM, then writes
+the truth file (``--truth``) and exits 0. Logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from plc_configs.loader import LineConfigError, load_line_config
+from plc_configs.schema import LineConfig
+from simulators.files import truth, write_manifest, write_truth
+from simulators.parcels import ParcelSpec
+from simulators.plc_modbus import PlcSimulator
+from simulators.reader_tcp import ReaderSimulator
+from simulators.twin import LineTwin
+
+log = logging.getLogger("simulators")
+
+MANIFEST_HOURS_UNBOUNDED = 1.0
+"""Without ``--parcels``, the manifest covers this many hours of parcels at the rate."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    ap = argparse.ArgumentParser(prog="python -m simulators", description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True, help="line configuration YAML")
+    ap.add_argument("--data-dir", help="overrides line.data_dir")
+    ap.add_argument("--parcels", type=int, help="overrides simulation.parcels")
+    ap.add_argument("--rate", type=float, help="overrides simulation.rate_pph")
+    ap.add_argument("--seed", type=int, help="overrides simulation.seed")
+    ap.add_argument("--truth", help="write what really happened here (JSON) on exit")
+    ap.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
+    return ap.parse_args(argv)
+
+
+def apply_overrides(config: LineConfig, args: argparse.Namespace) -> LineConfig:
+    """The config with the command-line overrides applied (validated again)."""
+    data = config.model_dump(mode="python")
+    if args.data_dir is not None:
+        data["line"]["data_dir"] = args.data_dir
+    sim = data["simulation"]
+    if args.parcels is not None:
+        sim["parcels"] = args.parcels
+    if args.rate is not None:
+        sim["rate_pph"] = args.rate
+    if args.seed is not None:
+        sim["seed"] = args.seed
+    return LineConfig.model_validate(data)
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """(host, port) of ``modbus-tcp://HOST:PORT`` or ``tcp://HOST:PORT``."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    return parts.hostname, parts.port
+
+
+def manifest_size(config: LineConfig) -> int:
+    """How many parcels the manifest covers."""
+    sim = config.simulation
+    if sim.parcels is not None:
+        return sim.parcels
+    return max(1000, math.ceil(sim.rate_pph * MANIFEST_HOURS_UNBOUNDED))
+
+
+def _emit(out: TextIO, event: dict) -> None:
+    out.write(json.dumps(event) + "\n")
+    out.flush()
+
+
+async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.stdout) -> int:
+    """Run the simulators until SIGINT/SIGTERM; return the exit code."""
+    twin = LineTwin(config)
+    topo_speed = config.topology.belt_speed_mps
+    if twin.belt_speed_mps > topo_speed:
+        log.warning(
+            "%.0f parcels/h do not fit on the belt at %.2f m/s: running it at %.2f m/s "
+            "(answer window %.1f ms, was %.1f ms)",
+            twin.rate_pph,
+            topo_speed,
+            twin.belt_speed_mps,
+            (config.topology.decision_point_mm - config.topology.request_point_mm)
+            / twin.belt_speed_mps,
+            config.topology.answer_window_ms(),
+        )
+    manifest = (Path(config.line.data_dir) / config.manifest.path).resolve()
+    write_manifest(manifest, twin.factory.manifest_rows(manifest_size(config)))
+    log.info("manifest written: %s", manifest)
+
+    host, port = host_port(config.plc.url)
+    plc = PlcSimulator(config, twin, host, port)
+
+    def lookup() -> ParcelSpec | None:
+        plc.sync()
+        parcel = twin.parcel_in_scan_field()
+        return parcel.spec if parcel is not None else None
+
+    readers = []
+    for name, device in config.readers.items():
+        r_host, r_port = host_port(device.url)
+        late = config.simulation.reader.late_answer_ms
+        readers.append(
+            ReaderSimulator(name, device, lookup, host=r_host, port=r_port, late_answer_ms=late)
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await plc.start()
+        for reader in readers:
+            await reader.start()
+        _emit(
+            out,
+            {
+                "event": "ready",
+                "manifest": str(manifest),
+                "belt_speed_mps": twin.belt_speed_mps,
+                "parcels": twin.parcel_limit,
+            },
+        )
+        drained = False
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.01)
+            if not drained and plc.logic is not None and plc.logic.drained:
+                drained = True
+                _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
+        log.info("stopping")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for reader in readers:
+            await reader.stop()
+        await plc.stop()
+        if truth_path is not None:
+            extra = {
+                "reader_triggers": sum(r.triggers for r in readers),
+                "reader_invalid_commands": sum(r.invalid_commands for r in readers),
+            }
+            write_truth(truth_path, truth(twin, plc.logic, extra))
+            log.info("truth written: %s", truth_path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m simulators``."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pymodbus").setLevel(logging.WARNING)
+    try:
+        config = apply_overrides(load_line_config(args.config), args)
+    except LineConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"{args.config}: invalid override: {err}", file=sys.stderr)
+        return 2
+    truth_path = Path(args.truth) if args.truth else None
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(run(config, truth_path))
+    return uvloop.run(run(config, truth_path))

@@ -1,0 +1,107 @@
+"""Files the simulator writes: the TMS manifest (CSV) and the truth file (JSON).
+
+Both are written atomically: a temporary file in the same folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from simulators.plc_logic import PlcLogic
+from simulators.twin import LineTwin
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def manifest_csv(rows: list[tuple[str, str]]) -> str:
+    """CSV text with header ``barcode,route``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["barcode", "route"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_manifest(path: Path, rows: list[tuple[str, str]]) -> None:
+    """Write the manifest CSV atomically."""
+    write_atomic(path, manifest_csv(rows))
+
+
+def truth(twin: LineTwin, plc: PlcLogic | None, extra_stats: dict[str, Any] | None = None) -> dict:
+    """What really happened, for comparison with the controller's journal."""
+    parcels = []
+    for tid in sorted(twin.parcels):
+        p = twin.parcels[tid]
+        parcels.append(
+            {
+                "tracking_id": tid,
+                "barcode": p.spec.barcode,
+                "route": p.spec.route,
+                "in_manifest": p.spec.in_manifest,
+                "reader_outcome": p.spec.reader_outcome.value,
+                "labels": p.spec.labels,
+                "answered_chute": p.answered_chute,
+                "answer_latency_ms": p.answer_latency_ms,
+                "result": p.result.name if p.result is not None else None,
+                "landed_chute": p.landed_chute,
+            }
+        )
+    latencies = sorted(
+        p["answer_latency_ms"] for p in parcels if p["answer_latency_ms"] is not None
+    )
+    stats: dict[str, Any] = {
+        "inducted": twin.stats.inducted,
+        "landed": twin.stats.landed,
+        "results": dict(sorted(twin.stats.results.items())),
+        "answer_latency_ms_max": latencies[-1] if latencies else None,
+        "answer_latency_ms_p50": latencies[len(latencies) // 2] if latencies else None,
+    }
+    if plc is not None:
+        stats.update(
+            {
+                "requests_posted": plc.stats.requests_posted,
+                "answers_accepted": plc.stats.answers_accepted,
+                "mismatched_answers": plc.stats.mismatched_answers,
+                "invalid_answers": plc.stats.invalid_answers,
+                "unanswered": plc.stats.unanswered,
+                "invalid_commands": plc.packml.invalid_commands,
+                "invalid_host_values": plc.stats.invalid_host_values,
+                "ring_overflows": plc.scan_ring.overflowed + plc.confirm_ring.overflowed,
+                "scan_ring_overflows": plc.scan_ring.overflowed,
+                "confirm_ring_overflows": plc.confirm_ring.overflowed,
+                "confirmations_written": plc.confirm_ring.written,
+                "final_packml_state": plc.packml.state.name,
+            }
+        )
+    stats.update(extra_stats or {})
+    return {
+        "seed": twin.seed,
+        "rate_pph": twin.rate_pph,
+        "belt_speed_mps": twin.belt_speed_mps,
+        "parcels": parcels,
+        "stats": stats,
+    }
+
+
+def write_truth(path: Path, data: dict) -> None:
+    """Write the truth file as JSON, atomically."""
+    write_atomic(path, json.dumps(data, indent=1) + "\n")

@@ -1,0 +1,188 @@
+"""The sorter PLC simulator: :class:`~simulators.plc_logic.PlcLogic` served over Modbus TCP.
+
+One pymodbus ``SimDevice`` (id 0: answers every unit id) holds registers
+``0..N-1`` covering the PLC and host areas of ``config.register_map``
+(0-based protocol addresses). PLC-area registers are read-only for clients (a
+write there gets exception 2, illegal address). The device ``action`` callback
+sees every request before pymodbus applies it: reads bring the PLC up to date
+first, writes go to :meth:`PlcLogic.on_host_write`. A background task steps the
+PLC every ``tick_s`` (1 ms by default).
+
+Fault injection (Python API): :meth:`PlcSimulator.force_chute_full`,
+:meth:`PlcSimulator.disable_chute`, :meth:`PlcSimulator.disconnect_clients`,
+:meth:`PlcSimulator.stall`, :meth:`PlcSimulator.freeze_heartbeat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from plc_configs.schema import LineConfig
+from simulators.plc_logic import PlcLogic, register_count
+from simulators.twin import LineTwin
+
+log = logging.getLogger(__name__)
+
+WRITE_FUNCTION_CODES = frozenset({6, 16, 23})
+
+
+def _register_blocks(config: LineConfig) -> list[SimData]:
+    """SimData runs over 0..N-1: read-only inside the PLC area, writable elsewhere."""
+    rm = config.register_map
+    total = register_count(rm)
+    plc = {
+        reg
+        for address, count in rm.plc_registers().values()
+        for reg in range(address, address + count)
+    }
+    blocks: list[SimData] = []
+    start = 0
+    for reg in range(1, total + 1):
+        if reg == total or (reg in plc) != (start in plc):
+            blocks.append(
+                SimData(
+                    start,
+                    count=reg - start,
+                    values=0,
+                    datatype=DataType.REGISTERS,
+                    readonly=start in plc,
+                )
+            )
+            start = reg
+    return blocks
+
+
+class PlcSimulator:
+    """The sorter PLC as a Modbus TCP server over a line twin."""
+
+    def __init__(
+        self,
+        config: LineConfig,
+        twin: LineTwin,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tick_s: float = 0.001,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.config = config
+        self.twin = twin
+        self.host = host
+        self.requested_port = port
+        self.tick_s = tick_s
+        self.clock = clock
+        self.server: ModbusTcpServer | None = None
+        self.logic: PlcLogic | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._stall_until = 0.0
+        self.action_errors = 0
+
+    async def start(self) -> None:
+        """Build the registers, start listening and start the PLC cycle."""
+        device = SimDevice(id=0, simdata=_register_blocks(self.config), action=self._action)
+        self.server = ModbusTcpServer(device, address=(self.host, self.requested_port))
+        runtime = self.server.context.devices[0]  # type: ignore[union-attr]
+        registers = runtime.block["x"][2]
+        self.logic = PlcLogic(self.config, self.twin, registers)
+        self.logic.step(self.clock())
+        await self.server.serve_forever(background=True)
+        self._ticker = asyncio.create_task(self._cycle(), name="plc-sim-cycle")
+        log.info("sorter PLC simulator listening on %s:%d", self.host, self.port)
+
+    @property
+    def port(self) -> int:
+        """The TCP port actually listened on."""
+        assert self.server is not None and self.server.transport is not None
+        return self.server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    def sync(self) -> PlcLogic:
+        """Bring the PLC and the twin up to now; return the PLC logic."""
+        assert self.logic is not None
+        self.logic.step(self.clock())
+        return self.logic
+
+    async def _cycle(self) -> None:
+        while True:
+            try:
+                self.sync()
+            except Exception:
+                self.action_errors += 1
+                log.exception("PLC cycle failed")
+            await asyncio.sleep(self.tick_s)
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        wait = self._stall_until - self.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        assert self.logic is not None
+        try:
+            if set_values is not None and function_code in WRITE_FUNCTION_CODES:
+                values = set_values if isinstance(set_values, list) else [set_values]
+                self.logic.on_host_write(address, [int(v) for v in values], self.clock())
+            else:
+                self.logic.step(self.clock())
+        except Exception:
+            self.action_errors += 1
+            log.exception("PLC simulator failed on fc=%d address=%d", function_code, address)
+            return ExcCodes.DEVICE_FAILURE
+        return None
+
+    # -- fault injection ------------------------------------------------------------
+
+    def force_chute_full(self, chute: int, full: bool = True) -> None:
+        """Hold a chute full (its bit is set and parcels for it get CHUTE_FULL)."""
+        self.twin.force_full(chute, full)
+        self.sync()
+
+    def disable_chute(self, chute: int, disabled: bool = True) -> None:
+        """Disable a chute on the PLC side (in addition to the host's requests)."""
+        if disabled:
+            self.twin.forced_disabled.add(chute)
+        else:
+            self.twin.forced_disabled.discard(chute)
+        self.sync()
+
+    def disconnect_clients(self) -> int:
+        """Drop every client connection; return how many were dropped."""
+        assert self.server is not None
+        connections = list(self.server.active_connections.values())
+        for connection in connections:
+            connection.close()
+        log.warning("dropped %d Modbus client connection(s)", len(connections))
+        return len(connections)
+
+    def stall(self, seconds: float) -> None:
+        """Answer no Modbus request for ``seconds`` (they are answered late)."""
+        self._stall_until = self.clock() + seconds
+
+    def freeze_heartbeat(self, frozen: bool = True) -> None:
+        """Stop (or resume) incrementing the PLC's life counter."""
+        assert self.logic is not None
+        self.logic.heartbeat_frozen = frozen
+
+    async def stop(self) -> None:
+        """Stop the cycle and the server, closing client connections."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self.server is not None:
+            await self.server.shutdown()
+            self.server = None
