@@ -148,6 +148,10 @@ class Topology(_Strict):
         """How long after a parcel enters the tunnel only that parcel can be read."""
         return min(self.scan_field_mm, self.min_parcel_pitch_mm) / self.belt_speed_mps
 
+    def read_budget_ms(self) -> float:
+        """Time from the scan point to the request point at belt speed."""
+        return (self.request_point_mm - self.scan_point_mm) / self.belt_speed_mps
+
     def answer_window_ms(self) -> float:
         """Time from the destination request to the decision point at belt speed."""
         return (self.decision_point_mm - self.request_point_mm) / self.belt_speed_mps
@@ -311,6 +315,14 @@ class LineConfig(_Strict):
                 f"{self.topology.answer_window_ms():.0f} ms a parcel takes from the request "
                 "point to the decision point"
             )
+        budget = self.topology.read_budget_ms() + self.decision.deadline_ms
+        for name, reader in self.readers.items():
+            if reader.timeout_ms >= budget:
+                problems.append(
+                    f"devices.{name}.timeout_ms: {reader.timeout_ms} ms is not shorter than the "
+                    f"{budget:.0f} ms from the scan point to the decision deadline; a reader "
+                    "that times out would count as a device fault, not a no-read"
+                )
         sim = self.simulation
         pitch = sim.parcel_length_mm[0] + sim.min_gap_mm
         if pitch < self.topology.min_parcel_pitch_mm:

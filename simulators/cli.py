@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -28,15 +29,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from plc_configs.loader import LineConfigError, load_line_config
 from plc_configs.schema import LineConfig
-from simulators.files import truth, write_manifest, write_truth
-from simulators.parcels import ParcelSpec
-from simulators.plc_modbus import PlcSimulator
-from simulators.reader_tcp import ReaderSimulator
-from simulators.twin import LineTwin
+from simulators.files import truth, write_truth
+from simulators.line import SimulatedLine
 
 log = logging.getLogger("simulators")
 
@@ -72,13 +69,6 @@ def apply_overrides(config: LineConfig, args: argparse.Namespace) -> LineConfig:
     return LineConfig.model_validate(data)
 
 
-def host_port(url: str) -> tuple[str, int]:
-    """(host, port) of ``modbus-tcp://HOST:PORT`` or ``tcp://HOST:PORT``."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    return parts.hostname, parts.port
-
-
 def manifest_size(config: LineConfig) -> int:
     """How many parcels the manifest covers."""
     sim = config.simulation
@@ -94,7 +84,8 @@ def _emit(out: TextIO, event: dict) -> None:
 
 async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.stdout) -> int:
     """Run the simulators until SIGINT/SIGTERM; return the exit code."""
-    twin = LineTwin(config)
+    sim_line = SimulatedLine(config)
+    twin, plc, readers = sim_line.twin, sim_line.plc, list(sim_line.readers.values())
     topo_speed = config.topology.belt_speed_mps
     if twin.belt_speed_mps > topo_speed:
         log.warning(
@@ -108,32 +99,14 @@ async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.std
             config.topology.answer_window_ms(),
         )
     manifest = (Path(config.line.data_dir) / config.manifest.path).resolve()
-    write_manifest(manifest, twin.factory.manifest_rows(manifest_size(config)))
+    sim_line.write_manifest(manifest, manifest_size(config))
     log.info("manifest written: %s", manifest)
-
-    host, port = host_port(config.plc.url)
-    plc = PlcSimulator(config, twin, host, port)
-
-    def lookup() -> ParcelSpec | None:
-        plc.sync()
-        parcel = twin.parcel_in_scan_field()
-        return parcel.spec if parcel is not None else None
-
-    readers = []
-    for name, device in config.readers.items():
-        r_host, r_port = host_port(device.url)
-        late = config.simulation.reader.late_answer_ms
-        readers.append(
-            ReaderSimulator(name, device, lookup, host=r_host, port=r_port, late_answer_ms=late)
-        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await plc.start()
-        for reader in readers:
-            await reader.start()
+        await sim_line.start()
         _emit(
             out,
             {
@@ -154,9 +127,7 @@ async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.std
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        for reader in readers:
-            await reader.stop()
-        await plc.stop()
+        await sim_line.stop()
         if truth_path is not None:
             extra = {
                 "reader_triggers": sum(r.triggers for r in readers),
@@ -185,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.config}: invalid override: {err}", file=sys.stderr)
         return 2
     truth_path = Path(args.truth) if args.truth else None
+    # Keep full garbage collections short: module objects are never garbage, and a
+    # collection over all of them paused the PLC for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
     try:
         import uvloop
     except ImportError:

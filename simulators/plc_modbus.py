@@ -83,6 +83,7 @@ class PlcSimulator:
         self.logic: PlcLogic | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stall_until = 0.0
+        self._stopping = asyncio.Event()
         self.action_errors = 0
 
     async def start(self) -> None:
@@ -129,7 +130,9 @@ class PlcSimulator:
     ) -> ExcCodes | None:
         wait = self._stall_until - self.clock()
         if wait > 0:
-            await asyncio.sleep(wait)
+            # Woken early by stop(), so a stalled request never outlives the server.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), wait)
         assert self.logic is not None
         try:
             if set_values is not None and function_code in WRITE_FUNCTION_CODES:
@@ -178,6 +181,7 @@ class PlcSimulator:
 
     async def stop(self) -> None:
         """Stop the cycle and the server, closing client connections."""
+        self._stopping.set()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -76,3 +76,8 @@ def test_committed_json_schema_is_current():
     assert json.loads(committed.read_text()) == json.loads(json_schema()), (
         "run: lanesort schema -o plc_configs/line-config.schema.json"
     )
+
+
+def test_reader_timeout_must_fit_before_the_decision():
+    (problem,) = _problems(_demo_text().replace("timeout_ms: 80", "timeout_ms: 900"))
+    assert "devices.tunnel-reader.timeout_ms" in problem and "850 ms" in problem

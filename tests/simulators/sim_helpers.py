@@ -17,7 +17,7 @@ BASE: dict[str, Any] = {
     "line": {"name": "test-line", "data_dir": "data"},
     "devices": {
         "sorter": {"kind": "sorter_plc", "url": "modbus-tcp://127.0.0.1:15020"},
-        "reader": {"kind": "barcode_reader", "url": "tcp://127.0.0.1:15023"},
+        "reader": {"kind": "barcode_reader", "url": "tcp://127.0.0.1:15023", "timeout_ms": 30},
     },
     # 4 m/s = 4 mm per ms: a parcel goes from induct to reject chute in ~0.3 s.
     "topology": {

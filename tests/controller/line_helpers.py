@@ -1,0 +1,72 @@
+"""Run the controller against a simulated line in the same process, on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from controller.line import LineController
+from plc_configs.schema import LineConfig
+from simulators.line import SimulatedLine
+from tests.simulators.sim_helpers import config_dict, wait_for
+
+
+def line_config(**overrides: Any) -> LineConfig:
+    """The small, fast test line, with a few controller defaults for tests."""
+    data = config_dict(**overrides)
+    data["devices"]["sorter"].setdefault("poll_interval_ms", 0.5)
+    data["devices"]["sorter"].setdefault("heartbeat_interval_ms", 50)
+    data["devices"]["sorter"].setdefault("heartbeat_timeout_ms", 300)
+    data["devices"]["sorter"].setdefault("reconnect_min_ms", 20)
+    data["devices"]["sorter"].setdefault("reconnect_max_ms", 100)
+    data["devices"]["reader"].setdefault("reconnect_min_ms", 20)
+    data["devices"]["reader"].setdefault("reconnect_max_ms", 100)
+    return LineConfig.model_validate(data)
+
+
+def pointed_at(config: LineConfig, sim: SimulatedLine) -> LineConfig:
+    """``config`` with the device URLs of the running simulators."""
+    data = config.model_dump(mode="python")
+    data["devices"]["sorter"]["url"] = sim.plc_url
+    for name, url in sim.reader_urls().items():
+        data["devices"][name]["url"] = url
+    return LineConfig.model_validate(data)
+
+
+@contextlib.asynccontextmanager
+async def simulated_line(config: LineConfig, data_dir: Path) -> AsyncIterator[SimulatedLine]:
+    """A running simulated line with its manifest written into ``data_dir``."""
+    sim = SimulatedLine(config, any_port=True)
+    sim.write_manifest(data_dir / config.manifest.path, config.simulation.parcels or 1000)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(line: LineController) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``line`` in a task for the duration of the block, then stop it cleanly."""
+    task = asyncio.create_task(line.run(), name="line-under-test")
+    try:
+        await asyncio.wait_for(line.started.wait(), 5)
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def finished(line: LineController) -> int:
+    """Parcels with a terminal state."""
+    c = line.tracker.counts
+    return c["sorted"] + c["rejected"] + c["lost"]
+
+
+async def until(predicate: Callable[[], Any], within: float = 10.0) -> Any:
+    """Wait until ``predicate()`` is truthy."""
+    return await wait_for(predicate, within=within, step=0.01)

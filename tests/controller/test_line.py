@@ -1,0 +1,131 @@
+"""The controller against a simulated line in one process: devices over real sockets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from controller.line import LineController
+from simulators.files import truth
+from tests.conftest import free_port
+from tests.controller.line_helpers import (
+    finished,
+    line_config,
+    pointed_at,
+    running,
+    simulated_line,
+    until,
+)
+
+
+def _terminal_counts(path) -> list[int]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT (SELECT count(*) FROM events t WHERE t.uid = e.uid AND t.kind = 'terminal')"
+            " FROM events e WHERE e.kind = 'inducted'"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [r[0] for r in rows]
+
+
+async def test_every_parcel_is_sorted_to_its_route_chute(tmp_path):
+    config = line_config(simulation={"parcels": 30, "manifest_missing_share": 0.0})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 30 and len(line.tracker) == 0)
+            await line.journal.barrier()
+    assert line.tracker.counts["sorted"] == 30
+    landed = _landed(sim)
+    assert len(landed) == 30
+    assert all(chute in config.sort_plan[route] for chute, route in landed)
+    assert _terminal_counts(tmp_path / "journal.sqlite") == [1] * 30
+    assert line.snapshot().answer_p99_ms is not None
+
+
+async def test_a_dead_reader_is_an_alarm_naming_it_and_parcels_go_to_reject(tmp_path):
+    config = line_config(simulation={"parcels": 5})
+    async with simulated_line(config, tmp_path) as sim:
+        live = pointed_at(config, sim).model_dump(mode="python")
+        dead_port = free_port()
+        live["devices"]["reader"]["url"] = f"tcp://127.0.0.1:{dead_port}"
+        line = LineController(type(config).model_validate(live), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 5)
+            alarm = next(a for a in line.alarms.active() if a.key == "link:reader")
+            assert f"127.0.0.1:{dead_port}" in alarm.text and "cannot connect" in alarm.text
+            reader_link = next(link for link in line.snapshot().links if link.device == "reader")
+            assert not reader_link.up
+    assert line.tracker.reasons == {"device_fault": 5}
+
+
+async def test_plc_link_drop_loses_and_duplicates_no_confirmation(tmp_path):
+    config = line_config(simulation={"parcels": 40, "rate_pph": 20000})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) >= 10)
+            assert sim.plc.disconnect_clients() == 1
+            await until(lambda: not line.plc.link.up, within=2)
+            await until(lambda: line.plc.link.up, within=5)
+            await until(lambda: finished(line) == 40 and len(line.tracker) == 0, within=20)
+            await line.journal.barrier()
+    assert sum(sim.twin.stats.results.values()) == 40
+    assert _terminal_counts(tmp_path / "journal.sqlite") == [1] * 40
+    assert not line.alarms.is_active("link:sorter")
+
+
+async def test_a_frozen_plc_heartbeat_raises_an_alarm_and_shows_in_the_line_state(tmp_path):
+    config = line_config(simulation={"parcels": 1})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: line.plc.heartbeat_ok)
+            sim.plc.freeze_heartbeat()
+            await until(lambda: line.alarms.is_active("heartbeat:sorter"), within=3)
+            assert not line.snapshot().heartbeat_ok
+            sim.plc.freeze_heartbeat(False)
+            await until(lambda: line.snapshot().heartbeat_ok, within=3)
+            assert not line.alarms.is_active("heartbeat:sorter")
+
+
+async def test_a_disabled_chute_is_avoided(tmp_path):
+    config = line_config(
+        sort_plan={"A": [1, 3], "B": [2], "C": [3]},
+        simulation={"parcels": 30, "manifest_missing_share": 0.0},
+    )
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        line.set_chute_enabled(1, enabled=False)
+        async with running(line):
+            await until(lambda: finished(line) == 30 and len(line.tracker) == 0)
+    landed = [p for p in _landed(sim)]
+    assert 1 not in {chute for chute, _ in landed}
+    assert any(route == "A" and chute == 3 for chute, route in landed)
+
+
+def _landed(sim) -> list[tuple[int, str]]:
+    return [
+        (p["landed_chute"], p["route"]) for p in _truth(sim)["parcels"] if p["result"] == "DIVERTED"
+    ]
+
+
+def _truth(sim) -> dict:
+    return truth(sim.twin, sim.plc.logic)
+
+
+async def test_garbled_reader_lines_raise_an_alarm_and_never_mis_sort(tmp_path):
+    config = line_config(
+        simulation={"parcels": 20, "reader": {"garbled_rate": 0.3}, "manifest_missing_share": 0}
+    )
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 20 and len(line.tracker) == 0)
+            assert line.alarms.is_active("garbled:reader")
+    truth = _truth(sim)
+    for p in truth["parcels"]:
+        if p["result"] == "DIVERTED":
+            assert p["landed_chute"] in config.sort_plan[p["route"]]
+    assert line.tracker.reasons.get("no_read", 0) >= 1
