@@ -252,13 +252,13 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         interrupted = True
     finally:
         wall = time.monotonic() - started
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        error = await _stop_line(task)
         code = await sim.stop()
         if code not in (0, None, -signal.SIGTERM):
             console.print(f"[yellow]simulator exited with {code}; see {sim.log_path}[/yellow]")
     print(_one_line(line.snapshot()))
+    if error is not None:
+        raise ControllerError(f"the controller stopped: {error}") from error
     if interrupted and options.report is None:
         return None
     journal = await asyncio.to_thread(read_journal, line.journal.path, line.journal.session)
@@ -276,6 +276,21 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         options.report.write_text(report.to_json())
         print(f"report written to {options.report}")
     return report
+
+
+async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseException | None:
+    """Cancel the line and wait for it (never hang on a stuck task); return its error."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        log.error("the controller did not stop within %.0f s; cancelling again", grace_s)
+        print(f"warning: the controller did not stop within {grace_s:.0f} s", file=sys.stderr)
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace_s)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        log.error("the controller stopped with an error", exc_info=task.exception())
+        return task.exception()
+    return None
 
 
 def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:

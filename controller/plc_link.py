@@ -30,7 +30,7 @@ from controller.links import Backoff
 from controller.manifest import Manifest
 from controller.parcel import Parcel, ParcelState, ParcelTracker
 from controller.reader_link import ReaderLink, identify_with
-from controller.supervisor import DeviceSupervisor
+from controller.supervisor import DeviceSupervisor, raise_if_cancelling
 from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
 from plc_configs.schema import LineConfig
@@ -128,6 +128,7 @@ class PlcLink(DeviceSupervisor):
             # Anything new in this read appeared after the previous read was sent.
             sent = self.clock()
             poll = await self.driver.poll()
+            raise_if_cancelling()
             now = self.clock()
             entered_after, previous_poll = previous_poll, sent
             self._on_status(poll.status, now)
@@ -161,6 +162,7 @@ class PlcLink(DeviceSupervisor):
                 await self._on_request(poll.request, now)
             await self._acknowledge()
             await self._housekeeping(now)
+            raise_if_cancelling()
             await asyncio.sleep(interval)
 
     async def _identify(self, parcel: Parcel, entered_after: float) -> None:

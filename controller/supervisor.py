@@ -22,6 +22,19 @@ from drivers.errors import DriverError
 log = logging.getLogger(__name__)
 
 
+def raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library swallowed.
+
+    On Python 3.11 ``asyncio.wait_for`` returns the result instead of raising when the
+    awaited future completes in the same loop iteration as the cancellation; pymodbus
+    awaits every response that way. A polling loop that never checks would then run
+    on after ``cancel()`` and a TaskGroup would wait for it forever.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Connectable(Protocol):
     """What a supervisor needs of a driver."""
 
@@ -70,6 +83,7 @@ class DeviceSupervisor:
         """Connect, run the session, reconnect on failure; until cancelled."""
         try:
             while True:
+                raise_if_cancelling()
                 try:
                     await self.driver.connect()
                 except DriverError as err:

@@ -24,6 +24,7 @@ import gc
 import json
 import logging
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -51,6 +52,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, help="overrides simulation.seed")
     ap.add_argument("--truth", help="write what really happened here (JSON) on exit")
     ap.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
+    ap.add_argument(
+        "--parent-pid",
+        type=int,
+        help="stop (and write the truth file) when this process is no longer our parent",
+    )
     return ap.parse_args(argv)
 
 
@@ -82,7 +88,12 @@ def _emit(out: TextIO, event: dict) -> None:
     out.flush()
 
 
-async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.stdout) -> int:
+async def run(
+    config: LineConfig,
+    truth_path: Path | None,
+    out: TextIO = sys.stdout,
+    parent_pid: int | None = None,
+) -> int:
     """Run the simulators until SIGINT/SIGTERM; return the exit code."""
     sim_line = SimulatedLine(config)
     twin, plc, readers = sim_line.twin, sim_line.plc, list(sim_line.readers.values())
@@ -120,6 +131,9 @@ async def run(config: LineConfig, truth_path: Path | None, out: TextIO = sys.std
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.01)
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("parent process %d is gone: stopping", parent_pid)
+                break
             if not drained and plc.logic is not None and plc.logic.drained:
                 drained = True
                 _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
@@ -163,5 +177,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(run(config, truth_path))
-    return uvloop.run(run(config, truth_path))
+        return asyncio.run(run(config, truth_path, parent_pid=args.parent_pid))
+    return uvloop.run(run(config, truth_path, parent_pid=args.parent_pid))

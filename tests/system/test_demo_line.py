@@ -1,0 +1,128 @@
+"""System test: controller and simulator as processes, a shift of 500 parcels through the demo line.
+
+Faults on: no-reads, multi-label parcels, late reader answers, parcels missing from the
+manifest and a small chute that goes full. Asserts that every inducted parcel has exactly
+one terminal state in the journal and that no parcel reached a wrong chute.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).parents[2]
+PARCELS = 500
+
+pytestmark = pytest.mark.system
+
+
+def _config(tmp_path: Path) -> Path:
+    text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
+    text = text.replace("127.0.0.1:15020", f"127.0.0.1:{free_port()}")
+    text = text.replace("127.0.0.1:15023", f"127.0.0.1:{free_port()}")
+    text = text.replace("    no_read_rate: 0.02", "    no_read_rate: 0.05")
+    text = text.replace("    multi_label_rate: 0.005", "    multi_label_rate: 0.02")
+    text = text.replace("    late_answer_rate: 0.0", "    late_answer_rate: 0.01")
+    text = text.replace("  manifest_missing_share: 0.02", "  manifest_missing_share: 0.03")
+    text = text.replace(
+        "  chute_empty_after_s: 10",
+        "  chute_empty_after_s: 3\n  chute_capacity_override: {10: 6}",
+    )
+    path = tmp_path / "line.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shift(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("shift")
+    data = tmp_path / "data"
+    report = tmp_path / "report.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "controller.cli",
+        "demo",
+        "--config",
+        str(_config(tmp_path)),
+        "--parcels",
+        str(PARCELS),
+        "--rate",
+        "90000",
+        "--seed",
+        "3",
+        "--report",
+        str(report),
+        "--data-dir",
+        str(data),
+        "--plain",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return {
+        "report": json.loads(report.read_text()),
+        "truth": json.loads((data / "truth.json").read_text()),
+        "journal": data / "journal.sqlite",
+        "stdout": done.stdout,
+    }
+
+
+def test_every_inducted_parcel_has_exactly_one_terminal_state(shift):
+    conn = sqlite3.connect(shift["journal"])
+    try:
+        per_parcel = conn.execute(
+            "SELECT e.tracking_id, (SELECT count(*) FROM events t WHERE t.session = e.session "
+            "AND t.uid = e.uid AND t.kind = 'terminal') FROM events e WHERE e.kind = 'inducted'"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert len(per_parcel) == PARCELS
+    assert {tid for tid, _ in per_parcel} == set(range(1, PARCELS + 1))
+    assert [n for _, n in per_parcel] == [1] * PARCELS
+
+
+def test_no_parcel_reached_a_wrong_chute(shift):
+    plan = {f"R{r:02d}": [r] + ([20 + r] if r <= 4 else []) for r in range(1, 21)}
+    diverted = [p for p in shift["truth"]["parcels"] if p["result"] == "DIVERTED"]
+    assert len(diverted) > PARCELS * 0.6
+    for parcel in diverted:
+        assert parcel["in_manifest"], parcel
+        assert parcel["landed_chute"] in plan[parcel["route"]], parcel
+    assert shift["report"]["sorted_wrong_chute"] == 0
+
+
+def test_report_counts_the_faults_and_loses_nothing(shift):
+    report = shift["report"]
+    assert report["inducted"] == PARCELS
+    assert report["lost"] == 0 and report["without_terminal_state"] == 0
+    assert report["more_than_one_terminal_state"] == 0
+    assert report["sorted_right_chute"] + report["rejected"] == PARCELS
+    reasons = report["rejected_by_reason"]
+    for reason in ("no_read", "multiple_labels", "no_route", "chute_full"):
+        assert reasons.get(reason, 0) > 0, reasons
+    assert report["answer_latency_ms_plc"]["count"] >= PARCELS - reasons.get("answer_too_late", 0)
+
+
+def test_journal_agrees_with_the_twin_on_every_parcel_in_a_sort_chute(shift):
+    conn = sqlite3.connect(shift["journal"])
+    try:
+        sorted_ = dict(
+            conn.execute(
+                "SELECT tracking_id, chute FROM events WHERE kind='terminal' AND state='sorted'"
+            ).fetchall()
+        )
+    finally:
+        conn.close()
+    twin = {
+        p["tracking_id"]: p["landed_chute"]
+        for p in shift["truth"]["parcels"]
+        if p["result"] == "DIVERTED"
+    }
+    assert sorted_ == twin
