@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from controller.console import run_console
 from controller.errors import ConfigError, ControllerError
 from controller.line import LineController
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
@@ -111,13 +112,14 @@ def _data_dir(config: LineConfig, override: str | None) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the controller until Ctrl-C."""
+    """Run the controller until Ctrl-C; line commands are read from standard input."""
     config, text = _load(Path(args.config))
     _setup_logging(args.verbose)
     line = LineController(config, _data_dir(config, args.data_dir), text)
 
     async def main() -> None:
         task = asyncio.create_task(line.run())
+        console = asyncio.create_task(run_console(line))
         try:
             while not task.done():
                 await asyncio.sleep(10)
@@ -133,7 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 )
             await task
         finally:
+            console.cancel()
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await console
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

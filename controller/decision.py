@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drivers.barcode.base import BarcodeRead
+
 
 class RejectReason(StrEnum):
     """Why a parcel went to the reject (exception) chute, or was not sorted."""
@@ -25,14 +27,6 @@ class RejectReason(StrEnum):
     INVALID_ANSWER = "invalid_answer"
     DUPLICATE_BARCODE = "duplicate_barcode"
     RECIRCULATED = "recirculated"
-
-
-@dataclass(frozen=True, slots=True)
-class Symbol:
-    """One symbol a reader returned: data and AIM symbology id."""
-
-    data: str
-    symbology: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +53,7 @@ class Decision:
         return self.reason is not None
 
 
-def identify(symbols: Iterable[Symbol]) -> Identification:
+def identify(symbols: Iterable[BarcodeRead]) -> Identification:
     """Pick the parcel's barcode from what was read.
 
     The same label read twice is one read; two different labels on one parcel is

@@ -270,6 +270,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         rate_pph=rate,
         seed=options.seed if options.seed is not None else config.simulation.seed,
         wall_time_s=wall,
+        interrupted=interrupted,
     )
     if options.report is not None:
         options.report.parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from controller.alarms import Severity
-from controller.decision import Identification, RejectReason, Symbol, identify
+from controller.decision import Identification, RejectReason, identify
 from controller.supervisor import DeviceSupervisor
-from drivers.barcode.base import BarcodeReader, ReadResult
+from drivers.barcode.base import BarcodeRead, BarcodeReader, ReadResult
 from drivers.errors import ConnectionLost, DeviceTimeout, DriverError
 
 
@@ -66,5 +66,5 @@ async def identify_with(readers: list[ReaderLink]) -> tuple[Identification, tupl
         else:
             reason, why = RejectReason.DEVICE_FAULT, "; ".join(str(e) for e in errors)
         return Identification(None, reason, why), tuple(symbols), " | ".join(raws)
-    identification = identify(Symbol(d, s) for d, s, _ in symbols)
+    identification = identify(BarcodeRead(d, s) for d, s, _ in symbols)
     return identification, tuple(symbols), " | ".join(raws)

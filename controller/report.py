@@ -55,7 +55,10 @@ class DemoReport:
     rejected: int
     rejected_by_reason: dict[str, int]
     lost: int
+    """Lost by the PLC or the controller, plus parcels still without a terminal state at the
+    end of a completed run (an interrupted run reports those as ``on_belt_at_stop``)."""
     without_terminal_state: int
+    on_belt_at_stop: int
     more_than_one_terminal_state: int
     answer_latency_ms_plc: LatencyFigures
     answer_latency_ms_controller: LatencyFigures
@@ -111,6 +114,7 @@ def build_report(
     rate_pph: float,
     seed: int,
     wall_time_s: float,
+    interrupted: bool = False,
 ) -> DemoReport:
     """Compare the journal with the twin's truth and compute the figures."""
     notes: list[str] = []
@@ -158,8 +162,9 @@ def build_report(
         sorted_wrong_chute=wrong,
         rejected=states.get("rejected", 0),
         rejected_by_reason=dict(sorted(reasons.items())),
-        lost=states.get("lost", 0) + without,
+        lost=states.get("lost", 0) + (0 if interrupted else without),
         without_terminal_state=without,
+        on_belt_at_stop=without if interrupted else 0,
         more_than_one_terminal_state=several,
         answer_latency_ms_plc=LatencyFigures.of(plc_latency),
         answer_latency_ms_controller=LatencyFigures.of(journal["latencies"]),

@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from urllib.parse import urlsplit
 
+from drivers.address import host_port
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, ProtocolError
 
@@ -58,15 +58,12 @@ class CognexTcpReader:
         no_read: str = "NOREAD",
         separator: str = ",",
     ):
-        parts = urlsplit(url)
-        if parts.scheme != "tcp" or not parts.hostname or parts.port is None:
-            raise ValueError(f"{name}: expected tcp://HOST:PORT, got {url!r}")
+        self._host, self._port = host_port(name, url, "tcp")
         self.name = name
         self.address = url
         self.timeout_s = timeout_s
         self.no_read = no_read
         self.separator = separator
-        self._host, self._port = parts.hostname, parts.port
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[tuple[int, str, str]]] = {}

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
+from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
 from drivers.plc.base import (
     DestinationRequest,
@@ -43,15 +43,11 @@ class ModbusTcpSorterPlc:
     """A sorter PLC reached at ``modbus-tcp://HOST:PORT``."""
 
     def __init__(self, name: str, url: str, register_map: RegisterMap, timeout_s: float = 0.5):
-        parts = urlsplit(url)
-        if parts.scheme != "modbus-tcp" or not parts.hostname or parts.port is None:
-            raise ValueError(f"{name}: expected modbus-tcp://HOST:PORT, got {url!r}")
+        self._host, self._port = host_port(name, url, "modbus-tcp")
         self.name = name
         self.address = url
         self.map = register_map
         self.timeout_s = timeout_s
-        self._host = parts.hostname
-        self._port = parts.port
         self._client: AsyncModbusTcpClient | None = None
         self._answered_seq = 0
         self._scan_cursor = 0

@@ -48,7 +48,8 @@ def test_schema_is_json(capsys):
     assert "topology" in schema["properties"]
 
 
-def test_run_against_absent_devices_alarms_naming_them_and_stops_cleanly(tmp_path):
+def _run_briefly(tmp_path: Path, stdin_text: str | None) -> tuple[int, str, str, int, int]:
+    """``lanesort run`` against ports nobody listens on, stopped by SIGINT after 3 s."""
     plc_port, reader_port = free_port(), free_port()
     config = tmp_path / "line.yaml"
     config.write_text(
@@ -56,27 +57,47 @@ def test_run_against_absent_devices_alarms_naming_them_and_stops_cleanly(tmp_pat
         .replace("127.0.0.1:15020", f"127.0.0.1:{plc_port}")
         .replace("127.0.0.1:15023", f"127.0.0.1:{reader_port}")
     )
+    argv = [
+        sys.executable,
+        "-m",
+        "controller.cli",
+        "run",
+        "--config",
+        str(config),
+        "--data-dir",
+        str(tmp_path / "data"),
+    ]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "controller.cli",
-            "run",
-            "--config",
-            str(config),
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
+        argv,
+        stdin=subprocess.DEVNULL if stdin_text is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
     )
+    if stdin_text is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin_text)
+        proc.stdin.flush()
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
+    return proc.returncode, out, err, plc_port, reader_port
+
+
+def test_run_as_a_service_alarms_naming_absent_devices_and_stops_cleanly(tmp_path):
+    code, _, err, plc_port, reader_port = _run_briefly(tmp_path, None)
+    assert code == 0, err
     assert f"ALARM link:sorter: sorter (modbus-tcp://127.0.0.1:{plc_port}): cannot connect" in err
     assert f"tunnel-reader (tcp://127.0.0.1:{reader_port}): cannot connect" in err
     assert "manifest" in err and "not found" in err
     assert "Traceback" not in err
+
+
+def test_run_console_answers_commands_and_refuses_what_cannot_be_done(tmp_path):
+    code, out, err, plc_port, _ = _run_briefly(tmp_path, "status\nstart\ndisable 99\nfly\n")
+    assert code == 0, err
+    assert "state unknown (PLC not connected)" in out
+    assert f"refused: sorter (modbus-tcp://127.0.0.1:{plc_port}) is not connected" in out
+    assert "refused: chute 99 is not a sort chute of this line" in out
+    assert "unknown command 'fly'" in out

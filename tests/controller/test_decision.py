@@ -2,10 +2,10 @@ from controller.decision import (
     Identification,
     RejectReason,
     SortPlan,
-    Symbol,
     decide,
     identify,
 )
+from drivers.barcode.base import BarcodeRead
 
 PLAN = SortPlan({"R01": [1, 21], "R02": [2], "EMPTY": []}, reject_chute=32)
 MANIFEST = {"LS1": "R01", "LS2": "R02", "LS3": "R99"}
@@ -13,15 +13,15 @@ NONE: frozenset[int] = frozenset()
 
 
 def test_one_label_is_the_barcode():
-    assert identify([Symbol("LS1", "]C0")]) == Identification("LS1")
+    assert identify([BarcodeRead("LS1", "]C0")]) == Identification("LS1")
 
 
 def test_same_label_twice_is_one_read():
-    assert identify([Symbol("LS1", "]C0"), Symbol("LS1", "]C0")]).barcode == "LS1"
+    assert identify([BarcodeRead("LS1", "]C0"), BarcodeRead("LS1", "]C0")]).barcode == "LS1"
 
 
 def test_two_different_labels_are_never_guessed():
-    result = identify([Symbol("LS1"), Symbol("LS2")])
+    result = identify([BarcodeRead("LS1"), BarcodeRead("LS2")])
     assert result.barcode is None
     assert result.reason is RejectReason.MULTIPLE_LABELS
     assert "LS1" in result.detail and "LS2" in result.detail
@@ -29,7 +29,7 @@ def test_two_different_labels_are_never_guessed():
 
 def test_nothing_read_is_a_no_read():
     assert identify([]).reason is RejectReason.NO_READ
-    assert identify([Symbol("")]).reason is RejectReason.NO_READ
+    assert identify([BarcodeRead("")]).reason is RejectReason.NO_READ
 
 
 def test_barcode_to_route_to_first_chute():

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from controller.console import execute
 from controller.line import LineController
+from plc_configs.contract import PackMLState
+from plc_configs.register_map import RegisterMap
+from plc_configs.schema import LineConfig
 from simulators.files import truth
 from tests.conftest import free_port
 from tests.controller.line_helpers import (
@@ -129,3 +136,40 @@ async def test_garbled_reader_lines_raise_an_alarm_and_never_mis_sort(tmp_path):
         if p["result"] == "DIVERTED":
             assert p["landed_chute"] in config.sort_plan[p["route"]]
     assert line.tracker.reasons.get("no_read", 0) >= 1
+
+
+async def test_console_commands_follow_packml_through_the_plc(tmp_path):
+    config = line_config(simulation={"parcels": 1, "plc": {"start_state": "stopped"}})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: line.plc.status is not None)
+            assert "Reset first" in execute(line, "start")
+            assert execute(line, "reset") == "ok: reset sent to the PLC"
+            await until(lambda: line.plc.status.packml_state is PackMLState.IDLE)
+            assert execute(line, "start").startswith("ok")
+            await until(lambda: line.plc.status.packml_state is PackMLState.EXECUTE)
+            assert "state EXECUTE" in execute(line, "status")
+            assert execute(line, "disable 2") == "ok: chute 2 disabled"
+            await until(lambda: 2 in line.plc.status.chute_disabled)
+
+
+async def test_out_of_range_plc_registers_raise_an_alarm_naming_register_and_value(tmp_path):
+    rm = RegisterMap()
+    regs = [0] * 220
+    regs[rm.plc.packml_state] = 99
+    port = free_port()
+    device = SimDevice(id=0, simdata=[SimData(0, values=regs, datatype=DataType.REGISTERS)])
+    server = ModbusTcpServer(device, address=("127.0.0.1", port))
+    await server.serve_forever(background=True)
+    try:
+        data = line_config().model_dump(mode="python")
+        data["devices"]["sorter"]["url"] = f"modbus-tcp://127.0.0.1:{port}"
+        line = LineController(LineConfig.model_validate(data), tmp_path)
+        async with running(line):
+            await until(lambda: line.alarms.is_active("register:sorter:packml_state"))
+            alarm = next(a for a in line.alarms.active() if a.key.startswith("register:"))
+            assert "packml_state at 1 = 99, expected 0..17" in alarm.text
+            assert f"127.0.0.1:{port}" in alarm.text
+    finally:
+        await server.shutdown()

@@ -59,7 +59,18 @@ def test_right_and_wrong_chute_come_from_the_twin_truth():
     )
     assert (r.inducted, r.sorted_right_chute, r.sorted_wrong_chute) == (4, 1, 1)
     assert r.rejected_by_reason == {"no_read": 1}
-    assert r.without_terminal_state == 1 and r.lost == 1
+    assert r.without_terminal_state == 1 and r.lost == 1 and r.on_belt_at_stop == 0
+    stopped = build_report(
+        _journal(),
+        truth,
+        PLAN,
+        parcels_requested=None,
+        rate_pph=3600,
+        seed=1,
+        wall_time_s=4.0,
+        interrupted=True,
+    )
+    assert stopped.lost == 0 and stopped.on_belt_at_stop == 1
     assert r.answer_latency_ms_plc.count == 3 and r.answer_latency_ms_plc.max == 2.5
     assert r.answer_latency_ms_controller.p50 == 2.0
     assert r.throughput_pph == 3600.0
