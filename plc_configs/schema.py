@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plc_configs.register_map import RegisterMap
+from plc_configs.telegram import PRESETS, TelegramFormat
 
 
 class _Strict(BaseModel):
@@ -90,7 +91,80 @@ class BarcodeReaderDevice(_Strict):
         return _check_url(v, ("tcp",))
 
 
-Device = Annotated[SorterPlcDevice | BarcodeReaderDevice, Field(discriminator="kind")]
+SERIAL_SCHEMES = ("tcp", "socket", "rfc2217")
+SERIAL_URL_HELP = (
+    "tcp://HOST:PORT (raw TCP), socket://HOST:PORT or rfc2217://HOST:PORT (serial device "
+    "server), or a serial port path such as /dev/ttyUSB0?baud=9600&parity=E&bytesize=7"
+    "&stopbits=1"
+)
+
+
+def check_serial_url(url: str) -> str:
+    """A serial-or-TCP device address (see ``SERIAL_URL_HELP``)."""
+    if url.startswith("/"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme == "loop":
+        return url
+    if parts.scheme not in SERIAL_SCHEMES or not parts.hostname or parts.port is None:
+        raise ValueError(f"expected {SERIAL_URL_HELP}")
+    return url
+
+
+class ScaleDevice(_Strict):
+    """A weigh scale in the scan tunnel."""
+
+    kind: Literal["scale"]
+    driver: Literal["mt-sics", "sma", "nci", "toledo-continuous", "opcua-weighing"]
+    url: str = Field(description=SERIAL_URL_HELP + "; opc.tcp://HOST:PORT for opcua-weighing")
+    timeout_ms: int = Field(300, gt=0, le=60000, description="one request to its answer")
+    node: str | None = Field(
+        None, description="opcua-weighing: node id or browse path of the scale object"
+    )
+    reconnect_min_ms: int = Field(200, gt=0)
+    reconnect_max_ms: int = Field(5000, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith("opc.tcp://"):
+            return v
+        return check_serial_url(v)
+
+
+class DimensionerDevice(_Strict):
+    """A dimensioner in the scan tunnel."""
+
+    kind: Literal["dimensioner"]
+    driver: Literal["cubiscan", "sick", "datalogic", "telegram"]
+    url: str = Field(description=SERIAL_URL_HELP)
+    timeout_ms: int = Field(500, gt=0, le=60000, description="trigger to telegram")
+    telegram: TelegramFormat | None = Field(
+        None, description="the host telegram (driver telegram); replaces a preset's format"
+    )
+    reconnect_min_ms: int = Field(200, gt=0)
+    reconnect_max_ms: int = Field(5000, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_serial_url(v)
+
+    @model_validator(mode="after")
+    def _telegram(self) -> DimensionerDevice:
+        if self.driver == "telegram" and self.telegram is None:
+            raise ValueError("driver telegram needs a telegram: section (fields, separator …)")
+        return self
+
+    def telegram_format(self) -> TelegramFormat | None:
+        """The telegram format: the configured one, else the preset of the driver."""
+        return self.telegram or PRESETS.get(self.driver)
+
+
+Device = Annotated[
+    SorterPlcDevice | BarcodeReaderDevice | ScaleDevice | DimensionerDevice,
+    Field(discriminator="kind"),
+]
 
 
 class Chute(_Strict):
@@ -200,10 +274,14 @@ UNSORTABLE_INCIDENTS = (
 class IncidentPolicies(_Strict):
     """Policy per incident kind.
 
-    These incidents leave the parcel unsortable, so the parcel always goes to
-    the reject chute: ``reject`` does only that, ``alarm`` also raises an alarm,
-    ``stop`` also raises an alarm and stops the line. ``off`` is refused here
-    (it is meant for measurement checks that can be skipped).
+    Identification incidents (no read … device fault) leave the parcel unsortable,
+    so the parcel always goes to the reject chute: ``reject`` does only that,
+    ``alarm`` also raises an alarm, ``stop`` also stops the line; ``off`` is refused.
+
+    Measurement incidents (missing or unstable weight, over max weight, missing
+    dimensions, oversize, not legal for trade): ``off`` carries on, ``alarm`` carries
+    on and raises an alarm, ``reject`` sends the parcel to the reject chute with the
+    incident as its reason, ``stop`` also stops the line.
     """
 
     no_read: IncidentAction = IncidentAction.REJECT
@@ -214,6 +292,12 @@ class IncidentPolicies(_Strict):
     chute_disabled: IncidentAction = IncidentAction.REJECT
     answer_too_late: IncidentAction = IncidentAction.ALARM
     device_fault: IncidentAction = IncidentAction.ALARM
+    missing_weight: IncidentAction = IncidentAction.ALARM
+    unstable_weight: IncidentAction = IncidentAction.ALARM
+    over_max_weight: IncidentAction = IncidentAction.REJECT
+    missing_dimensions: IncidentAction = IncidentAction.ALARM
+    oversize: IncidentAction = IncidentAction.REJECT
+    not_legal_for_trade: IncidentAction = IncidentAction.ALARM
 
     @model_validator(mode="after")
     def _no_off(self) -> IncidentPolicies:
@@ -227,6 +311,35 @@ class IncidentPolicies(_Strict):
                 )
             )
         return self
+
+
+class TunnelSection(_Strict):
+    """Measuring in the scan tunnel: limits and the volumetric divisor."""
+
+    measure_deadline_ms: float = Field(
+        200, gt=0, description="weight and dimensions must be in this long after the scan event"
+    )
+    volumetric_divisor: float = Field(
+        5000, gt=0, description="cm3 per kg: volumetric weight = L x W x H (cm) / divisor"
+    )
+    max_weight_kg: float = Field(31.5, gt=0)
+    max_length_mm: float = Field(1200, gt=0)
+    max_width_mm: float = Field(800, gt=0)
+    max_height_mm: float = Field(800, gt=0)
+
+
+class MeasureSimulation(_Strict):
+    """Faults of the simulated scales and dimensioners, as shares of requests."""
+
+    unstable_rate: float = Field(0.0, ge=0, le=1, description="motion: S D / M flag")
+    overload_rate: float = Field(0.0, ge=0, le=1)
+    error_rate: float = Field(0.0, ge=0, le=1, description="error replies (ES, ?, C/M/Z)")
+    bad_checksum_rate: float = Field(0.0, ge=0, le=1)
+    split_rate: float = Field(0.0, ge=0, le=1, description="frame sent in pieces")
+    truncated_rate: float = Field(0.0, ge=0, le=1)
+    garbage_rate: float = Field(0.0, ge=0, le=1, description="junk bytes before a frame")
+    silence_rate: float = Field(0.0, ge=0, le=1, description="no answer at all")
+    disconnect_rate: float = Field(0.0, ge=0, le=1, description="drop the link mid-frame")
 
 
 class ReaderSimulation(_Strict):
@@ -266,6 +379,12 @@ class Simulation(_Strict):
         default_factory=dict, description="chute id -> capacity, to make a chute fill early"
     )
     reader: ReaderSimulation = ReaderSimulation()
+    measure: MeasureSimulation = MeasureSimulation()
+    scenario: str | None = Field(
+        None,
+        description="scenario YAML: which faults on which device, when and how often "
+        "(relative to this file)",
+    )
     plc: PlcSimulation = PlcSimulation()
 
 
@@ -282,6 +401,7 @@ class LineConfig(_Strict):
     )
     manifest: ManifestSection = ManifestSection()
     incidents: IncidentPolicies = IncidentPolicies()
+    tunnel: TunnelSection = TunnelSection()
     simulation: Simulation = Simulation()
 
     @model_validator(mode="after")
@@ -350,3 +470,13 @@ class LineConfig(_Strict):
     def readers(self) -> dict[str, BarcodeReaderDevice]:
         """The scan point's barcode readers by name."""
         return {n: d for n, d in self.devices.items() if isinstance(d, BarcodeReaderDevice)}
+
+    @property
+    def scales(self) -> dict[str, ScaleDevice]:
+        """The scan tunnel's scales by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, ScaleDevice)}
+
+    @property
+    def dimensioners(self) -> dict[str, DimensionerDevice]:
+        """The scan tunnel's dimensioners by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, DimensionerDevice)}
