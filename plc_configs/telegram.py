@@ -97,6 +97,19 @@ class TelegramFormat(BaseModel):
         return tuple(f.name for f in self.fields)
 
 
+def bcc_xor(frame_without_bcc: bytes, start: bytes) -> int:
+    """The telegram BCC: XOR of every byte after ``start`` up to and including the end bytes.
+
+    The BCC byte follows the end bytes. Both sides of the wire (the driver that checks
+    and the simulator that builds) use this one function.
+    """
+    body = frame_without_bcc[len(start) :] if start else frame_without_bcc
+    value = 0
+    for byte in body:
+        value ^= byte
+    return value
+
+
 def _fields(*spec: str | tuple[str, int | None, int]) -> tuple[TelegramField, ...]:
     out = []
     for item in spec:
