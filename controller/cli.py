@@ -7,6 +7,8 @@
     lanesort run --config FILE          run the controller against the configured addresses
     lanesort sim --config FILE          run the line simulator (its own process)
     lanesort demo [--parcels N] …       simulator + controller with live counters and a report
+    lanesort probe scale|dimensioner|reader --driver D --url U
+                                        ask one device once, print the answer as JSON
 """
 
 from __future__ import annotations
@@ -193,6 +195,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Ask one device once; print its answer as JSON, or why not and exit 1."""
+    from controller.probe import ProbeFailed, run_probe
+
+    extra: dict[str, Any] = {}
+    driver, url = args.driver, args.url
+    if args.config and args.device:
+        config, _ = _load(Path(args.config))
+        device = config.devices.get(args.device)
+        if device is None:
+            raise ConfigError(f"{args.config}: no device {args.device!r} in devices")
+        data = device.model_dump(mode="python", exclude_none=True)
+        driver, url = driver or data.pop("driver"), url or data.pop("url")
+        data.pop("driver", None)
+        data.pop("url", None)
+        data.pop("kind", None)
+        data.pop("timeout_ms", None)
+        extra = data
+    if not driver or not url:
+        raise ConfigError("probe needs --driver and --url (or --config FILE --device NAME)")
+    if args.node:
+        extra["node"] = args.node
+    try:
+        print(run_probe(args.kind, driver, url, args.timeout_ms, args.now, extra))
+    except ProbeFailed as err:
+        print(f"lanesort probe {args.kind} ({driver} at {url}): {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lanesort``."""
     parser = argparse.ArgumentParser(
@@ -241,6 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
                 help="print a status line every 2 s instead of the live screen",
             )
             p.set_defaults(func=cmd_demo)
+    p = sub.add_parser(
+        "probe", help="ask one device once and print its answer as JSON (commissioning)"
+    )
+    p.add_argument("kind", choices=["scale", "dimensioner", "reader"])
+    p.add_argument("--driver", help="driver name as in the line config (mt-sics, cubiscan …)")
+    p.add_argument("--url", help="device address (tcp://, socket://, /dev/ttyUSB0?baud=9600 …)")
+    p.add_argument("--timeout-ms", type=int, default=1000)
+    p.add_argument("--now", action="store_true", help="scale: the weight now, stable or not")
+    p.add_argument("--node", help="opcua-weighing: node id or browse path of the scale")
+    p.add_argument("--config", help="take the device's settings from this line config")
+    p.add_argument("--device", help="the device's name in --config")
+    p.set_defaults(func=cmd_probe)
     return parser
 
 

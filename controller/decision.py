@@ -26,6 +26,12 @@ class RejectReason(StrEnum):
     DEVICE_FAULT = "device_fault"
     INVALID_ANSWER = "invalid_answer"
     DUPLICATE_BARCODE = "duplicate_barcode"
+    MISSING_WEIGHT = "missing_weight"
+    UNSTABLE_WEIGHT = "unstable_weight"
+    OVER_MAX_WEIGHT = "over_max_weight"
+    MISSING_DIMENSIONS = "missing_dimensions"
+    OVERSIZE = "oversize"
+    NOT_LEGAL_FOR_TRADE = "not_legal_for_trade"
     RECIRCULATED = "recirculated"
 
 

@@ -309,13 +309,15 @@ def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:
     deadline = min(config.decision.deadline_ms, window / 2)
     data["decision"]["deadline_ms"] = deadline
     read_budget = (config.topology.request_point_mm - config.topology.scan_point_mm) / speed
-    for name in config.readers:
+    timeout = max(1, int(read_budget / 2))
+    for name in config.tunnel_devices():
         device = data["devices"][name]
-        device["timeout_ms"] = min(device["timeout_ms"], max(1, int(read_budget / 2)))
+        device["timeout_ms"] = min(device["timeout_ms"], timeout)
+    data["tunnel"]["measure_deadline_ms"] = min(config.tunnel.measure_deadline_ms, timeout)
     print(
         f"the simulator runs the belt at {speed:.1f} m/s to carry this rate: answer window "
-        f"{window:.1f} ms, decision deadline {deadline:.1f} ms, reader timeout "
-        f"{min(d['timeout_ms'] for n, d in data['devices'].items() if n in config.readers)} ms"
+        f"{window:.1f} ms, decision deadline {deadline:.1f} ms, tunnel device timeouts "
+        f"at most {timeout} ms"
     )
     return LineConfig.model_validate(data)
 

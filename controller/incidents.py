@@ -18,6 +18,12 @@ _INCIDENT_OF = {
     RejectReason.ANSWER_TOO_LATE: "answer_too_late",
     RejectReason.DEVICE_FAULT: "device_fault",
     RejectReason.INVALID_ANSWER: "device_fault",
+    RejectReason.MISSING_WEIGHT: "missing_weight",
+    RejectReason.UNSTABLE_WEIGHT: "unstable_weight",
+    RejectReason.OVER_MAX_WEIGHT: "over_max_weight",
+    RejectReason.MISSING_DIMENSIONS: "missing_dimensions",
+    RejectReason.OVERSIZE: "oversize",
+    RejectReason.NOT_LEGAL_FOR_TRADE: "not_legal_for_trade",
 }
 
 
@@ -27,6 +33,7 @@ class IncidentResponse:
 
     incident: str
     alarm: bool
+    reject: bool
     stop_line: bool
 
 
@@ -39,5 +46,6 @@ def respond(reason: RejectReason, policies: IncidentPolicies) -> IncidentRespons
     return IncidentResponse(
         incident,
         alarm=action in (IncidentAction.ALARM, IncidentAction.STOP),
+        reject=action in (IncidentAction.REJECT, IncidentAction.STOP),
         stop_line=action is IncidentAction.STOP,
     )

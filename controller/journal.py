@@ -43,11 +43,20 @@ CREATE TABLE IF NOT EXISTS parcels(
     session INTEGER NOT NULL, uid INTEGER NOT NULL, tracking_id INTEGER NOT NULL,
     barcode TEXT, route TEXT, state TEXT NOT NULL, chute INTEGER, reason TEXT,
     inducted REAL NOT NULL, updated REAL NOT NULL, answer_ms REAL,
+    weight_kg TEXT, length_mm TEXT, width_mm TEXT, height_mm TEXT, volumetric_kg TEXT,
     PRIMARY KEY(session, uid));
 CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
 CREATE TABLE IF NOT EXISTS alarms(
     id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
     device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL);
+"""
+
+#: Columns added after the first release, added to older journal files on open.
+_ADDED_PARCEL_COLUMNS = ("weight_kg", "length_mm", "width_mm", "height_mm", "volumetric_kg")
+
+_SET_MEASURED = """
+UPDATE parcels SET weight_kg = ?, length_mm = ?, width_mm = ?, height_mm = ?, volumetric_kg = ?
+WHERE session = ? AND uid = ?
 """
 
 _UPSERT_PARCEL = """
@@ -123,6 +132,10 @@ class Journal:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(parcels)")}
+        for column in _ADDED_PARCEL_COLUMNS:
+            if column not in have:
+                conn.execute(f"ALTER TABLE parcels ADD COLUMN {column} TEXT")
         cur = conn.execute(
             "INSERT INTO sessions(started, line, config) VALUES(?, ?, ?)",
             (time.time(), self.line_name, self.config_text),
@@ -260,4 +273,19 @@ class Journal:
                 answer_ms,
             ),
         )
+        if e.kind == "measured":
+            weight = e.detail.get("weight") or {}
+            dims = e.detail.get("dimensions") or {}
+            conn.execute(
+                _SET_MEASURED,
+                (
+                    weight.get("kg"),
+                    dims.get("length_mm"),
+                    dims.get("width_mm"),
+                    dims.get("height_mm"),
+                    e.detail.get("volumetric_kg"),
+                    session,
+                    e.uid,
+                ),
+            )
         self.written += 1

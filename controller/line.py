@@ -26,7 +26,8 @@ from controller.packml import check_command
 from controller.parcel import ParcelTracker
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
-from drivers.registry import create_plc, create_reader
+from controller.tunnel_link import DimensionerLink, ScaleLink
+from drivers.registry import create_dimensioner, create_plc, create_reader, create_scale
 from plc_configs.contract import PackMLCommand, PackMLState
 from plc_configs.schema import LineConfig
 
@@ -91,6 +92,24 @@ class LineController:
             )
             for name, device in config.readers.items()
         ]
+        self.scales = [
+            ScaleLink(
+                create_scale(name, device),
+                self.alarms,
+                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
+                clock,
+            )
+            for name, device in config.scales.items()
+        ]
+        self.dimensioners = [
+            DimensionerLink(
+                create_dimensioner(name, device),
+                self.alarms,
+                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
+                clock,
+            )
+            for name, device in config.dimensioners.items()
+        ]
         self._group: asyncio.TaskGroup | None = None
         self.plc = PlcLink(
             create_plc(config.plc_name, config.plc, config.register_map),
@@ -103,6 +122,8 @@ class LineController:
                 self.readers,
                 lambda: self._manifest,
                 self._spawn,
+                self.scales,
+                self.dimensioners,
             ),
             clock,
         )
@@ -122,8 +143,8 @@ class LineController:
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 group.create_task(self.plc.run(), name="plc")
-                for reader in self.readers:
-                    group.create_task(reader.run(), name=f"reader-{reader.driver.name}")
+                for device in (*self.readers, *self.scales, *self.dimensioners):
+                    group.create_task(device.run(), name=f"device-{device.driver.name}")
                 group.create_task(self._watch_manifest(), name="manifest-watch")
                 self.started.set()
         finally:
@@ -199,7 +220,10 @@ class LineController:
             packml_state=status.packml_state if status else None,
             conveyor_running=bool(status and status.conveyor_running),
             heartbeat_ok=self.plc.heartbeat_ok,
-            links=(self.plc.link, *(r.link for r in self.readers)),
+            links=(
+                self.plc.link,
+                *(d.link for d in (*self.readers, *self.scales, *self.dimensioners)),
+            ),
             counts=dict(self.tracker.counts),
             reasons=dict(self.tracker.reasons),
             on_belt=len(self.tracker),

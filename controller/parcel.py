@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from controller.decision import Decision, Identification, RejectReason
+from controller.measure import Measurement
 from plc_configs.contract import SortResult
 
 
@@ -82,6 +83,7 @@ class Parcel:
     answered_at: float | None = None
     landed_chute: int | None = None
     reason: RejectReason | None = None
+    measurement: Measurement | None = None
 
     @property
     def terminal(self) -> bool:
@@ -187,6 +189,15 @@ class ParcelTracker:
             detail["problem"] = identification.reason.value
             detail["why"] = identification.detail
         return [self._event(parcel, now, "identified", detail)]
+
+    def on_measured(
+        self, parcel: Parcel, measurement: Measurement, now: float
+    ) -> list[ParcelEvent]:
+        """The tunnel's scales and dimensioners answered (or failed); record it all."""
+        if parcel.terminal or parcel.measurement is not None:
+            return []
+        parcel.measurement = measurement
+        return [self._event(parcel, now, "measured", measurement.to_detail())]
 
     def on_request(self, tracking_id: int, now: float) -> tuple[Parcel, list[ParcelEvent]]:
         """The PLC asks for a destination; an unseen tracking id is an unknown parcel."""

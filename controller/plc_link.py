@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from controller.alarms import AlarmBoard, Severity
@@ -24,13 +24,15 @@ from controller.decision import (
     SortPlan,
     decide,
 )
-from controller.incidents import respond
+from controller.incidents import IncidentResponse, respond
 from controller.journal import Journal
 from controller.links import Backoff
 from controller.manifest import Manifest
+from controller.measure import Measurement, check_measurement
 from controller.parcel import Parcel, ParcelState, ParcelTracker
 from controller.reader_link import ReaderLink, identify_with
 from controller.supervisor import DeviceSupervisor, raise_if_cancelling
+from controller.tunnel_link import DimensionerLink, ScaleLink, measure_with
 from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
 from plc_configs.schema import LineConfig
@@ -67,6 +69,13 @@ class LineParts:
     readers: list[ReaderLink]
     manifest: Callable[[], Manifest]
     spawn: Callable[[Coroutine[Any, Any, None]], Any]
+    scales: list[ScaleLink] = field(default_factory=list)
+    dimensioners: list[DimensionerLink] = field(default_factory=list)
+
+    @property
+    def measures(self) -> bool:
+        """True when the tunnel has a scale or a dimensioner."""
+        return bool(self.scales or self.dimensioners)
 
 
 class PlcLink(DeviceSupervisor):
@@ -144,6 +153,8 @@ class PlcLink(DeviceSupervisor):
                 if events:
                     journal.extend(events)
                     self.parts.spawn(self._identify(parcel, entered_after))
+                    if self.parts.measures:
+                        self.parts.spawn(self._measure(parcel, entered_after))
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
@@ -183,6 +194,33 @@ class PlcLink(DeviceSupervisor):
         )
         self.parts.journal.extend(events)
 
+    async def _measure(self, parcel: Parcel, entered_after: float) -> None:
+        """Weigh and measure ``parcel``; a result that may be a neighbour's is not bound."""
+        tunnel = self.parts.config.tunnel
+        m = await measure_with(
+            self.parts.scales,
+            self.parts.dimensioners,
+            tunnel.measure_deadline_ms / 1000,
+            tunnel.volumetric_divisor,
+        )
+        done = self.clock()
+        age_ms = (done - entered_after) * 1000
+        if age_ms > self.scan_window_ms and (m.weight is not None or m.dimensions is not None):
+            late = (
+                f"measured up to {age_ms:.1f} ms after the parcel entered the tunnel (window "
+                f"{self.scan_window_ms:.1f} ms): may be a neighbour's, not bound"
+            )
+            m = Measurement(
+                weight_device=m.weight_device,
+                weight_error=late if m.weight else m.weight_error,
+                dimensions_device=m.dimensions_device,
+                dimensions_error=late if m.dimensions else m.dimensions_error,
+            )
+        self.parts.journal.extend(self.parts.tracker.on_measured(parcel, m, done))
+
+    def _waiting_for_tunnel(self, parcel: Parcel) -> bool:
+        return parcel.identification is None or (self.parts.measures and parcel.measurement is None)
+
     async def _on_request(self, request: DestinationRequest, now: float) -> None:
         tracker = self.parts.tracker
         parcel, events = tracker.on_request(request.tracking_id, now)
@@ -195,24 +233,56 @@ class PlcLink(DeviceSupervisor):
             await self.driver.answer(request, parcel.decision.chute)
             return
         identification = parcel.identification
-        if identification is None and not parcel.terminal:
+        if self._waiting_for_tunnel(parcel) and not parcel.terminal:
             waited_ms = (now - (parcel.request_seen_at or now)) * 1000
             if waited_ms < self.parts.config.decision.deadline_ms:
-                return  # the readers are still at work; ask again next cycle
-            identification = Identification(
-                None,
-                RejectReason.DEVICE_FAULT,
-                f"no reader result {waited_ms:.0f} ms after the request",
-            )
-        decision = self._decide(identification or Identification(None, RejectReason.NO_READ))
+                return  # readers, scale or dimensioner still at work; ask again next cycle
+            if identification is None:
+                identification = Identification(
+                    None,
+                    RejectReason.DEVICE_FAULT,
+                    f"no reader result {waited_ms:.0f} ms after the request",
+                )
+            if self.parts.measures and parcel.measurement is None:
+                late = f"no measurement {waited_ms:.0f} ms after the request"
+                self.parts.journal.extend(
+                    tracker.on_measured(
+                        parcel, Measurement(weight_error=late, dimensions_error=late), now
+                    )
+                )
+        route_decision = self._decide(identification or Identification(None, RejectReason.NO_READ))
+        decision = self._apply_measurement(parcel, route_decision, now)
         await self.driver.answer(request, decision.chute)
         answered = self.clock()
         events = tracker.on_answered(parcel, decision, answered)
         self.parts.journal.extend(events)
         if events and parcel.request_seen_at is not None:
             self.latencies_ms.append((answered - parcel.request_seen_at) * 1000)
-        if decision.reason is not None:
-            self._incident(decision.reason, f"tracking id {parcel.tracking_id}", answered)
+        if route_decision.reason is not None:
+            self._incident(route_decision.reason, f"tracking id {parcel.tracking_id}", answered)
+
+    def _apply_measurement(self, parcel: Parcel, decision: Decision, now: float) -> Decision:
+        """Measurement incidents: alarms, and a reject where the policy asks for one."""
+        if parcel.measurement is None:
+            return decision
+        incidents = check_measurement(
+            parcel.measurement,
+            self.parts.config.tunnel,
+            weighs=bool(self.parts.scales),
+            dimensions=bool(self.parts.dimensioners),
+        )
+        for incident in incidents:
+            response = self._incident(
+                incident.reason, f"tracking id {parcel.tracking_id}: {incident.detail}", now
+            )
+            if response is not None and response.reject and not decision.rejected:
+                decision = Decision(
+                    self.parts.plan.reject_chute,
+                    decision.route,
+                    incident.reason,
+                    incident.detail,
+                )
+        return decision
 
     def _decide(self, identification: Identification) -> Decision:
         status = self.status
@@ -236,10 +306,10 @@ class PlcLink(DeviceSupervisor):
             if event.reason and RejectReason(event.reason) in _PLC_SIDE_REASONS:
                 self._incident(RejectReason(event.reason), f"tracking id {event.tracking_id}", now)
 
-    def _incident(self, reason: RejectReason, what: str, now: float) -> None:
+    def _incident(self, reason: RejectReason, what: str, now: float) -> IncidentResponse | None:
         response = respond(reason, self.parts.config.incidents)
         if response is None:
-            return
+            return None
         if response.alarm:
             self.alarms.raise_(
                 f"incident:{response.incident}",
@@ -254,6 +324,7 @@ class PlcLink(DeviceSupervisor):
         if response.stop_line and stoppable:
             log.error("stopping the line: incident policy for %s is 'stop'", response.incident)
             self.queue_command(PackMLCommand.STOP)
+        return response
 
     async def _acknowledge(self) -> None:
         scans_through = confirms_through = None

@@ -8,7 +8,7 @@ from controller.alarms import Severity
 from controller.decision import Identification, RejectReason, identify
 from controller.supervisor import DeviceSupervisor
 from drivers.barcode.base import BarcodeRead, BarcodeReader, ReadResult
-from drivers.errors import ConnectionLost, DeviceTimeout, DriverError
+from drivers.errors import DeviceTimeout, DriverError
 
 
 class ReaderLink(DeviceSupervisor):
@@ -16,32 +16,25 @@ class ReaderLink(DeviceSupervisor):
 
     driver: BarcodeReader
 
-    async def session(self) -> None:
-        """Watch the link: the driver's reply reader notices a dropped connection."""
-        seen_garbled = getattr(self.driver, "garbled_lines", 0)
-        while getattr(self.driver, "connected", True):
-            await asyncio.sleep(0.1)
-            garbled = getattr(self.driver, "garbled_lines", 0)
-            if garbled != seen_garbled:
-                seen_garbled = garbled
-                self.alarms.raise_(
-                    f"garbled:{self.driver.name}",
-                    f"{self.driver.name} ({self.driver.address}): {garbled} lines that are not "
-                    f"reader replies skipped, last {getattr(self.driver, 'last_garbled', '')!r}",
-                    self.clock(),
-                    device=self.driver.name,
-                    severity=Severity.WARNING,
-                )
-        raise ConnectionLost(self.driver.name, self.driver.address, "connection dropped")
+    _seen_garbled = 0
+
+    def check_health(self) -> None:
+        """Alarm when the reader sent lines that are not replies."""
+        garbled = getattr(self.driver, "garbled_lines", 0)
+        if garbled != self._seen_garbled:
+            self._seen_garbled = garbled
+            self.alarms.raise_(
+                f"garbled:{self.driver.name}",
+                f"{self.driver.name} ({self.driver.address}): {garbled} lines that are not "
+                f"reader replies skipped, last {getattr(self.driver, 'last_garbled', '')!r}",
+                self.clock(),
+                device=self.driver.name,
+                severity=Severity.WARNING,
+            )
 
     async def read(self) -> ReadResult | DriverError:
         """Trigger one read; a driver error is returned, not raised."""
-        if not self.link.up:
-            return ConnectionLost(self.driver.name, self.driver.address, "link is down")
-        try:
-            return await self.driver.trigger()
-        except DriverError as err:
-            return err
+        return await self.call(self.driver.trigger)
 
 
 async def identify_with(readers: list[ReaderLink]) -> tuple[Identification, tuple, str]:

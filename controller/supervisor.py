@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from controller.alarms import AlarmBoard, Severity
 from controller.links import Backoff, LinkState
-from drivers.errors import DriverError
+from drivers.errors import ConnectionLost, DriverError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -118,5 +120,24 @@ class DeviceSupervisor:
         )
 
     async def session(self) -> None:
-        """Work while connected; raise DriverError when the link fails."""
-        raise NotImplementedError
+        """Work while connected; raise DriverError when the link fails.
+
+        The default watches the driver's ``connected`` flag (its reply reader notices a
+        dropped connection) and calls :meth:`check_health` every 100 ms.
+        """
+        while getattr(self.driver, "connected", True):
+            await asyncio.sleep(0.1)
+            self.check_health()
+        raise ConnectionLost(self.driver.name, self.driver.address, "connection dropped")
+
+    def check_health(self) -> None:
+        """Raise alarms from the driver's counters while connected (default: none)."""
+
+    async def call(self, operation: Callable[[], Awaitable[T]]) -> T | DriverError:
+        """Run one device operation; a driver error (or a link that is down) is returned."""
+        if not self.link.up:
+            return ConnectionLost(self.driver.name, self.driver.address, "link is down")
+        try:
+            return await operation()
+        except DriverError as err:
+            return err

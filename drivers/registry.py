@@ -1,8 +1,8 @@
 """Driver registry: a config string names a driver class, as python-can does with interfaces.
 
 ``(kind, driver)`` from the line config (``sorter_plc``/``modbus-tcp``,
-``barcode_reader``/``cognex``) maps to a factory that builds the driver from the
-device's config section. Later device kinds and vendors add entries here.
+``barcode_reader``/``cognex``, ``scale``/``mt-sics``, ``dimensioner``/``cubiscan`` …)
+maps to a factory that builds the driver from the device's config section.
 """
 
 from __future__ import annotations
@@ -12,10 +12,23 @@ from typing import Any
 
 from drivers.barcode.base import BarcodeReader
 from drivers.barcode.cognex_tcp import CognexTcpReader
+from drivers.dimensioner import create_dimensioner as make_dimensioner
+from drivers.dimensioner.base import Dimensioner
 from drivers.plc.base import SorterPlc
 from drivers.plc.modbus_tcp import ModbusTcpSorterPlc
+from drivers.scale.base import Scale
+from drivers.scale.mt_sics import MtSicsScale
+from drivers.scale.nci import NciScale
+from drivers.scale.opcua_weighing import OpcUaWeighingScale
+from drivers.scale.sma import SmaScale
+from drivers.scale.toledo_continuous import ToledoContinuousScale
 from plc_configs.register_map import RegisterMap
-from plc_configs.schema import BarcodeReaderDevice, SorterPlcDevice
+from plc_configs.schema import (
+    BarcodeReaderDevice,
+    DimensionerDevice,
+    ScaleDevice,
+    SorterPlcDevice,
+)
 
 
 def _modbus_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) -> SorterPlc:
@@ -32,8 +45,41 @@ def _cognex_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
     )
 
 
+def _serial_scale(cls: Callable[..., Scale]) -> Callable[[str, ScaleDevice], Scale]:
+    def build(name: str, device: ScaleDevice) -> Scale:
+        return cls(name, device.url, timeout_s=device.timeout_ms / 1000)
+
+    return build
+
+
+def _opcua_scale(name: str, device: ScaleDevice) -> Scale:
+    return OpcUaWeighingScale(
+        name, device.url, node=device.node, timeout_s=device.timeout_ms / 1000
+    )
+
+
+def _dimensioner(name: str, device: DimensionerDevice) -> Dimensioner:
+    return make_dimensioner(
+        name,
+        device.driver,
+        device.url,
+        timeout_s=device.timeout_ms / 1000,
+        telegram=device.telegram,
+    )
+
+
 PLC_DRIVERS: dict[str, Callable[..., SorterPlc]] = {"modbus-tcp": _modbus_plc}
 READER_DRIVERS: dict[str, Callable[..., BarcodeReader]] = {"cognex": _cognex_reader}
+SCALE_DRIVERS: dict[str, Callable[..., Scale]] = {
+    "mt-sics": _serial_scale(MtSicsScale),
+    "sma": _serial_scale(SmaScale),
+    "nci": _serial_scale(NciScale),
+    "toledo-continuous": _serial_scale(ToledoContinuousScale),
+    "opcua-weighing": _opcua_scale,
+}
+DIMENSIONER_DRIVERS: dict[str, Callable[..., Dimensioner]] = {
+    name: _dimensioner for name in ("cubiscan", "sick", "datalogic", "telegram")
+}
 
 
 class UnknownDriver(LookupError):
@@ -56,3 +102,13 @@ def create_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) ->
 def create_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
     """Build the barcode reader driver named by ``device.driver``."""
     return _lookup(READER_DRIVERS, "barcode_reader", device.driver)(name, device)
+
+
+def create_scale(name: str, device: ScaleDevice) -> Scale:
+    """Build the scale driver named by ``device.driver``."""
+    return _lookup(SCALE_DRIVERS, "scale", device.driver)(name, device)
+
+
+def create_dimensioner(name: str, device: DimensionerDevice) -> Dimensioner:
+    """Build the dimensioner driver named by ``device.driver``."""
+    return _lookup(DIMENSIONER_DRIVERS, "dimensioner", device.driver)(name, device)

@@ -436,12 +436,12 @@ class LineConfig(_Strict):
                 "point to the decision point"
             )
         budget = self.topology.read_budget_ms() + self.decision.deadline_ms
-        for name, reader in self.readers.items():
-            if reader.timeout_ms >= budget:
+        for name, device in self.tunnel_devices().items():
+            if device.timeout_ms >= budget:
                 problems.append(
-                    f"devices.{name}.timeout_ms: {reader.timeout_ms} ms is not shorter than the "
-                    f"{budget:.0f} ms from the scan point to the decision deadline; a reader "
-                    "that times out would count as a device fault, not a no-read"
+                    f"devices.{name}.timeout_ms: {device.timeout_ms} ms is not shorter than the "
+                    f"{budget:.0f} ms from the scan point to the decision deadline; a device "
+                    "that times out would leave the parcel without its result"
                 )
         sim = self.simulation
         pitch = sim.parcel_length_mm[0] + sim.min_gap_mm
@@ -470,6 +470,12 @@ class LineConfig(_Strict):
     def readers(self) -> dict[str, BarcodeReaderDevice]:
         """The scan point's barcode readers by name."""
         return {n: d for n, d in self.devices.items() if isinstance(d, BarcodeReaderDevice)}
+
+    def tunnel_devices(
+        self,
+    ) -> dict[str, BarcodeReaderDevice | ScaleDevice | DimensionerDevice]:
+        """Readers, scales and dimensioners: the devices triggered in the scan tunnel."""
+        return {**self.readers, **self.scales, **self.dimensioners}
 
     @property
     def scales(self) -> dict[str, ScaleDevice]:

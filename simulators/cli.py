@@ -93,9 +93,10 @@ async def run(
     truth_path: Path | None,
     out: TextIO = sys.stdout,
     parent_pid: int | None = None,
+    config_dir: Path | None = None,
 ) -> int:
     """Run the simulators until SIGINT/SIGTERM; return the exit code."""
-    sim_line = SimulatedLine(config)
+    sim_line = SimulatedLine(config, config_dir=config_dir)
     twin, plc, readers = sim_line.twin, sim_line.plc, list(sim_line.readers.values())
     topo_speed = config.topology.belt_speed_mps
     if twin.belt_speed_mps > topo_speed:
@@ -174,8 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # collection over all of them paused the PLC for tens of milliseconds.
     gc.collect()
     gc.freeze()
+    main_coro = run(
+        config, truth_path, parent_pid=args.parent_pid, config_dir=Path(args.config).parent
+    )
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(run(config, truth_path, parent_pid=args.parent_pid))
-    return uvloop.run(run(config, truth_path, parent_pid=args.parent_pid))
+        return asyncio.run(main_coro)
+    return uvloop.run(main_coro)

@@ -1,8 +1,9 @@
-"""The whole simulated line in one object: the twin, its PLC and its readers.
+"""The whole simulated line in one object: the twin, its PLC, readers, scales, dimensioners.
 
 Used by ``python -m simulators`` and by tests that run the controller against a
 line in the same process. The devices listen where the config's URLs say, or,
-with ``any_port=True``, on free ports (``plc_url`` / ``reader_urls`` tell which).
+with ``any_port=True``, on free ports and temporary pty paths (``plc_url`` /
+``reader_urls`` / ``measure_urls`` tell which).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 
 from plc_configs.schema import LineConfig
 from simulators.files import write_manifest
+from simulators.measure.devices import MeasureDevices, MeasureTiming
+from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
 from simulators.reader_tcp import ReaderSimulator
@@ -26,9 +29,19 @@ def host_port(url: str) -> tuple[str, int]:
 
 
 class SimulatedLine:
-    """The line twin with one PLC simulator and one simulator per barcode reader."""
+    """The line twin with one PLC simulator and one simulator per reader, scale, dimensioner.
 
-    def __init__(self, config: LineConfig, *, any_port: bool = False):
+    ``config_dir`` is the config file's folder (the scenario path is relative to it).
+    """
+
+    def __init__(
+        self,
+        config: LineConfig,
+        *,
+        any_port: bool = False,
+        config_dir: Path | None = None,
+        measure_timing: MeasureTiming | None = None,
+    ):
         self.config = config
         self.twin = LineTwin(config)
         host, port = host_port(config.plc.url)
@@ -44,24 +57,54 @@ class SimulatedLine:
                 port=0 if any_port else r_port,
                 late_answer_ms=config.simulation.reader.late_answer_ms,
             )
+        self.measure = MeasureDevices(
+            config,
+            self._in_scan_field,
+            any_port=any_port,
+            config_dir=config_dir,
+            timing=measure_timing,
+        )
+        self.twin.listeners.append(self.measure.on_twin_event)
+        self.opcua_scales: dict[str, OpcUaScaleSimulator] = {}
+        for name, scale in config.scales.items():
+            if scale.driver != "opcua-weighing":
+                continue
+            parts = urlsplit(scale.url)
+            self.opcua_scales[name] = OpcUaScaleSimulator(
+                name,
+                self._weight_in_scan_field,
+                host=parts.hostname or "127.0.0.1",
+                port=0 if any_port else (parts.port or 4840),
+                path=parts.path or "/",
+            )
 
     def _in_scan_field(self) -> ParcelSpec | None:
         self.plc.sync()
         parcel = self.twin.parcel_in_scan_field()
         return parcel.spec if parcel is not None else None
 
+    def _weight_in_scan_field(self) -> float | None:
+        spec = self._in_scan_field()
+        return spec.weight_kg if spec is not None else None
+
     def write_manifest(self, path: Path, count: int) -> None:
         """Write the TMS manifest of parcels 1..count (those the TMS knows)."""
         write_manifest(path, self.twin.factory.manifest_rows(count))
 
     async def start(self) -> None:
-        """Start the PLC, then the readers."""
+        """Start the PLC, then the readers, scales and dimensioners."""
         await self.plc.start()
         for reader in self.readers.values():
             await reader.start()
+        await self.measure.start()
+        for scale in self.opcua_scales.values():
+            await scale.start()
 
     async def stop(self) -> None:
-        """Stop the readers, then the PLC."""
+        """Stop the scales and dimensioners, the readers, then the PLC."""
+        for scale in self.opcua_scales.values():
+            await scale.stop()
+        await self.measure.stop()
         for reader in self.readers.values():
             await reader.stop()
         await self.plc.stop()
@@ -74,3 +117,9 @@ class SimulatedLine:
     def reader_urls(self) -> dict[str, str]:
         """Where each reader simulator listens."""
         return {name: f"tcp://{r.host}:{r.port}" for name, r in self.readers.items()}
+
+    def measure_urls(self) -> dict[str, str]:
+        """Where each scale and dimensioner simulator listens (TCP URL or pty path)."""
+        urls = self.measure.urls()
+        urls.update({name: s.url for name, s in self.opcua_scales.items()})
+        return urls

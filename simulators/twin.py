@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -156,6 +157,8 @@ class LineTwin:
         self._order = itertools.count()
         self._last_scanned: Parcel | None = None
         self._next: Parcel | None = None
+        self.listeners: list[Callable[[Event], None]] = []
+        """Called with each event :meth:`advance` returns (device simulators that push)."""
         self._prepare_next()
 
     # -- parcels --------------------------------------------------------------------
@@ -243,6 +246,9 @@ class LineTwin:
                 continue
             break
         self.belt_mm = target
+        for event in events:
+            for listener in self.listeners:
+                listener(event)
         return events
 
     def _handle(self, kind: EventKind, parcel: Parcel, at: float) -> list[Event]:

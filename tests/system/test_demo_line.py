@@ -11,6 +11,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ def _config(tmp_path: Path) -> Path:
     text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
     text = text.replace("127.0.0.1:15020", f"127.0.0.1:{free_port()}")
     text = text.replace("127.0.0.1:15023", f"127.0.0.1:{free_port()}")
+    text = text.replace("127.0.0.1:15031", f"127.0.0.1:{free_port()}")
+    text = text.replace("127.0.0.1:15032", f"127.0.0.1:{free_port()}")
     text = text.replace("    no_read_rate: 0.02", "    no_read_rate: 0.05")
     text = text.replace("    multi_label_rate: 0.005", "    multi_label_rate: 0.02")
     text = text.replace("    late_answer_rate: 0.0", "    late_answer_rate: 0.01")
@@ -126,3 +129,31 @@ def test_journal_agrees_with_the_twin_on_every_parcel_in_a_sort_chute(shift):
         if p["result"] == "DIVERTED"
     }
     assert sorted_ == twin
+
+
+def test_every_parcel_is_weighed_and_measured_as_the_twin_says(shift):
+    """Journal weight and dimensions match the twin within the devices' resolution."""
+    conn = sqlite3.connect(shift["journal"])
+    try:
+        rows = {
+            tid: (weight, length, width, height, volumetric)
+            for tid, weight, length, width, height, volumetric in conn.execute(
+                "SELECT tracking_id, weight_kg, length_mm, width_mm, height_mm, volumetric_kg "
+                "FROM parcels"
+            )
+        }
+        raw = conn.execute("SELECT detail FROM events WHERE kind='measured' LIMIT 1").fetchone()[0]
+    finally:
+        conn.close()
+    assert len(rows) == PARCELS
+    for parcel in shift["truth"]["parcels"]:
+        weight, length, width, height, volumetric = rows[parcel["tracking_id"]]
+        assert weight is not None and length is not None, parcel
+        # MT-SICS prints 3 decimals in kg; CubiScan prints 0.1 cm.
+        assert abs(Decimal(weight) - Decimal(str(parcel["weight_kg"]))) <= Decimal("0.0005")
+        for key, value in (("length_mm", length), ("width_mm", width), ("height_mm", height)):
+            assert abs(Decimal(value) - parcel[key]) <= Decimal("0.5"), (key, value, parcel)
+        expected = Decimal(length) * Decimal(width) * Decimal(height) / 1000 / 5000
+        assert Decimal(volumetric) == expected
+    detail = json.loads(raw)
+    assert detail["weight"]["raw"].startswith("S S") and detail["dimensions"]["raw"]

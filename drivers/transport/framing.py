@@ -1,0 +1,187 @@
+"""Cut a byte stream into frames, whatever chunks it arrives in.
+
+Serial ports and TCP sockets deliver bytes in arbitrary pieces: one frame may
+arrive in five reads, or three frames in one. A framer is fed every piece and
+returns each frame once it is complete, exactly as received (start, end and
+trailer bytes included), so that the parser and the ``raw`` text see what the
+device sent.
+
+Bytes that cannot belong to a frame (before a start byte, or a run longer than
+``max_frame`` without an end) are *garbage*: skipped, counted in
+:attr:`garbage_bytes` and :attr:`garbage_chunks` (one per contiguous run), the
+most recent up to 64 of them kept in :attr:`last_garbage` for diagnostics.
+"""
+
+from __future__ import annotations
+
+GARBAGE_KEPT = 64
+
+
+class _GarbageCounter:
+    """Counts skipped bytes (shared by both framers)."""
+
+    def __init__(self) -> None:
+        self.garbage_bytes = 0
+        self.garbage_chunks = 0
+        self.last_garbage = b""
+        self._skipping = False
+
+    def _skip(self, data: bytes | bytearray) -> None:
+        if not data:
+            return
+        if not self._skipping:
+            self.garbage_chunks += 1
+            self._skipping = True
+        self.garbage_bytes += len(data)
+        self.last_garbage = (self.last_garbage + bytes(data))[-GARBAGE_KEPT:]
+
+    def _frame_started(self) -> None:
+        self._skipping = False
+
+
+class DelimitedFramer(_GarbageCounter):
+    """Frames that end with ``end`` (then ``trailer`` more bytes, e.g. a checksum).
+
+    With ``start`` set, a frame begins with ``start``; bytes before it are garbage,
+    and a new ``start`` inside a partial frame restarts the frame (the partial part
+    is garbage) unless ``restart_on_start`` is false: protocols such as NCI use the
+    start byte inside their frames too. Without ``start`` a frame is everything
+    after the previous frame up to and including ``end``.
+    """
+
+    def __init__(
+        self,
+        end: bytes,
+        start: bytes = b"",
+        trailer: int = 0,
+        max_frame: int = 4096,
+        *,
+        restart_on_start: bool = True,
+    ):
+        if not end:
+            raise ValueError("end must be at least one byte")
+        if trailer < 0:
+            raise ValueError(f"trailer must be >= 0, got {trailer}")
+        if max_frame < len(start) + len(end) + trailer:
+            raise ValueError(f"max_frame {max_frame} is shorter than start + end + trailer")
+        super().__init__()
+        self.end = bytes(end)
+        self.start = bytes(start)
+        self.trailer = trailer
+        self.max_frame = max_frame
+        self.restart_on_start = restart_on_start
+        self._buf = bytearray()
+        self._in_frame = not self.start
+        self._trailer_left: int | None = None
+
+    def reset(self) -> None:
+        """Drop a partial frame (garbage counters are kept)."""
+        self._buf.clear()
+        self._in_frame = not self.start
+        self._trailer_left = None
+
+    def pending(self) -> bytes:
+        """The partial frame received so far (empty between frames)."""
+        return bytes(self._buf) if self._in_frame else b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Every frame that ``data`` completes, in order."""
+        frames: list[bytes] = []
+        for byte in data:
+            self._buf.append(byte)
+            if not self._in_frame:
+                self._hunt()
+                continue
+            frame = self._in_frame_byte()
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def _hunt(self) -> None:
+        """Looking for ``start``: keep only what could still be its beginning."""
+        n = len(self.start)
+        if self._buf.endswith(self.start):
+            self._skip(self._buf[:-n])
+            del self._buf[:-n]
+            self._in_frame = True
+            self._frame_started()
+        elif len(self._buf) >= n:
+            cut = len(self._buf) - (n - 1)
+            self._skip(self._buf[:cut])
+            del self._buf[:cut]
+
+    def _in_frame_byte(self) -> bytes | None:
+        if self._trailer_left is not None:
+            self._trailer_left -= 1
+            return self._complete() if self._trailer_left == 0 else None
+        if len(self._buf) >= len(self.start) + len(self.end) and self._buf.endswith(self.end):
+            if self.trailer:
+                self._trailer_left = self.trailer
+                return None
+            return self._complete()
+        if (
+            self.start
+            and self.restart_on_start
+            and len(self._buf) > len(self.start)
+            and self._buf.endswith(self.start)
+        ):
+            self._skip(self._buf[: -len(self.start)])
+            del self._buf[: -len(self.start)]
+            self._frame_started()
+            return None
+        if len(self._buf) > self.max_frame:
+            self._skip(self._buf)
+            self.reset()
+        return None
+
+    def _complete(self) -> bytes:
+        frame = bytes(self._buf)
+        self.reset()
+        self._frame_started()
+        return frame
+
+
+class FixedLengthFramer(_GarbageCounter):
+    """Frames of exactly ``length`` bytes, optionally beginning with ``start``."""
+
+    def __init__(self, length: int, start: bytes = b""):
+        if length < max(1, len(start)):
+            raise ValueError(f"length {length} must be >= 1 and hold the start bytes")
+        super().__init__()
+        self.length = length
+        self.start = bytes(start)
+        self._buf = bytearray()
+        self._in_frame = not self.start
+
+    def reset(self) -> None:
+        """Drop a partial frame (garbage counters are kept)."""
+        self._buf.clear()
+        self._in_frame = not self.start
+
+    def pending(self) -> bytes:
+        """The partial frame received so far (empty between frames)."""
+        return bytes(self._buf) if self._in_frame else b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Every frame that ``data`` completes, in order."""
+        frames: list[bytes] = []
+        for byte in data:
+            self._buf.append(byte)
+            if not self._in_frame:
+                n = len(self.start)
+                if self._buf.endswith(self.start):
+                    self._skip(self._buf[:-n])
+                    del self._buf[:-n]
+                    self._in_frame = True
+                    self._frame_started()
+                elif len(self._buf) >= n:
+                    cut = len(self._buf) - (n - 1)
+                    self._skip(self._buf[:cut])
+                    del self._buf[:cut]
+                if not self._in_frame or len(self._buf) < self.length:
+                    continue
+            if len(self._buf) == self.length:
+                frames.append(bytes(self._buf))
+                self.reset()
+                self._frame_started()
+        return frames

@@ -1,0 +1,85 @@
+"""Scenario files: validation with file/line/key, and rate windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulators.measure.faults import Fault
+from simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+
+GOOD = """\
+faults:
+  - {device: scale, fault: unstable, rate: 0.5, from_s: 10, to_s: 20}
+  - {device: scale, fault: unstable, rate: 0.8, from_s: 15, to_s: 16}
+  - {device: dim, fault: disconnect, rate: 0.05}
+  - {device: "*", fault: garbage, rate: 0.1, from_s: 60}
+"""
+
+
+def test_rates_follow_the_windows_and_take_the_max():
+    s = parse_scenario(GOOD)
+    assert s.rate("scale", Fault.UNSTABLE, 5) == 0.0
+    assert s.rate("scale", Fault.UNSTABLE, 10) == 0.5
+    assert s.rate("scale", "unstable", 15.5) == 0.8
+    assert s.rate("scale", Fault.UNSTABLE, 20) == 0.0  # to_s is exclusive
+    assert s.rate("scale", Fault.UNSTABLE, 12, config_rate=0.6) == 0.6
+    assert s.rate("scale", Fault.UNSTABLE, 5, config_rate=0.1) == 0.1
+    assert s.rate("dim", Fault.DISCONNECT, 1e6) == 0.05
+    assert s.rate("dim", Fault.UNSTABLE, 12) == 0.0
+    assert s.rate("other", Fault.GARBAGE, 59) == 0.0
+    assert s.rate("other", Fault.GARBAGE, 60) == 0.1
+
+
+def test_bare_list_and_empty_file():
+    s = parse_scenario("- {device: scale, fault: split, rate: 1}\n")
+    assert s.rate("scale", Fault.SPLIT, 0) == 1.0
+    assert parse_scenario("") == Scenario()
+
+
+def test_every_problem_with_file_line_and_key():
+    text = """\
+faults:
+  - {device: scale, fault: unstabel, rate: 0.5}
+  - device: scale
+    fault: split
+    rate: 1.5
+  - {device: scale, fault: split, rate: 0.1, from_s: 5, to_s: 5}
+  - {device: scale, fault: split, rate: 0.1, colour: red}
+"""
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "scn.yaml")
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    assert problems[0].startswith("scn.yaml:2: faults.0.fault: ") and "unstabel" in problems[0]
+    assert problems[1].startswith("scn.yaml:5: faults.1.rate: ") and "1.5" in problems[1]
+    assert problems[2].startswith("scn.yaml:6: faults.2: to_s (5.0) must be after from_s")
+    assert problems[3].startswith("scn.yaml:7: faults.3.colour: unknown key")
+
+
+def test_unknown_device_is_named():
+    with pytest.raises(
+        ScenarioError,
+        match=r"x.yaml:2: faults.1.device: no scale or dimensioner "
+        r"named 'scael' \(known: dim, scale\)",
+    ):
+        parse_scenario(
+            "- {device: scale, fault: split, rate: 1}\n- {device: scael, fault: split, rate: 1}\n",
+            "x.yaml",
+            devices=["scale", "dim"],
+        )
+
+
+def test_not_yaml_and_not_a_mapping():
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        parse_scenario("faults: [", "s.yaml")
+    with pytest.raises(ScenarioError, match="expected a mapping"):
+        parse_scenario("42", "s.yaml")
+
+
+def test_load_relative_to_the_config_folder(tmp_path):
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "a.yaml").write_text(GOOD)
+    s = load_scenario("scenarios/a.yaml", tmp_path)
+    assert len(s.faults) == 4
+    with pytest.raises(ScenarioError, match=r"missing.yaml: cannot read"):
+        load_scenario("missing.yaml", tmp_path)
