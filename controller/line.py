@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from controller.alarms import Alarm, AlarmBoard, Severity
 from controller.decision import SortPlan
@@ -26,12 +27,15 @@ from controller.packml import check_command
 from controller.parcel import ParcelTracker
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
+from controller.supervisor import DeviceSupervisor
 from controller.tunnel_link import DimensionerLink, ScaleLink
 from drivers.registry import create_dimensioner, create_plc, create_reader, create_scale
 from plc_configs.contract import PackMLCommand, PackMLState
 from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=DeviceSupervisor)
 
 
 @dataclass(frozen=True)
@@ -84,30 +88,15 @@ class LineController:
         self._manifest = Manifest({}, str(self.manifest_path))
         self._manifest_mtime: float | None = None
         self.readers = [
-            ReaderLink(
-                create_reader(name, device),
-                self.alarms,
-                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
-                clock,
-            )
+            self._supervise(ReaderLink, create_reader(name, device), device)
             for name, device in config.readers.items()
         ]
         self.scales = [
-            ScaleLink(
-                create_scale(name, device),
-                self.alarms,
-                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
-                clock,
-            )
+            self._supervise(ScaleLink, create_scale(name, device), device)
             for name, device in config.scales.items()
         ]
         self.dimensioners = [
-            DimensionerLink(
-                create_dimensioner(name, device),
-                self.alarms,
-                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
-                clock,
-            )
+            self._supervise(DimensionerLink, create_dimensioner(name, device), device)
             for name, device in config.dimensioners.items()
         ]
         self._group: asyncio.TaskGroup | None = None
@@ -128,6 +117,11 @@ class LineController:
             clock,
         )
         self.started = asyncio.Event()
+
+    def _supervise(self, cls: type[S], driver: Any, device: Any) -> S:
+        """One supervisor of class ``cls`` for ``driver``, with the device's backoff."""
+        backoff = Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000)
+        return cls(driver, self.alarms, backoff, self.clock)
 
     def _spawn(self, coro) -> asyncio.Task[None]:
         assert self._group is not None, "the line is not running"

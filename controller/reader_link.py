@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.alarms import Severity
 from controller.decision import Identification, RejectReason, identify
 from controller.supervisor import DeviceSupervisor
 from drivers.barcode.base import BarcodeRead, BarcodeReader, ReadResult
@@ -16,21 +15,11 @@ class ReaderLink(DeviceSupervisor):
 
     driver: BarcodeReader
 
-    _seen_garbled = 0
-
     def check_health(self) -> None:
         """Alarm when the reader sent lines that are not replies."""
-        garbled = getattr(self.driver, "garbled_lines", 0)
-        if garbled != self._seen_garbled:
-            self._seen_garbled = garbled
-            self.alarms.raise_(
-                f"garbled:{self.driver.name}",
-                f"{self.driver.name} ({self.driver.address}): {garbled} lines that are not "
-                f"reader replies skipped, last {getattr(self.driver, 'last_garbled', '')!r}",
-                self.clock(),
-                device=self.driver.name,
-                severity=Severity.WARNING,
-            )
+        self.alarm_on_growth(
+            "garbled_lines", "{count} lines that are not reader replies skipped, last {last!r}"
+        )
 
     async def read(self) -> ReadResult | DriverError:
         """Trigger one read; a driver error is returned, not raised."""

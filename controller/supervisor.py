@@ -65,6 +65,7 @@ class DeviceSupervisor:
         self.clock = clock
         self._link = LinkState(driver.name, driver.address, False, clock(), "not connected yet")
         self.connected_event = asyncio.Event()
+        self._counters: dict[str, int] = {}
 
     @property
     def alarm_key(self) -> str:
@@ -132,6 +133,26 @@ class DeviceSupervisor:
 
     def check_health(self) -> None:
         """Raise alarms from the driver's counters while connected (default: none)."""
+
+    def alarm_on_growth(self, counter: str, text: str) -> None:
+        """A warning alarm when the driver's counter attribute ``counter`` grew since last time.
+
+        ``text`` may use ``{count}`` (the counter's value) and ``{last}`` (the driver's
+        ``last_garbled`` text, if any).
+        """
+        value = getattr(self.driver, counter, 0)
+        seen = self._counters.get(counter, 0)
+        self._counters[counter] = value
+        if value == seen:
+            return
+        last = getattr(self.driver, "last_garbled", "")
+        self.alarms.raise_(
+            f"{counter}:{self.driver.name}",
+            f"{self.driver.name} ({self.driver.address}): " + text.format(count=value, last=last),
+            self.clock(),
+            device=self.driver.name,
+            severity=Severity.WARNING,
+        )
 
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T | DriverError:
         """Run one device operation; a driver error (or a link that is down) is returned."""

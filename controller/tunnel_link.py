@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.alarms import Severity
 from controller.measure import Measurement, volumetric_kg
 from controller.supervisor import DeviceSupervisor
 from drivers.dimensioner.base import Dimensioner, Dimensions
@@ -19,21 +18,12 @@ from drivers.scale.base import Scale, Weight
 class _CountsGarbage(DeviceSupervisor):
     """Alarm when the device's link skipped bytes that were not frames."""
 
-    _seen_garbage = 0
-
     def check_health(self) -> None:
         """Raise a warning alarm when the garbage counter of the driver grows."""
-        garbage = getattr(self.driver, "garbage_bytes", 0)
-        if garbage != self._seen_garbage:
-            self._seen_garbage = garbage
-            self.alarms.raise_(
-                f"garbage:{self.driver.name}",
-                f"{self.driver.name} ({self.driver.address}): {garbage} bytes between frames "
-                "skipped (noise, wrong baud rate or framing?)",
-                self.clock(),
-                device=self.driver.name,
-                severity=Severity.WARNING,
-            )
+        self.alarm_on_growth(
+            "garbage_bytes",
+            "{count} bytes between frames skipped (noise, wrong baud rate or framing?)",
+        )
 
 
 class ScaleLink(_CountsGarbage):

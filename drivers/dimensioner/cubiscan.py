@@ -25,7 +25,8 @@ from decimal import Decimal
 from drivers.dimensioner.base import Dimensions
 from drivers.dimensioner.units import BadNumber, parse_number, to_kg, to_mm
 from drivers.errors import DeviceFault, ProtocolError
-from drivers.transport import ByteLink, DelimitedFramer, open_link
+from drivers.transport import DelimitedFramer
+from drivers.transport.device import LinkDevice
 
 log = logging.getLogger(__name__)
 
@@ -128,37 +129,16 @@ def _value(text: str, letter: str, name: str, flags: list[str], bad: _Bad) -> De
         raise bad(f"bad {name} {text!r}: {err}") from None
 
 
-class CubiScanDimensioner:
+class CubiScanDimensioner(LinkDevice):
     """A CubiScan at a transport URL (``tcp://H:P``, ``/dev/ttyUSB0?baud=9600`` …)."""
 
     def __init__(self, name: str, url: str, timeout_s: float = 0.5):
-        self.name = name
-        self.timeout_s = timeout_s
-        self._link: ByteLink = open_link(name, url, DelimitedFramer(end=END, start=STX))
-        self.address = self._link.address
-
-    @property
-    def connected(self) -> bool:
-        """True while the link is open."""
-        return self._link.connected
-
-    @property
-    def garbage_bytes(self) -> int:
-        """Bytes skipped between frames since connecting (noise, wrong framing or baud rate)."""
-        return self._link.framer.garbage_bytes
-
-    async def connect(self) -> None:
-        """Open the link (ConnectionLost if it cannot)."""
-        await self._link.open()
-
-    async def close(self) -> None:
-        """Close the link; safe to call twice."""
-        await self._link.close()
+        super().__init__(name, url, DelimitedFramer(end=END, start=STX), timeout_s)
 
     async def measure(self) -> Dimensions:
         """Send ``M`` and parse the reply; replies left over from earlier are discarded."""
-        stale = self._link.drain_frames()
+        stale = self.link.drain_frames()
         if stale:
             log.info("%s (%s): discarded %d stale frame(s)", self.name, self.address, len(stale))
-        reply = await self._link.transact(MEASURE, self.timeout_s)
+        reply = await self.link.transact(MEASURE, self.timeout_s)
         return parse_cubiscan_reply(reply, self.name, self.address)

@@ -31,7 +31,8 @@ from drivers.dimensioner.base import Dimensions
 from drivers.dimensioner.telegram_fields import interpret_fields
 from drivers.dimensioner.units import exact
 from drivers.errors import ProtocolError
-from drivers.transport import ByteLink, DelimitedFramer, open_link
+from drivers.transport import DelimitedFramer
+from drivers.transport.device import LinkDevice
 from plc_configs.telegram import TelegramFormat, bcc_xor
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def parse_telegram(
     return interpret_fields(named, fmt, raw, bad)
 
 
-class TelegramDimensioner:
+class TelegramDimensioner(LinkDevice):
     """A tunnel speaking ``fmt`` at a transport URL (``tcp://H:P``, a serial path …).
 
     With ``fmt.trigger`` set, :meth:`measure` sends it (latin-1, as written) and parses
@@ -139,42 +140,21 @@ class TelegramDimensioner:
     """
 
     def __init__(self, name: str, url: str, fmt: TelegramFormat, timeout_s: float = 0.5):
-        self.name = name
-        self.fmt = fmt
-        self.timeout_s = timeout_s
-        self.stale_frames = 0
         start, end, trailer = framing(fmt)
-        self._link: ByteLink = open_link(
-            name, url, DelimitedFramer(end=end, start=start, trailer=trailer)
+        super().__init__(
+            name, url, DelimitedFramer(end=end, start=start, trailer=trailer), timeout_s
         )
-        self.address = self._link.address
-
-    @property
-    def connected(self) -> bool:
-        """True while the link is open."""
-        return self._link.connected
-
-    @property
-    def garbage_bytes(self) -> int:
-        """Bytes skipped between frames since connecting (noise, wrong framing or baud rate)."""
-        return self._link.framer.garbage_bytes
-
-    async def connect(self) -> None:
-        """Open the link (ConnectionLost if it cannot)."""
-        await self._link.open()
-
-    async def close(self) -> None:
-        """Close the link; safe to call twice."""
-        await self._link.close()
+        self.fmt = fmt
+        self.stale_frames = 0
 
     async def measure(self) -> Dimensions:
         """Trigger (or wait for) the next telegram and parse it; DeviceTimeout if none comes."""
-        stale = self._link.drain_frames()
+        stale = self.link.drain_frames()
         if stale:
             self.stale_frames += len(stale)
             log.info("%s (%s): discarded %d stale telegram(s)", self.name, self.address, len(stale))
         if self.fmt.trigger is not None:
-            frame = await self._link.transact(self.fmt.trigger.encode("latin-1"), self.timeout_s)
+            frame = await self.link.transact(self.fmt.trigger.encode("latin-1"), self.timeout_s)
         else:
-            frame = await self._link.read_frame(self.timeout_s)
+            frame = await self.link.read_frame(self.timeout_s)
         return parse_telegram(frame, self.fmt, self.name, self.address)

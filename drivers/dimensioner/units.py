@@ -10,28 +10,14 @@ would need rounding raises instead (it cannot happen for numbers within
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from decimal import Decimal, Inexact, localcontext
+from decimal import Decimal
+
+from drivers.units import KG_PER, MM_PER, exact, to_kg, to_mm
+
+__all__ = ["KG_PER", "MAX_DIGITS", "MM_PER", "BadNumber", "exact", "parse_number", "to_kg", "to_mm"]
 
 MAX_DIGITS = 20
 """Longest number (digits, not counting the point) a device field may carry."""
-
-MM_PER: dict[str, Decimal] = {
-    "mm": Decimal(1),
-    "cm": Decimal(10),
-    "m": Decimal(1000),
-    "in": Decimal("25.4"),
-}
-"""Exact millimetres per length unit."""
-
-KG_PER: dict[str, Decimal] = {
-    "g": Decimal("0.001"),
-    "kg": Decimal(1),
-    "lb": Decimal("0.45359237"),
-    "oz": Decimal("0.028349523125"),
-}
-"""Exact kilograms per weight unit (international avoirdupois pound and ounce)."""
 
 _NUMBER = re.compile(r"(\d+)(?:\.(\d+))?", re.ASCII)
 
@@ -58,24 +44,3 @@ def parse_number(text: str, decimals: int = 0) -> Decimal:
         with exact():
             value = value.scaleb(-decimals)
     return value
-
-
-def to_mm(value: Decimal, unit: str) -> Decimal:
-    """``value`` in ``unit`` (mm, cm, m, in) as exact millimetres."""
-    with exact():
-        return value * MM_PER[unit]
-
-
-def to_kg(value: Decimal, unit: str) -> Decimal:
-    """``value`` in ``unit`` (g, kg, lb, oz) as exact kilograms."""
-    with exact():
-        return value * KG_PER[unit]
-
-
-@contextmanager
-def exact() -> Iterator[None]:
-    """A decimal context with ample precision that traps any rounding."""
-    with localcontext() as ctx:
-        ctx.prec = 2 * MAX_DIGITS + 20
-        ctx.traps[Inexact] = True
-        yield

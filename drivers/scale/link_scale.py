@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from drivers.errors import DeviceFault
 from drivers.scale.base import Weight
-from drivers.transport import ByteLink, open_link
+from drivers.transport.device import LinkDevice
 from drivers.transport.link import Framer
 
 POLL_INTERVAL_S = 0.05
 
 
-class LinkScale:
+class LinkScale(LinkDevice):
     """Base of the request/response scale drivers: connect, close, transact.
 
     ``timeout_s`` bounds one request and its answer; ``stable_timeout_s`` (default:
@@ -28,29 +28,8 @@ class LinkScale:
         timeout_s: float = 0.3,
         stable_timeout_s: float | None = None,
     ):
-        self.name = name
-        self.address = url
-        self.timeout_s = timeout_s
+        super().__init__(name, url, framer, timeout_s)
         self.stable_timeout_s = timeout_s if stable_timeout_s is None else stable_timeout_s
-        self.link: ByteLink = open_link(name, url, framer)
-
-    @property
-    def connected(self) -> bool:
-        """True while the link is up."""
-        return self.link.connected
-
-    @property
-    def garbage_bytes(self) -> int:
-        """Bytes skipped between frames since connecting (noise, wrong framing or baud rate)."""
-        return self.link.framer.garbage_bytes
-
-    async def connect(self) -> None:
-        """Open the link."""
-        await self.link.open()
-
-    async def close(self) -> None:
-        """Close the link; safe to call twice."""
-        await self.link.close()
 
     async def _transact(self, request: bytes, timeout_s: float | None = None) -> bytes:
         return await self.link.transact(request, self.timeout_s if timeout_s is None else timeout_s)

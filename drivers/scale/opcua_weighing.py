@@ -38,7 +38,7 @@ import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from asyncua import Client, Node, ua
@@ -47,22 +47,15 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
 from drivers.scale.base import Weight, WeightMode
+from drivers.units import KG_PER, to_kg
 
 log = logging.getLogger(__name__)
 
 SCALES_NS = "http://opcfoundation.org/UA/Scales/V2/"
-KG_PER_UNIT = {
-    "kg": Decimal(1),
-    "g": Decimal("0.001"),
-    "t": Decimal(1000),
-    "lb": Decimal("0.45359237"),
-    "oz": Decimal("0.028349523125"),
-}
+KG_PER_UNIT = KG_PER
 REQUIRED = ("Gross", "Net", "Tare", "WeightStable")
 OPTIONAL = ("Unit", "PrintableValue", "Overload", "Underload", "CenterOfZero", "LegalForTrade")
 METHODS = ("SetZero", "SetTare", "ClearTare")
-_EXACT = Context(prec=120, traps=[Inexact])
-"""Conversions run in this context: a product that would need rounding raises."""
 _PRINTED = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*([A-Za-z]+)")
 _NODE_ID = re.compile(r"^(ns=\d+;|nsu=[^;]+;)?[isgb]=")
 
@@ -386,11 +379,12 @@ class OpcUaWeighingScale:
         return value
 
     def _kg(self, value: Decimal, unit: str, raw: str) -> Decimal:
-        factor = KG_PER_UNIT.get(unit)
-        if factor is None:
-            raise ProtocolError(self.name, self.address, f"unknown unit {unit!r} in {raw}")
-        with localcontext(_EXACT):
-            return value * factor
+        try:
+            return to_kg(value, unit)
+        except KeyError:
+            raise ProtocolError(
+                self.name, self.address, f"unknown unit {unit!r} in {raw}"
+            ) from None
 
     def to_weight(self, snap: WeighingSnapshot) -> Weight:
         """The :class:`Weight` a snapshot shows; overload/underload raise ``DeviceFault``."""

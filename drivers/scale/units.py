@@ -8,17 +8,13 @@ runs in a decimal context that raises instead of rounding.
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import Decimal
 
 from drivers.errors import ProtocolError
+from drivers.units import KG_PER
+from drivers.units import to_kg as exact_to_kg
 
-KG_PER_UNIT: dict[str, Decimal] = {
-    "g": Decimal("0.001"),
-    "kg": Decimal("1"),
-    "lb": Decimal("0.45359237"),
-    "oz": Decimal("0.028349523125"),
-}
-_EXACT = Context(prec=120, traps=[Inexact])
+KG_PER_UNIT = KG_PER
 _NUMBER = re.compile(r"([+-]?) *([0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
@@ -36,9 +32,8 @@ def parse_number(text: str, device: str = "scale", address: str = "-") -> Decima
 
 def to_kg(value: Decimal, unit: str, device: str = "scale", address: str = "-") -> Decimal:
     """``value`` in ``unit`` (g, kg, lb, oz; any case) as kg, exactly."""
-    factor = KG_PER_UNIT.get(unit.strip(" ").lower())
-    if factor is None:
-        known = ", ".join(KG_PER_UNIT)
-        raise ProtocolError(device, address, f"unknown unit {unit!r} (known: {known})")
-    with localcontext(_EXACT):
-        return value * factor
+    try:
+        return exact_to_kg(value, unit)
+    except KeyError:
+        known = ", ".join(KG_PER)
+        raise ProtocolError(device, address, f"unknown unit {unit!r} (known: {known})") from None

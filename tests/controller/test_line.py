@@ -130,7 +130,7 @@ async def test_garbled_reader_lines_raise_an_alarm_and_never_mis_sort(tmp_path):
         line = LineController(pointed_at(config, sim), tmp_path)
         async with running(line):
             await until(lambda: finished(line) == 20 and len(line.tracker) == 0)
-            assert line.alarms.is_active("garbled:reader")
+            assert line.alarms.is_active("garbled_lines:reader")
     truth = _truth(sim)
     for p in truth["parcels"]:
         if p["result"] == "DIVERTED":

@@ -95,7 +95,7 @@ def test_malformed_replies_are_protocol_errors(frame):
 
 _VALID = re.compile(
     rb"\n[ Z][0-9 ][GTNgn][M ][ -~] *[+-]? *([0-9]+(\.[0-9]*)?|\.[0-9]+) *"
-    rb"(?i:kg |lb |oz |g  | kg| lb| oz|  g| g )\r"
+    rb"(?i:kg |lb |oz |g  |t  | kg| lb| oz|  g|  t| g | t )\r"
 )
 
 

@@ -1,0 +1,114 @@
+"""lanesort probe: one request to one device, the answer as JSON, or a clear error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from controller.probe import ProbeFailed, probe
+from simulators.line import SimulatedLine
+from tests.conftest import free_port
+from tests.simulators.sim_helpers import make_config
+
+DEVICES = {
+    "scale": {"kind": "scale", "driver": "mt-sics", "url": "tcp://127.0.0.1:1", "timeout_ms": 30},
+    "cube": {
+        "kind": "dimensioner",
+        "driver": "cubiscan",
+        "url": "tcp://127.0.0.1:1",
+        "timeout_ms": 30,
+    },
+    "dl": {
+        "kind": "dimensioner",
+        "driver": "datalogic",
+        "url": "tcp://127.0.0.1:1",
+        "timeout_ms": 30,
+        "telegram": {
+            "start": "\x02",
+            "end": "\r\n",
+            "separator": ",",
+            "trigger": "\x02T\r\n",
+            "fields": [
+                {"name": "status"},
+                {"name": "sequence", "width": 4},
+                {"name": "barcode"},
+                {"name": "length", "width": 5, "decimals": 1},
+                {"name": "width", "width": 5, "decimals": 1},
+                {"name": "height", "width": 5, "decimals": 1},
+                {"name": "length_unit"},
+                {"name": "weight", "width": 6, "decimals": 3},
+                {"name": "weight_unit"},
+                {"name": "reason"},
+                {"name": "alibi"},
+            ],
+            "legal_status": ["READY"],
+            "not_legal_status": ["NOTREADY"],
+        },
+    },
+}
+
+
+@pytest.fixture
+async def line():
+    sim = SimulatedLine(make_config(devices=DEVICES), any_port=True)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+async def test_probe_scale_prints_value_unit_stable_legal_and_raw(line):
+    out = await probe("scale", "mt-sics", line.measure_urls()["scale"])
+    result = out["result"]
+    assert out["driver"] == "mt-sics" and out["elapsed_ms"] > 0
+    assert result["unit"] == "kg" and result["stable"] is True
+    assert result["raw"].startswith("S S") and result["kg"] == result["value"]
+    json.dumps(out)  # everything is JSON-ready
+
+
+async def test_probe_dimensioner_cubiscan_and_a_telegram_from_a_config(line):
+    out = await probe("dimensioner", "cubiscan", line.measure_urls()["cube"])
+    assert out["result"]["raw"].startswith("\x02M")
+    telegram = DEVICES["dl"]["telegram"]
+    out = await probe(
+        "dimensioner", "datalogic", line.measure_urls()["dl"], extra={"telegram": telegram}
+    )
+    assert "READY" in out["result"]["raw"]
+
+
+async def test_probe_names_the_address_when_nothing_answers():
+    port = free_port()
+    with pytest.raises(ProbeFailed, match=rf"scale \(tcp://127\.0\.0\.1:{port}\): cannot open"):
+        await probe("scale", "mt-sics", f"tcp://127.0.0.1:{port}", timeout_ms=200)
+
+
+async def test_probe_refuses_a_bad_url_saying_what_is_expected():
+    with pytest.raises(ProbeFailed, match="--url: expected tcp://HOST:PORT"):
+        await probe("scale", "mt-sics", "http://127.0.0.1:1")
+
+
+def test_probe_command_exits_1_with_a_clear_message():
+    port = free_port()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "probe",
+            "dimensioner",
+            "--driver",
+            "cubiscan",
+            "--url",
+            f"tcp://127.0.0.1:{port}",
+            "--timeout-ms",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert f"lanesort probe dimensioner (cubiscan at tcp://127.0.0.1:{port})" in done.stderr
+    assert "Traceback" not in done.stderr
