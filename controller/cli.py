@@ -155,7 +155,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     """Replace this process with the simulator process (``python -m simulators``)."""
     _load(Path(args.config))  # fail early with the config's problems
     argv = [sys.executable, "-m", "simulators", "--config", args.config]
-    for flag in ("data_dir", "parcels", "rate", "seed", "truth"):
+    for flag in ("data_dir", "parcels", "rate", "seed", "truth", "scenario"):
         value = getattr(args, flag)
         if value is not None:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
@@ -179,6 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         report=Path(args.report) if args.report else None,
         live=sys.stdout.isatty() and not args.plain,
+        scenario=Path(args.scenario).resolve() if args.scenario else None,
     )
     print(f"demo data in {data_dir} (journal.sqlite, controller.log, simulator.log)")
     started = time.monotonic()
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--parcels", type=int, help="stop after this many parcels")
         p.add_argument("--rate", type=float, help="parcels per hour at the induct")
         p.add_argument("--seed", type=int, help="seed of the line twin")
+        p.add_argument("--scenario", help="fault scenario YAML for the simulated devices")
         if name == "sim":
             p.add_argument("--truth", help="write the twin's ground truth JSON here on exit")
             p.set_defaults(func=cmd_sim)

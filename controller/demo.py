@@ -43,6 +43,7 @@ class DemoOptions:
     seed: int | None
     report: Path | None
     live: bool
+    scenario: Path | None = None
 
 
 class SimulatorProcess:
@@ -77,6 +78,8 @@ class SimulatorProcess:
             args += ["--rate", str(o.rate_pph)]
         if o.seed is not None:
             args += ["--seed", str(o.seed)]
+        if o.scenario is not None:
+            args += ["--scenario", str(o.scenario)]
         with self.log_path.open("wb") as log_file:
             self.proc = await asyncio.create_subprocess_exec(
                 *args,

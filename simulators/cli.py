@@ -51,6 +51,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rate", type=float, help="overrides simulation.rate_pph")
     ap.add_argument("--seed", type=int, help="overrides simulation.seed")
     ap.add_argument("--truth", help="write what really happened here (JSON) on exit")
+    ap.add_argument("--scenario", help="overrides simulation.scenario (a fault scenario YAML)")
     ap.add_argument("--log-level", default="INFO", help="stderr log level (default INFO)")
     ap.add_argument(
         "--parent-pid",
@@ -72,6 +73,8 @@ def apply_overrides(config: LineConfig, args: argparse.Namespace) -> LineConfig:
         sim["rate_pph"] = args.rate
     if args.seed is not None:
         sim["seed"] = args.seed
+    if getattr(args, "scenario", None) is not None:
+        sim["scenario"] = str(Path(args.scenario).resolve())
     return LineConfig.model_validate(data)
 
 

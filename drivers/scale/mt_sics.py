@@ -148,24 +148,43 @@ class MtSicsScale(LinkScale):
 
     async def read_stable(self) -> Weight:
         """``S``: the scale answers once the weight is stable."""
-        frame = await self._transact(b"S\r\n", self.stable_timeout_s)
+        frame = await self._ask(b"S", self.stable_timeout_s)
         weight = parse_weight(frame, self.mode, self.name, self.address)
         if not weight.stable:
             raise ProtocolError(self.name, self.address, f"S answered dynamic: {weight.raw!r}")
         return weight
 
+    async def _ask(self, command: bytes, timeout_s: float | None = None) -> bytes:
+        """Send ``command``; return its reply line from the reply's own head on.
+
+        MT-SICS lines have no start byte, so line noise before a reply lands in the
+        same line. The reply to ``S``/``SI`` starts ``S ``, to ``Z`` ``Z ``, to ``T``
+        ``T ``, or is a general error; bytes before that head are skipped and counted
+        as garbage, like the framer does for devices with a start byte.
+        """
+        frame = await self._transact(command + b"\r\n", timeout_s)
+        heads = (command[:1] + b" ", b"ES\r\n", b"ET\r\n", b"EL\r\n")
+        found = [i for i in (frame.find(h) for h in heads) if i >= 0]
+        skip = min(found) if found else 0
+        if skip:
+            framer = self.link.framer
+            framer.garbage_bytes += skip
+            framer.garbage_chunks += 1
+            framer.last_garbage = frame[:skip][-64:]
+        return frame[skip:]
+
     async def read_now(self) -> Weight:
         """``SI``: the weight now, stable or not."""
-        frame = await self._transact(b"SI\r\n")
+        frame = await self._ask(b"SI")
         return parse_weight(frame, self.mode, self.name, self.address)
 
     async def zero(self) -> None:
         """``Z``: zero the scale (waits for stability on the device)."""
-        parse_zero(await self._transact(b"Z\r\n", self.stable_timeout_s), self.name, self.address)
+        parse_zero(await self._ask(b"Z", self.stable_timeout_s), self.name, self.address)
 
     async def tare(self) -> Weight:
         """``T``: tare; returns the tare weight."""
-        frame = await self._transact(b"T\r\n", self.stable_timeout_s)
+        frame = await self._ask(b"T", self.stable_timeout_s)
         weight = parse_tare(frame, self.name, self.address)
         self.mode = WeightMode.NET if weight.kg != 0 else WeightMode.GROSS
         return weight

@@ -214,6 +214,10 @@ class DeviceServer:
         self._writers.add(writer)
         try:
             await session.run()
+        except asyncio.CancelledError:
+            # stop() cancels client sessions. Ending quietly keeps asyncio's stream callback
+            # (which calls task.exception() on 3.11) from logging a CancelledError.
+            pass
         finally:
             self.sessions.discard(session)
             self._writers.discard(writer)

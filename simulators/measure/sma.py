@@ -20,10 +20,17 @@ INFO_LINES = ("SMA:2/1.0", "TYP:S", "CAP:kg_:6000:1:0", "END:")
 
 
 def sma_frame(
-    kg: float, *, status: str = " ", net: bool = False, motion: bool = False, unit: str = "kg"
+    kg: float,
+    *,
+    status: str = " ",
+    net: bool = False,
+    motion: bool = False,
+    unit: str = "kg",
+    tare: bool = False,
 ) -> bytes:
-    """One SMA weight frame."""
-    body = f"{status}1{'N' if net else 'G'}{'M' if motion else ' '} {kg:>10.3f}{unit:<3}"
+    """One SMA weight frame (``tare``: the stored tare weight, n = ``T``)."""
+    mode = "T" if tare else ("N" if net else "G")
+    body = f"{status}1{mode}{'M' if motion else ' '} {kg:>10.3f}{unit:<3}"
     return b"\n" + body.encode("ascii") + b"\r"
 
 
@@ -58,6 +65,8 @@ class Sma(MeasureProtocol):
             p.tare()
         elif command == "C":
             p.clear_tare()
+        elif command == "M":
+            return Reply(sma_frame(p.tare_kg, tare=True), self.reply_delay_s)
         elif command not in ("W", "R"):
             return Reply(b"\n?\r", self.reply_delay_s)
         net_kg = p.net_kg()
