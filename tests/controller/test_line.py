@@ -173,3 +173,64 @@ async def test_out_of_range_plc_registers_raise_an_alarm_naming_register_and_val
             assert f"127.0.0.1:{port}" in alarm.text
     finally:
         await server.shutdown()
+
+
+TUNNEL = {
+    "scale": {"kind": "scale", "driver": "mt-sics", "url": "tcp://127.0.0.1:1", "timeout_ms": 30},
+    "cube": {
+        "kind": "dimensioner",
+        "driver": "cubiscan",
+        "url": "tcp://127.0.0.1:1",
+        "timeout_ms": 30,
+    },
+}
+
+
+def _with_tunnel(config, sim, **patch):
+    data = pointed_at(config, sim).model_dump(mode="python")
+    for name, url in sim.measure_urls().items():
+        data["devices"][name]["url"] = url
+    for section, values in patch.items():
+        data[section].update(values)
+    return LineConfig.model_validate(data)
+
+
+async def test_every_parcel_is_weighed_and_measured_into_the_journal(tmp_path):
+    config = line_config(devices=TUNNEL, simulation={"parcels": 20, "manifest_missing_share": 0})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(_with_tunnel(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 20 and len(line.tracker) == 0)
+            await line.journal.barrier()
+    assert line.tracker.counts["sorted"] == 20
+    conn = sqlite3.connect(tmp_path / "journal.sqlite")
+    rows = conn.execute("SELECT weight_kg, length_mm, volumetric_kg FROM parcels").fetchall()
+    conn.close()
+    assert len(rows) == 20 and all(None not in row for row in rows)
+
+
+async def test_over_max_weight_with_policy_reject_sends_parcels_to_reject(tmp_path):
+    config = line_config(devices=TUNNEL, simulation={"parcels": 10, "manifest_missing_share": 0})
+    async with simulated_line(config, tmp_path) as sim:
+        live = _with_tunnel(
+            config, sim, tunnel={"max_weight_kg": 0.001}, incidents={"over_max_weight": "reject"}
+        )
+        line = LineController(live, tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 10 and len(line.tracker) == 0)
+    assert line.tracker.reasons == {"over_max_weight": 10}
+    assert all(p["landed_chute"] == 9 for p in _truth(sim)["parcels"])
+
+
+async def test_a_dead_scale_with_policy_alarm_still_sorts_and_alarms(tmp_path):
+    config = line_config(devices=TUNNEL, simulation={"parcels": 10, "manifest_missing_share": 0})
+    async with simulated_line(config, tmp_path) as sim:
+        live = _with_tunnel(config, sim, incidents={"missing_weight": "alarm"})
+        data = live.model_dump(mode="python")
+        data["devices"]["scale"]["url"] = f"tcp://127.0.0.1:{free_port()}"
+        line = LineController(LineConfig.model_validate(data), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 10 and len(line.tracker) == 0)
+            assert line.alarms.is_active("incident:missing_weight")
+            assert line.alarms.is_active("link:scale")
+    assert line.tracker.counts["sorted"] == 10
