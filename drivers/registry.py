@@ -40,8 +40,8 @@ def _cognex_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
         name,
         device.url,
         timeout_s=device.timeout_ms / 1000,
-        no_read=device.no_read,
-        separator=device.separator,
+        no_read=device.no_read or "NOREAD",
+        separator=device.separator or ",",
     )
 
 

@@ -87,7 +87,7 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> in
     return None
 
 
-_UNION_TAGS = frozenset({"sorter_plc", "barcode_reader", "scale", "dimensioner"})
+_UNION_TAGS = frozenset({"sorter_plc", "barcode_reader", "camera", "scale", "dimensioner"})
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -74,20 +74,38 @@ class SorterPlcDevice(_Strict):
 
 
 class BarcodeReaderDevice(_Strict):
-    """A fixed-mount barcode reader triggered by the controller over TCP."""
+    """A fixed-mount barcode reader at the scan point (TCP presets or OPC UA AutoID)."""
 
     kind: Literal["barcode_reader"]
-    driver: Literal["cognex"] = Field("cognex", description="reader preset")
-    url: str = Field(description="tcp://HOST:PORT")
+    driver: Literal["cognex", "sick", "keyence", "datalogic", "autoid"] = Field(
+        "cognex", description="reader preset; autoid = OPC UA AutoID (OPC 30010)"
+    )
+    url: str = Field(
+        description="tcp://HOST:PORT of the reader; with push: tcp://BIND:PORT we listen "
+        "on; opc.tcp://HOST:PORT/path for autoid"
+    )
     timeout_ms: int = Field(80, gt=0, le=60000, description="trigger to result")
-    no_read: str = Field("NOREAD", min_length=1, description="the reader's no-read string")
-    separator: str = Field(",", min_length=1, description="between symbols in one result")
+    no_read: str | None = Field(
+        None, min_length=1, description="the reader's no-read string (preset default if unset)"
+    )
+    multiple_read: str | None = Field(
+        None, description="the reader's multiple-read string (Datalogic), if configured"
+    )
+    separator: str | None = Field(
+        None, min_length=1, description="between symbols in one result (preset default)"
+    )
+    push: bool = Field(
+        False, description="the reader connects to us and pushes results (Cognex push mode)"
+    )
+    node: str | None = Field(None, description="autoid: node id or browse path of the reader")
     reconnect_min_ms: int = Field(200, gt=0)
     reconnect_max_ms: int = Field(5000, gt=0)
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
+        if v.startswith("opc.tcp://"):
+            return v
         return _check_url(v, ("tcp",))
 
 
@@ -109,6 +127,24 @@ def check_serial_url(url: str) -> str:
     if parts.scheme not in SERIAL_SCHEMES or not parts.hostname or parts.port is None:
         raise ValueError(f"expected {SERIAL_URL_HELP}")
     return url
+
+
+class CameraDevice(_Strict):
+    """A camera at the scan point: frames through OpenCV, symbols by a decoder back-end."""
+
+    kind: Literal["camera"]
+    driver: Literal["zxing", "pyzbar"] = Field(
+        "zxing", description="decoder back-end: zxing (zxing-cpp, default) or pyzbar (zbar)"
+    )
+    url: str = Field(
+        description="http://… snapshot URL, an MJPEG/RTSP stream URL (http://…/stream.mjpg, "
+        "rtsp://…), file:///path (an image or a folder of images) or device:0 (a camera index)"
+    )
+    timeout_ms: int = Field(80, gt=0, le=60000, description="grab plus decode")
+    stream: bool = Field(False, description="the URL is a stream (MJPEG/RTSP), not snapshots")
+    deskew: bool = Field(True, description="locate and rotate labels the decoder alone misses")
+    reconnect_min_ms: int = Field(200, gt=0)
+    reconnect_max_ms: int = Field(5000, gt=0)
 
 
 class ScaleDevice(_Strict):
@@ -162,7 +198,7 @@ class DimensionerDevice(_Strict):
 
 
 Device = Annotated[
-    SorterPlcDevice | BarcodeReaderDevice | ScaleDevice | DimensionerDevice,
+    SorterPlcDevice | BarcodeReaderDevice | CameraDevice | ScaleDevice | DimensionerDevice,
     Field(discriminator="kind"),
 ]
 
@@ -410,9 +446,11 @@ class LineConfig(_Strict):
         plcs = [n for n, d in self.devices.items() if d.kind == "sorter_plc"]
         if len(plcs) != 1:
             problems.append(f"devices: expected exactly one sorter_plc, found {len(plcs)}")
-        readers = [n for n, d in self.devices.items() if d.kind == "barcode_reader"]
+        readers = [n for n, d in self.devices.items() if d.kind in ("barcode_reader", "camera")]
         if not readers:
-            problems.append("devices: expected at least one barcode_reader at the scan point")
+            problems.append(
+                "devices: expected at least one barcode_reader or camera at the scan point"
+            )
         known = self.topology.chute_ids
         for route, chutes in self.sort_plan.items():
             if not chutes:
@@ -471,11 +509,16 @@ class LineConfig(_Strict):
         """The scan point's barcode readers by name."""
         return {n: d for n, d in self.devices.items() if isinstance(d, BarcodeReaderDevice)}
 
+    @property
+    def cameras(self) -> dict[str, CameraDevice]:
+        """The scan point's cameras by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, CameraDevice)}
+
     def tunnel_devices(
         self,
-    ) -> dict[str, BarcodeReaderDevice | ScaleDevice | DimensionerDevice]:
-        """Readers, scales and dimensioners: the devices triggered in the scan tunnel."""
-        return {**self.readers, **self.scales, **self.dimensioners}
+    ) -> dict[str, BarcodeReaderDevice | CameraDevice | ScaleDevice | DimensionerDevice]:
+        """Readers, cameras, scales and dimensioners: the devices triggered in the tunnel."""
+        return {**self.readers, **self.cameras, **self.scales, **self.dimensioners}
 
     @property
     def scales(self) -> dict[str, ScaleDevice]:

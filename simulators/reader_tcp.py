@@ -52,7 +52,7 @@ def trigger_reply(
     """The reader's answer to one trigger, given the parcel in the field (or none)."""
     head = f"||:{command_id}[0]"
     if parcel is None or parcel.reader_outcome is ReaderOutcome.NO_READ:
-        return Reply(head + device.no_read)
+        return Reply(head + (device.no_read or "NOREAD"))
     outcome = parcel.reader_outcome
     if outcome is ReaderOutcome.GARBLED:
         return Reply(f"#~{command_id}\x7f{parcel.barcode[::-1]}?!")
@@ -61,7 +61,7 @@ def trigger_reply(
         symbols.append(parcel.second_label)
     elif outcome is ReaderOutcome.DUPLICATE_READ:
         symbols.append(parcel.barcode)
-    payload = device.separator.join(AIM_CODE128 + s for s in symbols)
+    payload = (device.separator or ",").join(AIM_CODE128 + s for s in symbols)
     delay = late_answer_ms / 1000 if outcome is ReaderOutcome.LATE_ANSWER else 0.0
     return Reply(head + payload, delay)
 

@@ -8,10 +8,17 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class BarcodeRead:
-    """One decoded symbol. ``symbology`` is the AIM identifier (``]C0``, ``]C1``…) or ``""``."""
+    """One decoded symbol. ``symbology`` is the AIM identifier (``]C0``, ``]C1``…) or ``""``.
+
+    ``position`` (x, y of the symbol's centre, in the device's or image's pixels) and
+    ``grade`` (print quality, e.g. ISO/IEC 15416 ``A`` to ``F``) are set where the device
+    gives them.
+    """
 
     data: str
     symbology: str = ""
+    position: tuple[int, int] | None = None
+    grade: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
