@@ -6,11 +6,9 @@ everything it knows about a parcel and writes the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-
-from drivers.barcode.base import BarcodeRead
 
 
 class RejectReason(StrEnum):
@@ -42,6 +40,9 @@ class Identification:
     barcode: str | None
     reason: RejectReason | None = None
     detail: str = ""
+    postal_code: str | None = None
+    label: str | None = None
+    """The label pattern that matched (``labels.patterns``), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +58,6 @@ class Decision:
     def rejected(self) -> bool:
         """True when the parcel goes to the reject chute."""
         return self.reason is not None
-
-
-def identify(symbols: Iterable[BarcodeRead]) -> Identification:
-    """Pick the parcel's barcode from what was read.
-
-    The same label read twice is one read; two different labels on one parcel is
-    the multi-label case, never resolved by guessing.
-    """
-    distinct = list(dict.fromkeys(s.data for s in symbols if s.data))
-    if not distinct:
-        return Identification(None, RejectReason.NO_READ, "no symbol read")
-    if len(distinct) > 1:
-        return Identification(
-            None, RejectReason.MULTIPLE_LABELS, f"different labels: {', '.join(distinct)}"
-        )
-    return Identification(distinct[0])
 
 
 class SortPlan:
@@ -112,17 +97,22 @@ def decide(
     plan: SortPlan,
     full: frozenset[int],
     disabled: frozenset[int],
+    route_for_postal: Callable[[str | None], str | None] | None = None,
 ) -> Decision:
-    """Barcode -> route (manifest) -> chute (sort plan), or reject with a typed reason."""
+    """Barcode -> route (manifest, else the postal-code rules) -> chute, or a typed reject."""
     reject = plan.reject_chute
     if identification.barcode is None:
         reason = identification.reason or RejectReason.NO_READ
         return Decision(reject, None, reason, identification.detail)
     route = routes.get(identification.barcode) if routes is not None else None
+    if route is None and route_for_postal is not None:
+        route = route_for_postal(identification.postal_code)
     if route is None:
-        return Decision(
-            reject, None, RejectReason.NO_ROUTE, f"{identification.barcode} not in the manifest"
+        postal = identification.postal_code
+        why = f"{identification.barcode} not in the manifest" + (
+            f" and no route rule for postal code {postal}" if postal else ""
         )
+        return Decision(reject, None, RejectReason.NO_ROUTE, why)
     chute, reason, detail = plan.choose(route, full, disabled)
     if chute is None:
         return Decision(reject, route, reason, detail)

@@ -76,7 +76,8 @@ class Parcel:
     state: ParcelState
     inducted_at: float
     barcode: str | None = None
-    symbols: tuple[tuple[str, str], ...] = ()
+    symbols: tuple[tuple[str, str, str], ...] = ()
+    """Every symbol read: (data, AIM symbology, reader)."""
     identification: Identification | None = None
     decision: Decision | None = None
     request_seen_at: float | None = None
@@ -159,7 +160,7 @@ class ParcelTracker:
         self,
         parcel: Parcel,
         identification: Identification,
-        symbols: tuple[tuple[str, str], ...],
+        symbols: tuple[tuple[str, str, str], ...],
         raw: str,
         now: float,
     ) -> list[ParcelEvent]:
@@ -184,7 +185,14 @@ class ParcelTracker:
         parcel.symbols = symbols
         parcel.state = ParcelState.IDENTIFIED
         self.counts[ParcelState.IDENTIFIED.value] += 1
-        detail: dict[str, Any] = {"symbols": [list(s) for s in symbols], "raw": raw}
+        detail: dict[str, Any] = {
+            "symbols": [{"data": d, "symbology": s, "device": dev} for d, s, dev in symbols],
+            "raw": raw,
+        }
+        if identification.label:
+            detail["label"] = identification.label
+        if identification.postal_code:
+            detail["postal_code"] = identification.postal_code
         if identification.reason:
             detail["problem"] = identification.reason.value
             detail["why"] = identification.detail

@@ -26,6 +26,7 @@ from controller.decision import (
 )
 from controller.incidents import IncidentResponse, respond
 from controller.journal import Journal
+from controller.labels import LabelRules
 from controller.links import Backoff
 from controller.manifest import Manifest
 from controller.measure import Measurement, check_measurement
@@ -111,6 +112,7 @@ class PlcLink(DeviceSupervisor):
         self._faults = 0
         self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
         self.scan_window_ms = parts.config.topology.scan_window_ms()
+        self.labels = LabelRules(parts.config.labels)
 
     # -- public commands -------------------------------------------------------------------
 
@@ -178,7 +180,7 @@ class PlcLink(DeviceSupervisor):
 
     async def _identify(self, parcel: Parcel, entered_after: float) -> None:
         """Trigger the readers for ``parcel``; a read that may be a neighbour's is no read."""
-        identification, symbols, raw = await identify_with(self.parts.readers)
+        identification, symbols, raw = await identify_with(self.parts.readers, self.labels)
         done = self.clock()
         age_ms = (done - entered_after) * 1000
         if identification.barcode is not None and age_ms > self.scan_window_ms:
@@ -190,7 +192,7 @@ class PlcLink(DeviceSupervisor):
                 "may be a neighbour's: not bound",
             )
         events = self.parts.tracker.on_identified(
-            parcel, identification, tuple((d, s) for d, s, _ in symbols), raw, done
+            parcel, identification, symbols, raw, done
         )
         self.parts.journal.extend(events)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.decision import Identification, RejectReason, identify
+from controller.decision import Identification, RejectReason
+from controller.labels import LabelRules
 from controller.supervisor import DeviceSupervisor
 from drivers.barcode.base import BarcodeRead, BarcodeReader, ReadResult
 from drivers.errors import DeviceTimeout, DriverError
@@ -26,7 +27,9 @@ class ReaderLink(DeviceSupervisor):
         return await self.call(self.driver.trigger)
 
 
-async def identify_with(readers: list[ReaderLink]) -> tuple[Identification, tuple, str]:
+async def identify_with(
+    readers: list[ReaderLink], rules: LabelRules
+) -> tuple[Identification, tuple, str]:
     """Trigger every reader at once and pick the barcode from what they read together.
 
     Returns the identification, every symbol as (data, symbology, device) and the raw replies.
@@ -48,5 +51,5 @@ async def identify_with(readers: list[ReaderLink]) -> tuple[Identification, tupl
         else:
             reason, why = RejectReason.DEVICE_FAULT, "; ".join(str(e) for e in errors)
         return Identification(None, reason, why), tuple(symbols), " | ".join(raws)
-    identification = identify(BarcodeRead(d, s) for d, s, _ in symbols)
+    identification = rules.identify(BarcodeRead(d, s) for d, s, _ in symbols)
     return identification, tuple(symbols), " | ".join(raws)

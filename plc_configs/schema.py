@@ -13,6 +13,7 @@ device), ``topology`` (belt, scan point, decision point, chutes, reject chute),
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -286,6 +287,67 @@ class ManifestSection(_Strict):
     )
 
 
+class LabelPattern(_Strict):
+    """A carrier's sortable label: which symbols carry the parcel id, and how to read it."""
+
+    name: str = Field(min_length=1, description="shown in the journal (e.g. 'sscc', 'ups')")
+    regex: str | None = Field(
+        None,
+        description="matches the whole symbol data; a group named 'id' is the parcel id "
+        "(else the whole data), an optional group named 'postal' the ship-to postal code",
+    )
+    gs1_ai: str | None = Field(
+        None,
+        description="the parcel id is this AI of a GS1 symbol (e.g. '00' for the SSCC); "
+        "AI 420/421 give the postal code",
+    )
+    symbologies: tuple[str, ...] = Field(
+        (), description="only symbols with these AIM ids (e.g. [']C1', ']d2']); empty: any"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LabelPattern:
+        if (self.regex is None) == (self.gs1_ai is None):
+            raise ValueError("give exactly one of regex or gs1_ai")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as err:
+                raise ValueError(f"regex {self.regex!r} does not compile: {err}") from None
+        return self
+
+
+class RouteRule(_Strict):
+    """Postal codes that belong to a route, for parcels the manifest does not know."""
+
+    route: str
+    postal_from: str = Field(min_length=1, description="first postal code (inclusive)")
+    postal_to: str = Field(min_length=1, description="last postal code (inclusive)")
+
+    @model_validator(mode="after")
+    def _range(self) -> RouteRule:
+        if len(self.postal_from) != len(self.postal_to) or self.postal_from > self.postal_to:
+            raise ValueError("postal_from and postal_to must have the same length, from <= to")
+        return self
+
+    def matches(self, postal: str) -> bool:
+        """True when ``postal`` lies in the range (codes of the range's length only)."""
+        return len(postal) == len(self.postal_from) and (
+            self.postal_from <= postal <= self.postal_to
+        )
+
+
+class LabelsSection(_Strict):
+    """Which symbols are sortable labels, and postal-code route rules."""
+
+    patterns: tuple[LabelPattern, ...] = Field(
+        (), description="first match wins; empty: every symbol read is a label"
+    )
+    route_rules: tuple[RouteRule, ...] = Field(
+        (), description="route by ship-to postal code when the manifest does not know the parcel"
+    )
+
+
 class IncidentAction(StrEnum):
     """What happens on an incident (DESIGN.md: off / alarm only / reject / stop line)."""
 
@@ -437,6 +499,7 @@ class LineConfig(_Strict):
     )
     manifest: ManifestSection = ManifestSection()
     incidents: IncidentPolicies = IncidentPolicies()
+    labels: LabelsSection = LabelsSection()
     tunnel: TunnelSection = TunnelSection()
     simulation: Simulation = Simulation()
 
@@ -460,6 +523,11 @@ class LineConfig(_Strict):
                     problems.append(f"sort_plan.{route}: {chute} is the reject chute")
                 elif chute not in known:
                     problems.append(f"sort_plan.{route}: chute {chute} is not in topology.chutes")
+        for i, rule in enumerate(self.labels.route_rules):
+            if rule.route not in self.sort_plan:
+                problems.append(
+                    f"labels.route_rules.{i}.route: route {rule.route} is not in the sort_plan"
+                )
         top = self.register_map.chute_words * 16
         too_high = sorted(c for c in known | {self.topology.reject_chute.id} if c > top)
         if too_high:

@@ -32,6 +32,11 @@ if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt_install "python${ver}-venv" || apt_install python3-venv
 fi
 
+# zbar for the pyzbar camera decoder (the default decoder, zxing-cpp, needs nothing).
+if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
+  apt_install libzbar0
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   "$PYTHON" -m venv .venv

@@ -3,17 +3,19 @@ from controller.decision import (
     RejectReason,
     SortPlan,
     decide,
-    identify,
 )
+from controller.labels import LabelRules
 from drivers.barcode.base import BarcodeRead
+from plc_configs.schema import LabelsSection
 
 PLAN = SortPlan({"R01": [1, 21], "R02": [2], "EMPTY": []}, reject_chute=32)
 MANIFEST = {"LS1": "R01", "LS2": "R02", "LS3": "R99"}
 NONE: frozenset[int] = frozenset()
+identify = LabelRules(LabelsSection()).identify
 
 
 def test_one_label_is_the_barcode():
-    assert identify([BarcodeRead("LS1", "]C0")]) == Identification("LS1")
+    assert identify([BarcodeRead("LS1", "]C0")]) == Identification("LS1", label="any")
 
 
 def test_same_label_twice_is_one_read():

@@ -5,7 +5,9 @@ from plc_configs.contract import SortResult
 
 def _through_answer(tracker: ParcelTracker, tid: int, decision: Decision):
     parcel, events = tracker.on_scan(tid, 1.0)
-    events += tracker.on_identified(parcel, Identification("LS1"), (("LS1", "]C0"),), "raw", 1.1)
+    events += tracker.on_identified(
+        parcel, Identification("LS1"), (("LS1", "]C0", "reader"),), "raw", 1.1
+    )
     parcel, more = tracker.on_request(tid, 1.2)
     events += more
     events += tracker.on_answered(parcel, decision, 1.201)
@@ -16,6 +18,7 @@ def test_happy_path_reaches_sorted_with_one_terminal_event():
     tracker = ParcelTracker()
     parcel, events = _through_answer(tracker, 7, Decision(3, "R03", None))
     assert [e.kind for e in events] == ["inducted", "identified", "assigned"]
+    assert events[1].detail["symbols"] == [{"data": "LS1", "symbology": "]C0", "device": "reader"}]
     assert parcel.state is ParcelState.ASSIGNED
     assert abs(events[-1].detail["answer_ms"] - 1.0) < 1e-6
     done = tracker.on_confirmation(7, 3, SortResult.DIVERTED, 2.0)

@@ -81,3 +81,16 @@ def test_committed_json_schema_is_current():
 def test_reader_timeout_must_fit_before_the_decision():
     (problem,) = _problems(_demo_text().replace("timeout_ms: 80", "timeout_ms: 900"))
     assert "devices.tunnel-reader.timeout_ms" in problem and "850 ms" in problem
+
+
+def test_label_patterns_and_route_rules_are_checked():
+    text = (
+        _demo_text()
+        .replace(
+            "  route_rules: []",
+            "  route_rules:\n    - {route: R99, postal_from: '10000', postal_to: '19999'}",
+        )
+        .replace("regex: 'LS\\d{10}'", "regex: 'LS(\\d'")
+    )
+    problems = _problems(text)
+    assert any("labels.patterns.0" in p and "does not compile" in p for p in problems)
