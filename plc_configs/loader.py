@@ -113,8 +113,8 @@ def _message(err: dict[str, Any]) -> str:
     return msg
 
 
-def parse_line_config(text: str, source: str = "<config>") -> LineConfig:
-    """Validate YAML text; raise :class:`LineConfigError` listing every problem."""
+def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    """The mapping in ``text`` and the line of every key path in it."""
     try:
         node = yaml.compose(text, Loader=_Yaml12Loader)
         data = load_yaml(text)
@@ -131,6 +131,78 @@ def parse_line_config(text: str, source: str = "<config>") -> LineConfig:
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _line_index(node, (), lines)
+    return data, lines
+
+
+def merge_config(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, ``null`` removes a key,
+    anything else (lists included) replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+Layer = tuple[str, dict[tuple[Any, ...], int]]
+
+
+def _layers(
+    text: str, source: str, base_dir: Path | None, seen: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[Layer]]:
+    """The merged data of a file and the files it ``extends``, base first."""
+    data, lines = _parse_yaml(text, source)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, [(source, lines)]
+    if not isinstance(parent, str) or base_dir is None:
+        raise LineConfigError(
+            [ConfigProblem(source, lines.get(("extends",)), "extends", "expected a file name")]
+        )
+    path = (base_dir / parent).resolve()
+    if str(path) in seen:
+        raise LineConfigError(
+            [ConfigProblem(source, lines.get(("extends",)), "extends", "files extend in a circle")]
+        )
+    try:
+        base_text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise LineConfigError(
+            [
+                ConfigProblem(
+                    source,
+                    lines.get(("extends",)),
+                    "extends",
+                    f"cannot read {path}: {err.strerror}",
+                )
+            ]
+        ) from err
+    base, layers = _layers(base_text, str(path), path.parent, (*seen, str(path)))
+    return merge_config(base, data), [*layers, (source, lines)]
+
+
+def _where(layers: list[Layer], loc: tuple[Any, ...]) -> tuple[str, int | None]:
+    """The file (top layer first) that defines ``loc``, and the line."""
+    for source, lines in reversed(layers):
+        if loc in lines or tuple(str(p) for p in loc) in lines:
+            return source, _nearest_line(lines, loc)
+    source, lines = layers[-1]
+    return source, _nearest_line(lines, loc)
+
+
+def parse_line_config(
+    text: str, source: str = "<config>", base_dir: Path | None = None
+) -> LineConfig:
+    """Validate YAML text; raise :class:`LineConfigError` listing every problem.
+
+    A config may start from another one: ``extends: demo-line.yaml`` (relative to
+    ``base_dir``, the file's folder) merges this file's keys over that one's.
+    """
+    data, layers = _layers(text, source, base_dir)
     try:
         return LineConfig.model_validate(data)
     except ValidationError as err:
@@ -146,7 +218,8 @@ def parse_line_config(text: str, source: str = "<config>") -> LineConfig:
                     full = loc + tuple(int(p) if p.isdigit() else p for p in head.split("."))
                     msg = tail
                 key = ".".join(str(p) for p in full)
-                problems.append(ConfigProblem(source, _nearest_line(lines, full), key, msg))
+                file, line = _where(layers, full)
+                problems.append(ConfigProblem(file, line, key, msg))
         raise LineConfigError(problems) from err
 
 
@@ -159,7 +232,7 @@ def load_line_config(path: str | Path) -> LineConfig:
         raise LineConfigError(
             [ConfigProblem(str(path), None, "", f"cannot read the file: {err.strerror}")]
         ) from err
-    return parse_line_config(text, str(path))
+    return parse_line_config(text, str(path), path.resolve().parent)
 
 
 def json_schema() -> str:
@@ -167,4 +240,9 @@ def json_schema() -> str:
     schema = LineConfig.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "LaneSort line configuration"
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "start from this config file (relative to this one) and merge this "
+        "file's keys over it; null removes a key",
+    }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -94,3 +94,35 @@ def test_label_patterns_and_route_rules_are_checked():
     )
     problems = _problems(text)
     assert any("labels.patterns.0" in p and "does not compile" in p for p in problems)
+
+
+def test_a_config_can_extend_another_and_remove_keys(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(_demo_text())
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "extends: base.yaml\n"
+        "line: {name: child-line}\n"
+        "devices:\n"
+        "  tunnel-scale: null\n"
+        "  tunnel-reader: {timeout_ms: 40}\n"
+    )
+    config = load_line_config(child)
+    assert config.line.name == "child-line"
+    assert "tunnel-scale" not in config.devices
+    assert config.devices["tunnel-reader"].timeout_ms == 40
+    assert config.devices["tunnel-reader"].url == "tcp://127.0.0.1:15023"
+
+
+def test_problems_in_an_extended_file_name_that_file(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(_demo_text().replace("timeout_ms: 500", "timout_ms: 500"))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nline: {name: bad}\n")
+    with pytest.raises(LineConfigError) as info:
+        load_line_config(child)
+    (problem,) = info.value.problems
+    assert problem.file == str(base.resolve()) and problem.key == "devices.sorter.timout_ms"
+    child.write_text("extends: missing.yaml\n")
+    with pytest.raises(LineConfigError, match="extends: cannot read"):
+        load_line_config(child)
