@@ -7,7 +7,7 @@
     lanesort run --config FILE          run the controller against the configured addresses
     lanesort sim --config FILE          run the line simulator (its own process)
     lanesort demo [--parcels N] …       simulator + controller with live counters and a report
-    lanesort probe scale|dimensioner|reader --driver D --url U
+    lanesort probe scale|dimensioner|reader|camera --driver D --url U
                                         ask one device once, print the answer as JSON
 """
 
@@ -214,6 +214,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         data.pop("kind", None)
         data.pop("timeout_ms", None)
         extra = data
+    if args.kind == "camera":
+        driver = driver or "zxing"
     if not driver or not url:
         raise ConfigError("probe needs --driver and --url (or --config FILE --device NAME)")
     if args.node:
@@ -278,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "probe", help="ask one device once and print its answer as JSON (commissioning)"
     )
-    p.add_argument("kind", choices=["scale", "dimensioner", "reader"])
+    p.add_argument("kind", choices=["scale", "dimensioner", "reader", "camera"])
     p.add_argument("--driver", help="driver name as in the line config (mt-sics, cubiscan …)")
     p.add_argument("--url", help="device address (tcp://, socket://, /dev/ttyUSB0?baud=9600 …)")
     p.add_argument("--timeout-ms", type=int, default=1000)

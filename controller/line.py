@@ -29,7 +29,13 @@ from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
 from controller.supervisor import DeviceSupervisor
 from controller.tunnel_link import DimensionerLink, ScaleLink
-from drivers.registry import create_dimensioner, create_plc, create_reader, create_scale
+from drivers.registry import (
+    create_camera,
+    create_dimensioner,
+    create_plc,
+    create_reader,
+    create_scale,
+)
 from plc_configs.contract import PackMLCommand, PackMLState
 from plc_configs.schema import LineConfig
 
@@ -90,6 +96,9 @@ class LineController:
         self.readers = [
             self._supervise(ReaderLink, create_reader(name, device), device)
             for name, device in config.readers.items()
+        ] + [
+            self._supervise(ReaderLink, create_camera(name, device), device)
+            for name, device in config.cameras.items()
         ]
         self.scales = [
             self._supervise(ScaleLink, create_scale(name, device), device)

@@ -191,9 +191,7 @@ class PlcLink(DeviceSupervisor):
                 f"leaves the readers' field after {self.scan_window_ms:.1f} ms, so the label "
                 "may be a neighbour's: not bound",
             )
-        events = self.parts.tracker.on_identified(
-            parcel, identification, symbols, raw, done
-        )
+        events = self.parts.tracker.on_identified(parcel, identification, symbols, raw, done)
         self.parts.journal.extend(events)
 
     async def _measure(self, parcel: Parcel, entered_after: float) -> None:

@@ -11,6 +11,7 @@ were garbled, what was expected) on standard error and exit 1.
     lanesort probe scale --driver nci --url '/dev/ttyUSB0?baud=9600&parity=E&bytesize=7'
     lanesort probe dimensioner --driver cubiscan --url tcp://10.0.0.6:2000
     lanesort probe reader --driver cognex --url tcp://10.0.0.7:23
+    lanesort probe camera --url file:///tmp/label.png          (decoder zxing or pyzbar)
 """
 
 from __future__ import annotations

@@ -38,12 +38,15 @@ async def identify_with(
     symbols: list[tuple[str, str, str]] = []
     raws: list[str] = []
     errors: list[DriverError] = []
+    multiple: list[str] = []
     for link, result in zip(readers, results, strict=True):
         if isinstance(result, DriverError):
             errors.append(result)
             raws.append(f"{link.driver.name}: {result.detail}")
             continue
         raws.append(result.raw)
+        if getattr(result, "multiple", False):
+            multiple.append(link.driver.name)
         symbols.extend((s.data, s.symbology, link.driver.name) for s in result.symbols)
     if errors and len(errors) == len(readers):
         if all(isinstance(e, DeviceTimeout) for e in errors):
@@ -52,4 +55,12 @@ async def identify_with(
             reason, why = RejectReason.DEVICE_FAULT, "; ".join(str(e) for e in errors)
         return Identification(None, reason, why), tuple(symbols), " | ".join(raws)
     identification = rules.identify(BarcodeRead(d, s) for d, s, _ in symbols)
+    if multiple and identification.reason is not RejectReason.MULTIPLE_LABELS:
+        # The reader itself says it saw several codes (Datalogic multiple-read string,
+        # AutoID MULTIPLE_IDENTIFIERS): never sort such a parcel by the one code it sent.
+        identification = Identification(
+            None,
+            RejectReason.MULTIPLE_LABELS,
+            f"{', '.join(multiple)} reported a multiple read: {' | '.join(raws)}"[:300],
+        )
     return identification, tuple(symbols), " | ".join(raws)

@@ -17,7 +17,7 @@ from simulators.measure.devices import MeasureDevices, MeasureTiming
 from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
-from simulators.reader_tcp import ReaderSimulator
+from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
 from simulators.twin import LineTwin
 
 
@@ -46,17 +46,18 @@ class SimulatedLine:
         self.twin = LineTwin(config)
         host, port = host_port(config.plc.url)
         self.plc = PlcSimulator(config, self.twin, host, 0 if any_port else port)
-        self.readers: dict[str, ReaderSimulator] = {}
+        self.readers: dict[str, AnyReaderSimulator] = {}
         for name, device in config.readers.items():
-            r_host, r_port = host_port(device.url)
-            self.readers[name] = ReaderSimulator(
+            reader = make_reader_simulator(
                 name,
                 device,
                 self._in_scan_field,
-                host=r_host,
-                port=0 if any_port else r_port,
+                any_port=any_port,
                 late_answer_ms=config.simulation.reader.late_answer_ms,
             )
+            if isinstance(reader, CognexPushSimulator):
+                self.twin.listeners.append(reader.on_twin_event)
+            self.readers[name] = reader
         self.measure = MeasureDevices(
             config,
             self._in_scan_field,
@@ -115,8 +116,8 @@ class SimulatedLine:
         return f"modbus-tcp://{self.plc.host}:{self.plc.port}"
 
     def reader_urls(self) -> dict[str, str]:
-        """Where each reader simulator listens."""
-        return {name: f"tcp://{r.host}:{r.port}" for name, r in self.readers.items()}
+        """Where each reader simulator listens (push mode: where the controller must listen)."""
+        return {name: r.url for name, r in self.readers.items()}
 
     def measure_urls(self) -> dict[str, str]:
         """Where each scale and dimensioner simulator listens (TCP URL or pty path)."""

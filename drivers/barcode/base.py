@@ -23,15 +23,22 @@ class BarcodeRead:
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
-    """The outcome of one trigger: symbols read (possibly none = no-read) and the raw reply."""
+    """The outcome of one trigger: symbols read (possibly none = no-read) and the raw reply.
+
+    ``multiple`` is set when the reader itself reported a multiple read (Datalogic's
+    multiple-read string, AutoID ``MULTIPLE_IDENTIFIERS``): ``symbols`` then holds every
+    code it sent, possibly none when it only sent the multiple-read string. Such a result
+    is never a no-read; the parcel must be rejected as carrying several labels.
+    """
 
     symbols: tuple[BarcodeRead, ...]
     raw: str
+    multiple: bool = False
 
     @property
     def no_read(self) -> bool:
-        """True when the reader explicitly read nothing."""
-        return not self.symbols
+        """True when the reader explicitly read nothing (and did not report a multiple read)."""
+        return not self.symbols and not self.multiple
 
 
 class BarcodeReader(Protocol):
