@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from drivers.barcode.autoid import AutoIdReader
 from drivers.barcode.base import BarcodeReader
-from drivers.barcode.cognex_tcp import CognexTcpReader
+from drivers.barcode.cognex_push import CognexPushReader
+from drivers.barcode.tcp_reader import TcpReader
+from drivers.camera import CameraReader
 from drivers.dimensioner import create_dimensioner as make_dimensioner
 from drivers.dimensioner.base import Dimensioner
 from drivers.plc.base import SorterPlc
@@ -22,9 +25,11 @@ from drivers.scale.nci import NciScale
 from drivers.scale.opcua_weighing import OpcUaWeighingScale
 from drivers.scale.sma import SmaScale
 from drivers.scale.toledo_continuous import ToledoContinuousScale
+from plc_configs.readers import PRESETS
 from plc_configs.register_map import RegisterMap
 from plc_configs.schema import (
     BarcodeReaderDevice,
+    CameraDevice,
     DimensionerDevice,
     ScaleDevice,
     SorterPlcDevice,
@@ -35,14 +40,29 @@ def _modbus_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) -
     return ModbusTcpSorterPlc(name, device.url, register_map, timeout_s=device.timeout_ms / 1000)
 
 
-def _cognex_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
-    return CognexTcpReader(
+def _tcp_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
+    """A TCP preset; ``no_read``/``separator``/``multiple_read`` None take the preset's."""
+    preset = PRESETS[device.driver]
+    no_read = device.no_read or preset.no_read
+    separator = device.separator or preset.separator
+    timeout_s = device.timeout_ms / 1000
+    if device.push:
+        if device.driver != "cognex":
+            raise ValueError(f"{name}: push mode is only for the cognex preset")
+        return CognexPushReader(name, device.url, timeout_s, no_read, separator)
+    return TcpReader(
         name,
         device.url,
-        timeout_s=device.timeout_ms / 1000,
-        no_read=device.no_read or "NOREAD",
-        separator=device.separator or ",",
+        device.driver,
+        timeout_s,
+        no_read,
+        separator,
+        device.multiple_read or preset.multiple_read,
     )
+
+
+def _autoid_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
+    return AutoIdReader(name, device.url, node=device.node, timeout_s=device.timeout_ms / 1000)
 
 
 def _serial_scale(cls: Callable[..., Scale]) -> Callable[[str, ScaleDevice], Scale]:
@@ -68,8 +88,25 @@ def _dimensioner(name: str, device: DimensionerDevice) -> Dimensioner:
     )
 
 
+def _camera(name: str, device: CameraDevice) -> BarcodeReader:
+    return CameraReader(
+        name,
+        device.url,
+        decoder=device.driver,
+        timeout_s=device.timeout_ms / 1000,
+        stream=device.stream,
+        deskew=device.deskew,
+    )
+
+
 PLC_DRIVERS: dict[str, Callable[..., SorterPlc]] = {"modbus-tcp": _modbus_plc}
-READER_DRIVERS: dict[str, Callable[..., BarcodeReader]] = {"cognex": _cognex_reader}
+READER_DRIVERS: dict[str, Callable[..., BarcodeReader]] = {
+    "cognex": _tcp_reader,
+    "sick": _tcp_reader,
+    "keyence": _tcp_reader,
+    "datalogic": _tcp_reader,
+    "autoid": _autoid_reader,
+}
 SCALE_DRIVERS: dict[str, Callable[..., Scale]] = {
     "mt-sics": _serial_scale(MtSicsScale),
     "sma": _serial_scale(SmaScale),
@@ -77,6 +114,7 @@ SCALE_DRIVERS: dict[str, Callable[..., Scale]] = {
     "toledo-continuous": _serial_scale(ToledoContinuousScale),
     "opcua-weighing": _opcua_scale,
 }
+CAMERA_DRIVERS: dict[str, Callable[..., BarcodeReader]] = {"zxing": _camera, "pyzbar": _camera}
 DIMENSIONER_DRIVERS: dict[str, Callable[..., Dimensioner]] = {
     name: _dimensioner for name in ("cubiscan", "sick", "datalogic", "telegram")
 }
@@ -102,6 +140,11 @@ def create_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) ->
 def create_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
     """Build the barcode reader driver named by ``device.driver``."""
     return _lookup(READER_DRIVERS, "barcode_reader", device.driver)(name, device)
+
+
+def create_camera(name: str, device: CameraDevice) -> BarcodeReader:
+    """Build a camera (it reads symbols like a barcode reader) with the configured decoder."""
+    return _lookup(CAMERA_DRIVERS, "camera", device.driver)(name, device)
 
 
 def create_scale(name: str, device: ScaleDevice) -> Scale:
