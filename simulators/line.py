@@ -12,13 +12,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plc_configs.schema import LineConfig
+from simulators.camera.server import CameraSimulator
 from simulators.files import write_manifest
 from simulators.measure.devices import MeasureDevices, MeasureTiming
 from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
 from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
-from simulators.twin import LineTwin
+from simulators.twin import Event, EventKind, LineTwin
 
 
 def host_port(url: str) -> tuple[str, int]:
@@ -66,6 +67,19 @@ class SimulatedLine:
             timing=measure_timing,
         )
         self.twin.listeners.append(self.measure.on_twin_event)
+        self.cameras: dict[str, CameraSimulator] = {}
+        for name, camera in config.cameras.items():
+            parts = urlsplit(camera.url)
+            self.cameras[name] = CameraSimulator(
+                name,
+                self._in_scan_field,
+                host=parts.hostname or "127.0.0.1",
+                port=0 if any_port else (parts.port or 80),
+                late_answer_ms=config.simulation.reader.late_answer_ms,
+                seed=config.simulation.seed,
+            )
+        if self.cameras:
+            self.twin.listeners.append(self._prepare_frames)
         self.opcua_scales: dict[str, OpcUaScaleSimulator] = {}
         for name, scale in config.scales.items():
             if scale.driver != "opcua-weighing":
@@ -84,6 +98,11 @@ class SimulatedLine:
         parcel = self.twin.parcel_in_scan_field()
         return parcel.spec if parcel is not None else None
 
+    def _prepare_frames(self, event: Event) -> None:
+        if event.kind is EventKind.INDUCTED:
+            for camera in self.cameras.values():
+                camera.prepare(event.parcel.spec)
+
     def _weight_in_scan_field(self) -> float | None:
         spec = self._in_scan_field()
         return spec.weight_kg if spec is not None else None
@@ -100,9 +119,13 @@ class SimulatedLine:
         await self.measure.start()
         for scale in self.opcua_scales.values():
             await scale.start()
+        for camera in self.cameras.values():
+            await camera.start()
 
     async def stop(self) -> None:
         """Stop the scales and dimensioners, the readers, then the PLC."""
+        for camera in self.cameras.values():
+            await camera.stop()
         for scale in self.opcua_scales.values():
             await scale.stop()
         await self.measure.stop()
@@ -114,6 +137,13 @@ class SimulatedLine:
     def plc_url(self) -> str:
         """Where the PLC simulator listens."""
         return f"modbus-tcp://{self.plc.host}:{self.plc.port}"
+
+    def camera_urls(self) -> dict[str, str]:
+        """Where each camera simulator serves (snapshot URL, or the stream URL if configured)."""
+        return {
+            name: (c.stream_url if self.config.cameras[name].stream else c.snapshot_url)
+            for name, c in self.cameras.items()
+        }
 
     def reader_urls(self) -> dict[str, str]:
         """Where each reader simulator listens (push mode: where the controller must listen)."""

@@ -22,8 +22,10 @@ def line_config(**overrides: Any) -> LineConfig:
     data["devices"]["sorter"].setdefault("heartbeat_timeout_ms", 300)
     data["devices"]["sorter"].setdefault("reconnect_min_ms", 20)
     data["devices"]["sorter"].setdefault("reconnect_max_ms", 100)
-    data["devices"]["reader"].setdefault("reconnect_min_ms", 20)
-    data["devices"]["reader"].setdefault("reconnect_max_ms", 100)
+    for name, device in data["devices"].items():
+        if device.get("kind") in ("barcode_reader", "camera"):
+            data["devices"][name].setdefault("reconnect_min_ms", 20)
+            data["devices"][name].setdefault("reconnect_max_ms", 100)
     return LineConfig.model_validate(data)
 
 
@@ -31,7 +33,7 @@ def pointed_at(config: LineConfig, sim: SimulatedLine) -> LineConfig:
     """``config`` with the device URLs of the running simulators."""
     data = config.model_dump(mode="python")
     data["devices"]["sorter"]["url"] = sim.plc_url
-    for name, url in sim.reader_urls().items():
+    for name, url in {**sim.reader_urls(), **sim.camera_urls()}.items():
         data["devices"][name]["url"] = url
     return LineConfig.model_validate(data)
 

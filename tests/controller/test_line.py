@@ -234,3 +234,50 @@ async def test_a_dead_scale_with_policy_alarm_still_sorts_and_alarms(tmp_path):
             assert line.alarms.is_active("incident:missing_weight")
             assert line.alarms.is_active("link:scale")
     assert line.tracker.counts["sorted"] == 10
+
+
+async def test_a_camera_at_the_scan_point_sorts_and_rejects_multi_label_and_no_read(tmp_path):
+    data = line_config(
+        simulation={
+            "parcels": 24,
+            "manifest_missing_share": 0,
+            "rate_pph": 9000,
+            "reader": {"no_read_rate": 0.2, "multi_label_rate": 0.2, "duplicate_read_rate": 0},
+        }
+    ).model_dump(mode="python")
+    del data["devices"]["reader"]
+    data["topology"]["belt_speed_mps"] = 2.0  # a camera frame takes tens of ms to render
+    data["devices"]["cam"] = {
+        "kind": "camera",
+        "driver": "zxing",
+        "url": "http://127.0.0.1:1/snapshot.jpg",
+        "timeout_ms": 60,
+        "reconnect_min_ms": 20,
+        "reconnect_max_ms": 100,
+    }
+    config = LineConfig.model_validate(data)
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == 24 and len(line.tracker) == 0, within=30)
+            await line.journal.barrier()
+    outcomes = {p["tracking_id"]: p for p in _truth(sim)["parcels"]}
+    conn = sqlite3.connect(tmp_path / "journal.sqlite")
+    terminal = dict(
+        conn.execute(
+            "SELECT tracking_id, coalesce(reason, state) FROM events WHERE kind = 'terminal'"
+        ).fetchall()
+    )
+    conn.close()
+    seen = {o["reader_outcome"] for o in outcomes.values()}
+    assert {"multi_label", "no_read", "ok"} <= seen, seen
+    for tid, parcel in outcomes.items():
+        if parcel["reader_outcome"] == "multi_label":
+            # (a read later than the tunnel window is not bound at all: a no-read)
+            assert terminal[tid] in ("multiple_labels", "no_read"), parcel
+        elif parcel["reader_outcome"] == "no_read":
+            assert terminal[tid] == "no_read", parcel
+        if parcel["result"] == "DIVERTED":
+            assert parcel["landed_chute"] in config.sort_plan[parcel["route"]]
+    assert sum(1 for v in terminal.values() if v == "sorted") >= 8
+    assert "multiple_labels" in terminal.values()

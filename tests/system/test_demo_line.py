@@ -157,3 +157,51 @@ def test_every_parcel_is_weighed_and_measured_as_the_twin_says(shift):
         assert Decimal(volumetric) == expected
     detail = json.loads(raw)
     assert detail["weight"]["raw"].startswith("S S") and detail["dimensions"]["raw"]
+
+
+def test_the_demo_line_runs_with_a_camera_instead_of_a_reader(tmp_path):
+    base = tmp_path / "demo-line.yaml"
+    base.write_text(
+        (ROOT / "plc_configs" / "demo-line.yaml")
+        .read_text()
+        .replace("127.0.0.1:15020", f"127.0.0.1:{free_port()}")
+        .replace("127.0.0.1:15031", f"127.0.0.1:{free_port()}")
+        .replace("127.0.0.1:15032", f"127.0.0.1:{free_port()}")
+    )
+    camera = tmp_path / "demo-line-camera.yaml"
+    camera.write_text(
+        (ROOT / "plc_configs" / "demo-line-camera.yaml")
+        .read_text()
+        .replace("127.0.0.1:15040", f"127.0.0.1:{free_port()}")
+    )
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "demo",
+            "--config",
+            str(camera),
+            "--parcels",
+            "120",
+            "--rate",
+            "12000",
+            "--seed",
+            "4",
+            "--report",
+            str(report),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--plain",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    r = json.loads(report.read_text())
+    assert r["inducted"] == 80 and r["without_terminal_state"] == 0 and r["lost"] == 0
+    assert r["sorted_wrong_chute"] == 0
+    assert r["sorted_right_chute"] >= 65, r
