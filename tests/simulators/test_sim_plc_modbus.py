@@ -150,7 +150,9 @@ async def test_full_chute_gives_chute_full(plc_sim):
 
 
 async def test_forced_full_and_disabled_chutes(plc_sim):
-    config = make_config(simulation={"parcels": 2})
+    # A slow belt: the host in this test answers from Python, and a loaded machine must not
+    # turn its answers into NO_ANSWER (this test is about full and disabled chutes).
+    config = make_config(topology={"belt_speed_mps": 1.0}, simulation={"parcels": 2})
     sim, host = await plc_sim(config)
     sim.force_chute_full(2)
     await host.write(config.register_map.host.chute_disable_request, [0b100, 0])
