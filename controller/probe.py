@@ -28,9 +28,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.errors import ControllerError
+from controller.gs1 import Gs1Error, parse_gs1
+from drivers.barcode.base import BarcodeRead
 from drivers.errors import DriverError
-from drivers.registry import create_dimensioner, create_reader, create_scale
-from plc_configs.schema import BarcodeReaderDevice, DimensionerDevice, ScaleDevice
+from drivers.registry import create_camera, create_dimensioner, create_reader, create_scale
+from plc_configs.schema import BarcodeReaderDevice, CameraDevice, DimensionerDevice, ScaleDevice
 
 
 class ProbeFailed(ControllerError):
@@ -52,9 +54,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def _device(kind: str, driver: str, url: str, timeout_ms: int, extra: dict[str, Any]) -> Any:
-    model = {"scale": ScaleDevice, "dimensioner": DimensionerDevice, "reader": BarcodeReaderDevice}[
-        kind
-    ]
+    model = {
+        "scale": ScaleDevice,
+        "dimensioner": DimensionerDevice,
+        "reader": BarcodeReaderDevice,
+        "camera": CameraDevice,
+    }[kind]
     data = {
         "kind": "barcode_reader" if kind == "reader" else kind,
         "driver": driver,
@@ -103,8 +108,14 @@ async def probe(
         instance = create_dimensioner(name, device)
         result = await _with_driver(instance, lambda d: d.measure())
     else:
-        instance = create_reader(name, device)
-        result = await _with_driver(instance, lambda d: d.trigger())
+        instance = create_reader(name, device) if kind == "reader" else create_camera(name, device)
+        read = await _with_driver(instance, lambda d: d.trigger())
+        result = {
+            "no_read": read.no_read,
+            "multiple": getattr(read, "multiple", False),
+            "raw": read.raw,
+            "symbols": [_symbol(s) for s in read.symbols],
+        }
     elapsed = (time.perf_counter() - started) * 1000
     return {
         "device": kind,
@@ -113,6 +124,16 @@ async def probe(
         "elapsed_ms": round(elapsed, 3),
         "result": _jsonable(result),
     }
+
+
+def _symbol(symbol: BarcodeRead) -> dict[str, Any]:
+    """A symbol as JSON, with its GS1 Application Identifiers when it is a GS1 symbol."""
+    out: dict[str, Any] = _jsonable(symbol)
+    try:
+        out["gs1"] = parse_gs1(symbol.symbology + symbol.data).as_dict()
+    except Gs1Error:
+        out["gs1"] = None
+    return out
 
 
 def run_probe(

@@ -112,3 +112,29 @@ def test_probe_command_exits_1_with_a_clear_message():
     assert done.returncode == 1
     assert f"lanesort probe dimensioner (cubiscan at tcp://127.0.0.1:{port})" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_probe_camera_on_an_image_file_lists_symbols_with_gs1_fields(tmp_path):
+    import cv2
+
+    from simulators.camera.labels import render_label
+
+    image = render_label("LS0000000042", "gs1-128")
+    path = tmp_path / "label.png"
+    cv2.imwrite(str(path), image)
+    out = await probe("camera", "zxing", f"file://{path}")
+    (symbol,) = out["result"]["symbols"]
+    assert symbol["symbology"] == "]C1"
+    assert symbol["gs1"]["00"] and symbol["gs1"]["420"]
+    assert out["result"]["no_read"] is False
+
+
+async def test_probe_camera_says_when_the_file_is_not_there(tmp_path):
+    with pytest.raises(ProbeFailed, match=r"label\.png"):
+        await probe("camera", "zxing", f"file://{tmp_path}/label.png")
+
+
+async def test_probe_reader_against_its_simulator(line):
+    out = await probe("reader", "cognex", line.reader_urls()["reader"])
+    assert out["result"]["no_read"] in (True, False)
+    assert out["result"]["raw"].startswith("||:")
