@@ -33,6 +33,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
+from drivers.opcua_client import close_client
 from plc_configs.readers import AUTOID_NS, AUTOID_RESULT_SEPARATOR, AutoIdStatus, well_formed_text
 
 log = logging.getLogger(__name__)
@@ -99,12 +100,7 @@ class AutoIdReader:
         client, self._client = self._client, None
         if client is None:
             return
-        try:
-            await asyncio.wait_for(client.disconnect(), self.connect_timeout_s)
-        except (OSError, TimeoutError, UaError) as err:
-            log.debug("%s (%s): disconnect: %r", self.name, self.address, err)
-        finally:
-            client.disconnect_socket()
+        await close_client(client, self.connect_timeout_s, self.name, self.address)
 
     async def _discover(self, client: Client) -> None:
         try:

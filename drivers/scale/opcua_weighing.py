@@ -46,6 +46,7 @@ from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
+from drivers.opcua_client import close_client
 from drivers.scale.base import Weight, WeightMode
 from drivers.units import KG_PER, to_kg
 
@@ -194,12 +195,7 @@ class OpcUaWeighingScale:
         self._methods = {}
         if client is None:
             return
-        try:
-            await asyncio.wait_for(client.disconnect(), self.connect_timeout_s)
-        except (OSError, TimeoutError, UaError) as err:
-            log.debug("%s (%s): disconnect: %r", self.name, self.address, err)
-        finally:
-            client.disconnect_socket()
+        await close_client(client, self.connect_timeout_s, self.name, self.address)
 
     async def _discover(self, client: Client) -> None:
         try:
