@@ -33,7 +33,7 @@ if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 
 # zbar for the pyzbar camera decoder (the default decoder, zxing-cpp, needs nothing).
-if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then
+if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libzbar\.so\.0'; then
   apt_install libzbar0
 fi
 
