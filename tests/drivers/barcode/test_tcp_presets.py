@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from drivers.barcode.base import BarcodeRead
-from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout
+from drivers.errors import ConnectionLost, DeviceTimeout
 from simulators.parcels import ReaderOutcome
 from tests.drivers.barcode.reader_rig import PRESETS, parcel, rig
 
@@ -83,19 +83,6 @@ async def test_a_garbled_frame_is_skipped_and_counted(preset):
         assert driver.garbled_lines == 1 and driver.last_garbled
         scan.parcel = parcel(ReaderOutcome.OK)
         assert (await driver.trigger()).symbols
-
-
-async def test_an_error_status_is_a_device_fault_naming_it(preset):
-    if preset == "datalogic":
-        pytest.skip("a DS8110 has no error reply to a trigger")
-    expected = {"cognex": "status 104", "sick": r"status 3 \(system error\)", "keyence": "14"}
-    async with rig(preset) as (driver, sim, scan):
-        sim.fault = {"cognex": 104, "sick": 3, "keyence": 14}[preset]
-        scan.parcel = parcel()
-        with pytest.raises(DeviceFault, match=expected[preset]):
-            await driver.trigger()
-        sim.fault = None
-        assert (await driver.trigger()).symbols  # the next trigger is fine
 
 
 async def test_a_dropped_connection_fails_triggers_and_reconnect_works(preset):
