@@ -1,4 +1,4 @@
-"""What the OPC UA drivers share: closing a session without ever raising."""
+"""What the OPC UA drivers share: opening a session with clear errors, closing it quietly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 
 from asyncua import Client
 from asyncua.ua.uaerrors import UaError
+
+from drivers.errors import ConnectionLost
 
 log = logging.getLogger(__name__)
 
@@ -19,3 +21,16 @@ async def close_client(client: Client, timeout_s: float, name: str, address: str
         log.debug("%s (%s): disconnect: %r", name, address, err)
     finally:
         client.disconnect_socket()
+
+
+async def open_client(url: str, timeout_s: float, name: str) -> Client:
+    """A connected session to ``url`` (a minute's session timeout, so a dead controller's
+    session frees the device soon); ConnectionLost naming the URL when it cannot."""
+    client = Client(url, timeout=timeout_s, watchdog_intervall=1.0)
+    client.session_timeout = 60_000
+    try:
+        await asyncio.wait_for(client.connect(), timeout_s)
+    except (OSError, TimeoutError, UaError) as err:
+        client.disconnect_socket()
+        raise ConnectionLost(name, url, f"cannot connect to {url}: {err!r}") from err
+    return client

@@ -51,7 +51,14 @@ class LineSection(_Strict):
     )
 
 
-class SorterPlcDevice(_Strict):
+class _Device(_Strict):
+    """What every device has: how its supervisor reconnects."""
+
+    reconnect_min_ms: int = Field(200, gt=0, description="first wait before reconnecting")
+    reconnect_max_ms: int = Field(5000, gt=0, description="longest wait (doubling, jittered)")
+
+
+class SorterPlcDevice(_Device):
     """The sorter PLC: the controller is the Modbus client, the PLC the server."""
 
     kind: Literal["sorter_plc"]
@@ -65,8 +72,6 @@ class SorterPlcDevice(_Strict):
     heartbeat_timeout_ms: int = Field(
         3000, gt=0, description="the PLC's life counter unchanged this long = link lost"
     )
-    reconnect_min_ms: int = Field(200, gt=0)
-    reconnect_max_ms: int = Field(5000, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -74,7 +79,7 @@ class SorterPlcDevice(_Strict):
         return _check_url(v, ("modbus-tcp",))
 
 
-class BarcodeReaderDevice(_Strict):
+class BarcodeReaderDevice(_Device):
     """A fixed-mount barcode reader at the scan point (TCP presets or OPC UA AutoID)."""
 
     kind: Literal["barcode_reader"]
@@ -99,8 +104,6 @@ class BarcodeReaderDevice(_Strict):
         False, description="the reader connects to us and pushes results (Cognex push mode)"
     )
     node: str | None = Field(None, description="autoid: node id or browse path of the reader")
-    reconnect_min_ms: int = Field(200, gt=0)
-    reconnect_max_ms: int = Field(5000, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -130,7 +133,7 @@ def check_serial_url(url: str) -> str:
     return url
 
 
-class CameraDevice(_Strict):
+class CameraDevice(_Device):
     """A camera at the scan point: frames through OpenCV, symbols by a decoder back-end."""
 
     kind: Literal["camera"]
@@ -144,11 +147,9 @@ class CameraDevice(_Strict):
     timeout_ms: int = Field(80, gt=0, le=60000, description="grab plus decode")
     stream: bool = Field(False, description="the URL is a stream (MJPEG/RTSP), not snapshots")
     deskew: bool = Field(True, description="locate and rotate labels the decoder alone misses")
-    reconnect_min_ms: int = Field(200, gt=0)
-    reconnect_max_ms: int = Field(5000, gt=0)
 
 
-class ScaleDevice(_Strict):
+class ScaleDevice(_Device):
     """A weigh scale in the scan tunnel."""
 
     kind: Literal["scale"]
@@ -158,8 +159,6 @@ class ScaleDevice(_Strict):
     node: str | None = Field(
         None, description="opcua-weighing: node id or browse path of the scale object"
     )
-    reconnect_min_ms: int = Field(200, gt=0)
-    reconnect_max_ms: int = Field(5000, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -169,7 +168,7 @@ class ScaleDevice(_Strict):
         return check_serial_url(v)
 
 
-class DimensionerDevice(_Strict):
+class DimensionerDevice(_Device):
     """A dimensioner in the scan tunnel."""
 
     kind: Literal["dimensioner"]
@@ -179,8 +178,6 @@ class DimensionerDevice(_Strict):
     telegram: TelegramFormat | None = Field(
         None, description="the host telegram (driver telegram); replaces a preset's format"
     )
-    reconnect_min_ms: int = Field(200, gt=0)
-    reconnect_max_ms: int = Field(5000, gt=0)
 
     @field_validator("url")
     @classmethod

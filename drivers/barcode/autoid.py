@@ -33,7 +33,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
-from drivers.opcua_client import close_client
+from drivers.opcua_client import close_client, open_client
 from plc_configs.readers import AUTOID_NS, AUTOID_RESULT_SEPARATOR, AutoIdStatus, well_formed_text
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,7 @@ class AutoIdReader:
     async def connect(self) -> None:
         """Open a session and find the reader object and its Scan method."""
         await self.close()
-        client = Client(self.address, timeout=self.connect_timeout_s, watchdog_intervall=1.0)
-        try:
-            await asyncio.wait_for(client.connect(), self.connect_timeout_s)
-        except (OSError, TimeoutError, UaError) as err:
-            client.disconnect_socket()
-            raise ConnectionLost(
-                self.name, self.address, f"cannot connect to {self.address}: {err!r}"
-            ) from err
+        client = await open_client(self.address, self.connect_timeout_s, self.name)
         self._client = client
         try:
             await asyncio.wait_for(self._discover(client), self.connect_timeout_s)

@@ -46,7 +46,7 @@ from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
-from drivers.opcua_client import close_client
+from drivers.opcua_client import close_client, open_client
 from drivers.scale.base import Weight, WeightMode
 from drivers.units import KG_PER, to_kg
 
@@ -158,15 +158,7 @@ class OpcUaWeighingScale:
     async def connect(self) -> None:
         """Open a session and find the scale object and its variables."""
         await self.close()
-        client = Client(self.address, timeout=self.connect_timeout_s, watchdog_intervall=1.0)
-        client.session_timeout = 60_000  # ms; a dead session frees the device within a minute
-        try:
-            await asyncio.wait_for(client.connect(), self.connect_timeout_s)
-        except (OSError, TimeoutError, UaError) as err:
-            client.disconnect_socket()
-            raise ConnectionLost(
-                self.name, self.address, f"cannot connect to {self.address}: {err!r}"
-            ) from err
+        client = await open_client(self.address, self.connect_timeout_s, self.name)
         self._client = client
         try:
             await asyncio.wait_for(self._discover(client), self.connect_timeout_s)
