@@ -1,0 +1,170 @@
+"""Device sections of the line config: each device's driver, address and timing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from plc_configs.base import Strict as _Strict
+from plc_configs.telegram import PRESETS, TelegramFormat
+
+
+def _check_url(url: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    if not parts.hostname or parts.port is None:
+        raise ValueError("expected host and port, as in tcp://127.0.0.1:15023")
+    return url
+
+
+class _Device(_Strict):
+    """What every device has: how its supervisor reconnects."""
+
+    reconnect_min_ms: int = Field(200, gt=0, description="first wait before reconnecting")
+    reconnect_max_ms: int = Field(5000, gt=0, description="longest wait (doubling, jittered)")
+
+
+class SorterPlcDevice(_Device):
+    """The sorter PLC: the controller is the Modbus client, the PLC the server."""
+
+    kind: Literal["sorter_plc"]
+    driver: Literal["modbus-tcp"] = "modbus-tcp"
+    url: str = Field(description="modbus-tcp://HOST:PORT")
+    timeout_ms: int = Field(500, gt=0, le=60000, description="per Modbus request")
+    poll_interval_ms: float = Field(
+        1.0, ge=0, le=1000, description="pause between two reads of the PLC area"
+    )
+    heartbeat_interval_ms: int = Field(1000, gt=0, description="how often our life counter ticks")
+    heartbeat_timeout_ms: int = Field(
+        3000, gt=0, description="the PLC's life counter unchanged this long = link lost"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, ("modbus-tcp",))
+
+
+class BarcodeReaderDevice(_Device):
+    """A fixed-mount barcode reader at the scan point (TCP presets or OPC UA AutoID)."""
+
+    kind: Literal["barcode_reader"]
+    driver: Literal["cognex", "sick", "keyence", "datalogic", "autoid"] = Field(
+        "cognex", description="reader preset; autoid = OPC UA AutoID (OPC 30010)"
+    )
+    url: str = Field(
+        description="tcp://HOST:PORT of the reader; with push: tcp://BIND:PORT we listen "
+        "on; opc.tcp://HOST:PORT/path for autoid"
+    )
+    timeout_ms: int = Field(80, gt=0, le=60000, description="trigger to result")
+    no_read: str | None = Field(
+        None, min_length=1, description="the reader's no-read string (preset default if unset)"
+    )
+    multiple_read: str | None = Field(
+        None, description="the reader's multiple-read string (Datalogic), if configured"
+    )
+    separator: str | None = Field(
+        None, min_length=1, description="between symbols in one result (preset default)"
+    )
+    push: bool = Field(
+        False, description="the reader connects to us and pushes results (Cognex push mode)"
+    )
+    node: str | None = Field(None, description="autoid: node id or browse path of the reader")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith("opc.tcp://"):
+            return v
+        return _check_url(v, ("tcp",))
+
+
+SERIAL_SCHEMES = ("tcp", "socket", "rfc2217")
+SERIAL_URL_HELP = (
+    "tcp://HOST:PORT (raw TCP), socket://HOST:PORT or rfc2217://HOST:PORT (serial device "
+    "server), or a serial port path such as /dev/ttyUSB0?baud=9600&parity=E&bytesize=7"
+    "&stopbits=1"
+)
+
+
+def check_serial_url(url: str) -> str:
+    """A serial-or-TCP device address (see ``SERIAL_URL_HELP``)."""
+    if url.startswith("/"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme == "loop":
+        return url
+    if parts.scheme not in SERIAL_SCHEMES or not parts.hostname or parts.port is None:
+        raise ValueError(f"expected {SERIAL_URL_HELP}")
+    return url
+
+
+class CameraDevice(_Device):
+    """A camera at the scan point: frames through OpenCV, symbols by a decoder back-end."""
+
+    kind: Literal["camera"]
+    driver: Literal["zxing", "pyzbar"] = Field(
+        "zxing", description="decoder back-end: zxing (zxing-cpp, default) or pyzbar (zbar)"
+    )
+    url: str = Field(
+        description="http://… snapshot URL, an MJPEG/RTSP stream URL (http://…/stream.mjpg, "
+        "rtsp://…), file:///path (an image or a folder of images) or device:0 (a camera index)"
+    )
+    timeout_ms: int = Field(80, gt=0, le=60000, description="grab plus decode")
+    stream: bool = Field(False, description="the URL is a stream (MJPEG/RTSP), not snapshots")
+    deskew: bool = Field(True, description="locate and rotate labels the decoder alone misses")
+
+
+class ScaleDevice(_Device):
+    """A weigh scale in the scan tunnel."""
+
+    kind: Literal["scale"]
+    driver: Literal["mt-sics", "sma", "nci", "toledo-continuous", "opcua-weighing"]
+    url: str = Field(description=SERIAL_URL_HELP + "; opc.tcp://HOST:PORT for opcua-weighing")
+    timeout_ms: int = Field(300, gt=0, le=60000, description="one request to its answer")
+    node: str | None = Field(
+        None, description="opcua-weighing: node id or browse path of the scale object"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v.startswith("opc.tcp://"):
+            return v
+        return check_serial_url(v)
+
+
+class DimensionerDevice(_Device):
+    """A dimensioner in the scan tunnel."""
+
+    kind: Literal["dimensioner"]
+    driver: Literal["cubiscan", "sick", "datalogic", "telegram"]
+    url: str = Field(description=SERIAL_URL_HELP)
+    timeout_ms: int = Field(500, gt=0, le=60000, description="trigger to telegram")
+    telegram: TelegramFormat | None = Field(
+        None, description="the host telegram (driver telegram); replaces a preset's format"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_serial_url(v)
+
+    @model_validator(mode="after")
+    def _telegram(self) -> DimensionerDevice:
+        if self.driver == "telegram" and self.telegram is None:
+            raise ValueError("driver telegram needs a telegram: section (fields, separator …)")
+        return self
+
+    def telegram_format(self) -> TelegramFormat | None:
+        """The telegram format: the configured one, else the preset of the driver."""
+        return self.telegram or PRESETS.get(self.driver)
+
+
+Device = Annotated[
+    SorterPlcDevice | BarcodeReaderDevice | CameraDevice | ScaleDevice | DimensionerDevice,
+    Field(discriminator="kind"),
+]

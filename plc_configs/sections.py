@@ -1,0 +1,308 @@
+"""The line config's sections other than devices: line, topology, decision, labels,
+incidents, tunnel and the simulated line."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from plc_configs.base import Strict as _Strict
+
+
+class LineSection(_Strict):
+    """Who the line is and where it keeps its data."""
+
+    name: str = Field(min_length=1, description="shown in logs and reports")
+    data_dir: str = Field(
+        "lanesort-data",
+        description="journal, manifest and reports; relative paths are relative to the "
+        "current directory",
+    )
+    auto_start: bool = Field(
+        False, description="send Reset and Start to the PLC once it is connected"
+    )
+
+
+class Chute(_Strict):
+    """One chute along the sorter."""
+
+    id: int = Field(ge=1, description="the number the PLC uses")
+    position_mm: int = Field(ge=0, description="distance from the induct")
+    capacity: int = Field(gt=0, description="parcels until the container is full")
+
+
+class Topology(_Strict):
+    """Where things are along the belt, in millimetres from the induct."""
+
+    belt_speed_mps: float = Field(gt=0, le=60)
+    scan_point_mm: int = Field(ge=0, description="photo-eye that triggers the scan tunnel")
+    scan_field_mm: int = Field(600, gt=0, description="length of the readers' field")
+    min_parcel_pitch_mm: int = Field(
+        500,
+        gt=0,
+        description="shortest distance from one parcel's front to the next one's, as the "
+        "induction guarantees; with the field length it bounds how late a read may finish "
+        "and still be bound to the parcel",
+    )
+    request_point_mm: int = Field(ge=0, description="where the PLC asks for a destination")
+    decision_point_mm: int = Field(ge=0, description="the answer must be in by here")
+    chutes: list[Chute] = Field(min_length=1)
+    reject_chute: Chute
+
+    @model_validator(mode="after")
+    def _order(self) -> Topology:
+        if not self.scan_point_mm < self.request_point_mm < self.decision_point_mm:
+            raise ValueError(
+                "expected scan_point_mm < request_point_mm < decision_point_mm along the belt"
+            )
+        ids = [c.id for c in self.chutes]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"chute ids must be unique; repeated: {dupes}")
+        if self.reject_chute.id in ids:
+            raise ValueError(f"reject_chute id {self.reject_chute.id} is also a sort chute")
+        early = [c.id for c in self.chutes if c.position_mm <= self.decision_point_mm]
+        if early or self.reject_chute.position_mm <= self.decision_point_mm:
+            raise ValueError(
+                f"every chute must lie after the decision point; too early: "
+                f"{early or [self.reject_chute.id]}"
+            )
+        return self
+
+    @property
+    def chute_ids(self) -> frozenset[int]:
+        """Ids of the sort chutes (without the reject chute)."""
+        return frozenset(c.id for c in self.chutes)
+
+    def scan_window_ms(self) -> float:
+        """How long after a parcel enters the tunnel only that parcel can be read."""
+        return min(self.scan_field_mm, self.min_parcel_pitch_mm) / self.belt_speed_mps
+
+    def read_budget_ms(self) -> float:
+        """Time from the scan point to the request point at belt speed."""
+        return (self.request_point_mm - self.scan_point_mm) / self.belt_speed_mps
+
+    def answer_window_ms(self) -> float:
+        """Time from the destination request to the decision point at belt speed."""
+        return (self.decision_point_mm - self.request_point_mm) / self.belt_speed_mps
+
+
+class DecisionSection(_Strict):
+    """How the controller answers the PLC."""
+
+    deadline_ms: float = Field(
+        50, gt=0, description="answer at the latest this long after the request was seen"
+    )
+    lost_after_s: float = Field(
+        30, gt=0, description="a parcel with no confirmation this long after its request is lost"
+    )
+
+
+class ManifestSection(_Strict):
+    """The TMS manifest: barcode -> route."""
+
+    path: str = Field(
+        "manifest.csv", description="CSV with columns barcode,route; relative to line.data_dir"
+    )
+
+
+class LabelPattern(_Strict):
+    """A carrier's sortable label: which symbols carry the parcel id, and how to read it."""
+
+    name: str = Field(min_length=1, description="shown in the journal (e.g. 'sscc', 'ups')")
+    regex: str | None = Field(
+        None,
+        description="matches the whole symbol data; a group named 'id' is the parcel id "
+        "(else the whole data), an optional group named 'postal' the ship-to postal code",
+    )
+    gs1_ai: str | None = Field(
+        None,
+        description="the parcel id is this AI of a GS1 symbol (e.g. '00' for the SSCC); "
+        "AI 420/421 give the postal code",
+    )
+    symbologies: tuple[str, ...] = Field(
+        (), description="only symbols with these AIM ids (e.g. [']C1', ']d2']); empty: any"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LabelPattern:
+        if (self.regex is None) == (self.gs1_ai is None):
+            raise ValueError("give exactly one of regex or gs1_ai")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as err:
+                raise ValueError(f"regex {self.regex!r} does not compile: {err}") from None
+        return self
+
+
+class RouteRule(_Strict):
+    """Postal codes that belong to a route, for parcels the manifest does not know."""
+
+    route: str
+    postal_from: str = Field(min_length=1, description="first postal code (inclusive)")
+    postal_to: str = Field(min_length=1, description="last postal code (inclusive)")
+
+    @model_validator(mode="after")
+    def _range(self) -> RouteRule:
+        if len(self.postal_from) != len(self.postal_to) or self.postal_from > self.postal_to:
+            raise ValueError("postal_from and postal_to must have the same length, from <= to")
+        return self
+
+    def matches(self, postal: str) -> bool:
+        """True when ``postal`` lies in the range (codes of the range's length only)."""
+        return len(postal) == len(self.postal_from) and (
+            self.postal_from <= postal <= self.postal_to
+        )
+
+
+class LabelsSection(_Strict):
+    """Which symbols are sortable labels, and postal-code route rules."""
+
+    patterns: tuple[LabelPattern, ...] = Field(
+        (), description="first match wins; empty: every symbol read is a label"
+    )
+    route_rules: tuple[RouteRule, ...] = Field(
+        (), description="route by ship-to postal code when the manifest does not know the parcel"
+    )
+
+
+class IncidentAction(StrEnum):
+    """What happens on an incident (DESIGN.md: off / alarm only / reject / stop line)."""
+
+    OFF = "off"
+    ALARM = "alarm"
+    REJECT = "reject"
+    STOP = "stop"
+
+
+UNSORTABLE_INCIDENTS = (
+    "no_read",
+    "multiple_labels",
+    "no_route",
+    "unknown_parcel",
+    "chute_full",
+    "chute_disabled",
+    "answer_too_late",
+    "device_fault",
+)
+
+
+class IncidentPolicies(_Strict):
+    """Policy per incident kind.
+
+    Identification incidents (no read … device fault) leave the parcel unsortable,
+    so the parcel always goes to the reject chute: ``reject`` does only that,
+    ``alarm`` also raises an alarm, ``stop`` also stops the line; ``off`` is refused.
+
+    Measurement incidents (missing or unstable weight, over max weight, missing
+    dimensions, oversize, not legal for trade): ``off`` carries on, ``alarm`` carries
+    on and raises an alarm, ``reject`` sends the parcel to the reject chute with the
+    incident as its reason, ``stop`` also stops the line.
+    """
+
+    no_read: IncidentAction = IncidentAction.REJECT
+    multiple_labels: IncidentAction = IncidentAction.REJECT
+    no_route: IncidentAction = IncidentAction.REJECT
+    unknown_parcel: IncidentAction = IncidentAction.ALARM
+    chute_full: IncidentAction = IncidentAction.REJECT
+    chute_disabled: IncidentAction = IncidentAction.REJECT
+    answer_too_late: IncidentAction = IncidentAction.ALARM
+    device_fault: IncidentAction = IncidentAction.ALARM
+    missing_weight: IncidentAction = IncidentAction.ALARM
+    unstable_weight: IncidentAction = IncidentAction.ALARM
+    over_max_weight: IncidentAction = IncidentAction.REJECT
+    missing_dimensions: IncidentAction = IncidentAction.ALARM
+    oversize: IncidentAction = IncidentAction.REJECT
+    not_legal_for_trade: IncidentAction = IncidentAction.ALARM
+
+    @model_validator(mode="after")
+    def _no_off(self) -> IncidentPolicies:
+        off = [k for k in UNSORTABLE_INCIDENTS if getattr(self, k) is IncidentAction.OFF]
+        if off:
+            raise ValueError(
+                "\n".join(
+                    f"{k}: 'off' is not possible, a parcel with this incident cannot be "
+                    "sorted (choose reject, alarm or stop)"
+                    for k in off
+                )
+            )
+        return self
+
+
+class TunnelSection(_Strict):
+    """Measuring in the scan tunnel: limits and the volumetric divisor."""
+
+    measure_deadline_ms: float = Field(
+        200, gt=0, description="weight and dimensions must be in this long after the scan event"
+    )
+    volumetric_divisor: float = Field(
+        5000, gt=0, description="cm3 per kg: volumetric weight = L x W x H (cm) / divisor"
+    )
+    max_weight_kg: float = Field(31.5, gt=0)
+    max_length_mm: float = Field(1200, gt=0)
+    max_width_mm: float = Field(800, gt=0)
+    max_height_mm: float = Field(800, gt=0)
+
+
+class MeasureSimulation(_Strict):
+    """Faults of the simulated scales and dimensioners, as shares of requests."""
+
+    unstable_rate: float = Field(0.0, ge=0, le=1, description="motion: S D / M flag")
+    overload_rate: float = Field(0.0, ge=0, le=1)
+    error_rate: float = Field(0.0, ge=0, le=1, description="error replies (ES, ?, C/M/Z)")
+    bad_checksum_rate: float = Field(0.0, ge=0, le=1)
+    split_rate: float = Field(0.0, ge=0, le=1, description="frame sent in pieces")
+    truncated_rate: float = Field(0.0, ge=0, le=1)
+    garbage_rate: float = Field(0.0, ge=0, le=1, description="junk bytes before a frame")
+    silence_rate: float = Field(0.0, ge=0, le=1, description="no answer at all")
+    disconnect_rate: float = Field(0.0, ge=0, le=1, description="drop the link mid-frame")
+
+
+class ReaderSimulation(_Strict):
+    """Faults of the simulated barcode reader, as shares of triggers."""
+
+    no_read_rate: float = Field(0.02, ge=0, le=1)
+    multi_label_rate: float = Field(0.005, ge=0, le=1, description="two different labels")
+    duplicate_read_rate: float = Field(0.01, ge=0, le=1, description="same label read twice")
+    late_answer_rate: float = Field(0.0, ge=0, le=1)
+    late_answer_ms: float = Field(300, ge=0)
+    garbled_rate: float = Field(0.0, ge=0, le=1, description="a line that is not a valid reply")
+
+
+class PlcSimulation(_Strict):
+    """Behaviour of the simulated PLC."""
+
+    heartbeat_interval_ms: int = Field(500, gt=0)
+    host_heartbeat_timeout_ms: int = Field(3000, gt=0)
+    start_state: Literal["stopped", "idle", "execute"] = "stopped"
+    transition_ms: int = Field(200, ge=0, description="duration of Resetting/Starting/Stopping")
+
+
+class Simulation(_Strict):
+    """The line twin. Read by ``lanesort sim`` only."""
+
+    seed: int = 1
+    rate_pph: float = Field(6000, gt=0, description="parcels per hour at the induct")
+    parcels: int | None = Field(None, gt=0, description="stop inducting after this many")
+    parcel_length_mm: tuple[int, int] = (200, 600)
+    parcel_width_mm: tuple[int, int] = (150, 400)
+    parcel_height_mm: tuple[int, int] = (50, 400)
+    parcel_weight_kg: tuple[float, float] = (0.1, 25.0)
+    min_gap_mm: int = Field(300, ge=0)
+    manifest_missing_share: float = Field(0.02, ge=0, le=1)
+    chute_empty_after_s: float = Field(20, gt=0, description="operator swaps a full container")
+    chute_capacity_override: dict[int, int] = Field(
+        default_factory=dict, description="chute id -> capacity, to make a chute fill early"
+    )
+    reader: ReaderSimulation = ReaderSimulation()
+    measure: MeasureSimulation = MeasureSimulation()
+    scenario: str | None = Field(
+        None,
+        description="scenario YAML: which faults on which device, when and how often "
+        "(relative to this file)",
+    )
+    plc: PlcSimulation = PlcSimulation()
