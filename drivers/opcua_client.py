@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 from asyncua import Client
 from asyncua.ua.uaerrors import UaError
 
-from drivers.errors import ConnectionLost
+from drivers.errors import ConnectionLost, DeviceTimeout, DriverError, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -34,3 +35,26 @@ async def open_client(url: str, timeout_s: float, name: str) -> Client:
         client.disconnect_socket()
         raise ConnectionLost(name, url, f"cannot connect to {url}: {err!r}") from err
     return client
+
+
+def browse_error(err: BaseException, name: str, url: str, what: str) -> BaseException:
+    """The driver error for a failure while browsing ``what`` (the error itself if typed)."""
+    if isinstance(err, DriverError):
+        return err
+    if isinstance(err, TimeoutError):
+        return DeviceTimeout(name, url, f"browsing {what} timed out")
+    if isinstance(err, OSError):
+        return ConnectionLost(name, url, f"link lost while browsing {what}: {err!r}")
+    if isinstance(err, UaError):
+        return ProtocolError(name, url, f"browsing {what} failed: {err!r}")
+    return err
+
+
+async def browse(
+    discovery: Awaitable[None], timeout_s: float, name: str, url: str, what: str
+) -> None:
+    """Run ``discovery`` within ``timeout_s``, its failures mapped by :func:`browse_error`."""
+    try:
+        await asyncio.wait_for(discovery, timeout_s)
+    except (DriverError, TimeoutError, OSError, UaError) as err:
+        raise browse_error(err, name, url, what) from err

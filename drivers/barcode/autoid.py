@@ -33,7 +33,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
-from drivers.opcua_client import close_client, open_client
+from drivers.opcua_client import browse, close_client, open_client
 from plc_configs.readers import AUTOID_NS, AUTOID_RESULT_SEPARATOR, AutoIdStatus, well_formed_text
 
 log = logging.getLogger(__name__)
@@ -80,13 +80,16 @@ class AutoIdReader:
         client = await open_client(self.address, self.connect_timeout_s, self.name)
         self._client = client
         try:
-            await asyncio.wait_for(self._discover(client), self.connect_timeout_s)
+            await browse(
+                self._discover(client),
+                self.connect_timeout_s,
+                self.name,
+                self.address,
+                "the reader model",
+            )
         except DriverError:
             await self.close()
             raise
-        except (OSError, TimeoutError, UaError) as err:
-            await self.close()
-            raise ProtocolError(self.name, self.address, f"browsing failed: {err!r}") from err
 
     async def close(self) -> None:
         """Close the session and the socket; safe to call twice."""

@@ -45,8 +45,8 @@ from asyncua import Client, Node, ua
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
-from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
-from drivers.opcua_client import close_client, open_client
+from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, ProtocolError
+from drivers.opcua_client import browse, close_client, open_client
 from drivers.scale.base import Weight, WeightMode
 from drivers.units import KG_PER, to_kg
 
@@ -161,23 +161,15 @@ class OpcUaWeighingScale:
         client = await open_client(self.address, self.connect_timeout_s, self.name)
         self._client = client
         try:
-            await asyncio.wait_for(self._discover(client), self.connect_timeout_s)
-        except BaseException as err:
+            await browse(
+                self._discover(client),
+                self.connect_timeout_s,
+                self.name,
+                self.address,
+                "the scale model",
+            )
+        except BaseException:
             await self.close()
-            if isinstance(err, DriverError):
-                raise
-            if isinstance(err, TimeoutError):
-                raise DeviceTimeout(
-                    self.name, self.address, "browsing the scale model timed out"
-                ) from err
-            if isinstance(err, OSError):
-                raise ConnectionLost(
-                    self.name, self.address, f"link lost while browsing: {err!r}"
-                ) from err
-            if isinstance(err, UaError):
-                raise ProtocolError(
-                    self.name, self.address, f"browsing the scale model failed: {err!r}"
-                ) from err
             raise
 
     async def close(self) -> None:
