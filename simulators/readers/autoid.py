@@ -22,7 +22,7 @@ from collections.abc import Callable
 from asyncua import Server, ua
 
 from plc_configs.readers import AUTOID_NS, AUTOID_RESULT_SEPARATOR, AutoIdStatus
-from simulators.opcua_scale import _fast_standard_space
+from simulators.opcua_server import new_server
 from simulators.parcels import ParcelSpec
 from simulators.readers.base import AIM_CODE128, garbled_text, outcome_of
 
@@ -90,15 +90,9 @@ class AutoIdReaderSimulator:
         """Build the address space and listen."""
         if self._server is not None:
             return
-        server = Server()
-        if self.fast_init:
-            _fast_standard_space(server.iserver)
-        server.disable_clock(True)
-        await server.init()
-        server.set_endpoint(self.url)
-        server.set_server_name(f"LaneSort simulated reader {self.name}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-        self.ns = await server.register_namespace(AUTOID_NS)
+        server, self.ns = await new_server(
+            self.url, f"LaneSort simulated reader {self.name}", AUTOID_NS, self.fast_init
+        )
         reader = await server.nodes.objects.add_object(
             ua.NodeId(self.browse_name, self.ns), ua.QualifiedName(self.browse_name, self.ns)
         )
