@@ -9,7 +9,9 @@ A partial unique index makes the database itself refuse a second terminal
 event for a parcel. If the disk fails, the batch is kept and retried.
 
 Tables: ``sessions`` (one row per controller start), ``events`` (every parcel
-event), ``parcels`` (latest state per parcel), ``alarms``.
+event), ``parcels`` (latest state per parcel), ``alarms``. Times are stored as
+wall-clock seconds since the epoch: the controller's (monotonic) clock plus the
+offset measured when the journal opened.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +107,17 @@ _STOP = object()
 class Journal:
     """Append-only journal in one SQLite file, with a writer thread."""
 
-    def __init__(self, path: str | Path, line_name: str, config_text: str = ""):
+    def __init__(
+        self,
+        path: str | Path,
+        line_name: str,
+        config_text: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.path = Path(path)
+        self.clock = clock
+        self.wall_offset = 0.0
+        """Added to the controller clock's times to give the wall-clock time (epoch s)."""
         self.line_name = line_name
         self.config_text = config_text
         self.session = 0
@@ -131,6 +143,7 @@ class Journal:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(SCHEMA)
         have = {row[1] for row in conn.execute("PRAGMA table_info(parcels)")}
         for column in _ADDED_PARCEL_COLUMNS:
@@ -141,6 +154,7 @@ class Journal:
             (time.time(), self.line_name, self.config_text),
         )
         self.session = int(cur.lastrowid or 0)
+        self.wall_offset = time.time() - self.clock()
         return conn
 
     def append(self, record: ParcelEvent | AlarmRecord) -> None:
@@ -215,7 +229,7 @@ class Journal:
                         " VALUES(?, ?, ?, ?, ?, ?, ?)",
                         (
                             session,
-                            item.time,
+                            item.time + self.wall_offset,
                             item.key,
                             item.device,
                             item.severity,
@@ -237,7 +251,7 @@ class Journal:
                 " chute, reason, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session,
-                    e.time,
+                    e.time + self.wall_offset,
                     e.uid,
                     e.tracking_id,
                     e.kind,
@@ -268,8 +282,8 @@ class Journal:
                 e.state.value,
                 e.chute,
                 e.reason,
-                e.time,
-                e.time,
+                e.time + self.wall_offset,
+                e.time + self.wall_offset,
                 answer_ms,
             ),
         )

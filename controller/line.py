@@ -86,7 +86,7 @@ class LineController:
         self.config = config
         self.data_dir = data_dir
         self.clock = clock
-        self.journal = Journal(data_dir / "journal.sqlite", config.line.name, config_text)
+        self.journal = Journal(data_dir / "journal.sqlite", config.line.name, config_text, clock)
         self.alarms = AlarmBoard(self.journal.append)
         self.tracker = ParcelTracker()
         self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)

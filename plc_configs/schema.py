@@ -27,6 +27,7 @@ from plc_configs.devices import (
     SorterPlcDevice,
     check_serial_url,
 )
+from plc_configs.integration import ApiSection, UpstreamSection
 from plc_configs.register_map import RegisterMap
 from plc_configs.sections import (
     UNSORTABLE_INCIDENTS,
@@ -93,6 +94,8 @@ class LineConfig(_Strict):
     labels: LabelsSection = LabelsSection()
     tunnel: TunnelSection = TunnelSection()
     simulation: Simulation = Simulation()
+    api: ApiSection = ApiSection()
+    upstream: UpstreamSection = UpstreamSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:

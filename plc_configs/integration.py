@@ -1,0 +1,97 @@
+"""The line config's integration sections: the REST API and upstream reporting to the TMS."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from plc_configs.base import Strict
+
+#: Every event type the controller reports upstream.
+EVENT_TYPES = ("parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost")
+
+
+class ApiSection(Strict):
+    """The REST API (``/api/v1``, OpenAPI at ``/docs``) served by the controller process."""
+
+    enabled: bool = Field(True, description="serve the REST API")
+    host: str = Field(
+        "127.0.0.1",
+        description="address to listen on; 127.0.0.1 keeps the API on this machine, "
+        "0.0.0.0 opens it to the network (every endpoint but health needs a token)",
+    )
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (0: any free port)")
+    tokens_path: str = Field(
+        "tokens.sqlite",
+        description="hashed API tokens (`lanesort token create`); relative to line.data_dir",
+    )
+    max_upload_mb: int = Field(1024, gt=0, description="largest manifest upload accepted, in MiB")
+    sync_rows_limit: int = Field(
+        10_000,
+        gt=0,
+        description="largest JSON manifest body answered synchronously; larger bodies and "
+        "every file upload run as an import job",
+    )
+
+
+class UpstreamSection(Strict):
+    """Webhook delivery of parcel events to the TMS, through the durable outbox."""
+
+    webhook_url: str | None = Field(
+        None,
+        description="http(s) URL the TMS receives parcel events on; without it events stay "
+        "in the outbox (nothing is lost) until a URL is configured",
+    )
+    secret_env: str | None = Field(
+        None,
+        description="name of the environment variable holding the HMAC-SHA256 signing "
+        "secret; events are signed (X-LaneSort-Signature) when it is set",
+    )
+    events: list[str] = Field(
+        ["parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost"],
+        description="event types to deliver",
+    )
+    timeout_ms: float = Field(5000, gt=0, description="one webhook POST, connect to answer")
+    concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="delivery lanes; events of one parcel always share a lane (in order)",
+    )
+    max_attempts: int = Field(
+        60,
+        ge=1,
+        description="attempts before an event is dead-lettered (alarm; replay via the API)",
+    )
+    backoff_min_ms: float = Field(500, gt=0, description="first retry delay")
+    backoff_max_ms: float = Field(
+        30_000, gt=0, description="longest retry delay (exponential, with full jitter)"
+    )
+    keep_delivered_days: float = Field(
+        7, gt=0, description="delivered events are purged from the outbox after this"
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> UpstreamSection:
+        if self.backoff_max_ms < self.backoff_min_ms:
+            raise ValueError("backoff_max_ms must not be shorter than backoff_min_ms")
+        return self
