@@ -4,9 +4,12 @@
 
     ControllerError             anything the controller refuses or cannot do
     ├── ConfigError             the line config file is missing or invalid (file:line: key: why)
-    ├── ManifestError           the manifest CSV cannot be read (file:line: why)
+    ├── ManifestError           a manifest file or upload cannot be read (file:line: why)
     ├── JournalError            the SQLite journal cannot be opened or written
-    └── CommandRefused          a line command is not allowed now (PackML state, link down)
+    ├── CommandRefused          a line command is not allowed now (PackML state, link down)
+    ├── SortPlanError           a sort plan change is invalid (every problem, by route)
+    ├── UpstreamError           the outbox cannot be read or changed
+    └── TokenError              an API token cannot be created, found or revoked
 
 Driver errors (:mod:`drivers.errors`) are caught at the device supervisors and
 become alarms; they reach the user as the alarm text, never as a crash.
@@ -33,3 +36,19 @@ class JournalError(ControllerError):
 
 class CommandRefused(ControllerError):
     """A command is not allowed in the line's current state."""
+
+
+class SortPlanError(ControllerError):
+    """A sort plan change is invalid; ``problems`` maps a field path to why."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.problems.items()))
+
+
+class UpstreamError(ControllerError):
+    """The upstream outbox cannot be read or changed."""
+
+
+class TokenError(ControllerError):
+    """An API token cannot be created, found or revoked."""
