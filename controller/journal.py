@@ -9,7 +9,9 @@ A partial unique index makes the database itself refuse a second terminal
 event for a parcel. If the disk fails, the batch is kept and retried.
 
 Tables: ``sessions`` (one row per controller start), ``events`` (every parcel
-event), ``parcels`` (latest state per parcel), ``alarms``. Times are stored as
+event), ``parcels`` (latest state per parcel), ``alarms``, and ``outbox`` (the
+upstream events, see :mod:`controller.upstream.outbox`), whose rows commit in the
+same transaction as the parcel events they report. Times are stored as
 wall-clock seconds since the epoch: the controller's (monotonic) clock plus the
 offset measured when the journal opened.
 """
@@ -23,12 +25,14 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from controller.errors import JournalError
 from controller.parcel import ParcelEvent
+from controller.upstream import outbox
+from plc_configs.integration import EVENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ CREATE TABLE IF NOT EXISTS parcels(
     weight_kg TEXT, length_mm TEXT, width_mm TEXT, height_mm TEXT, volumetric_kg TEXT,
     PRIMARY KEY(session, uid));
 CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
+CREATE INDEX IF NOT EXISTS parcels_by_time ON parcels(inducted, session, uid);
 CREATE TABLE IF NOT EXISTS alarms(
     id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
     device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL);
@@ -113,7 +118,11 @@ class Journal:
         line_name: str,
         config_text: str = "",
         clock: Callable[[], float] = time.monotonic,
+        upstream_events: Collection[str] = EVENT_TYPES,
+        on_commit: Callable[[], None] | None = None,
     ):
+        """``upstream_events``: the event types put in the outbox; ``on_commit`` is called
+        from the writer thread after a commit that added outbox rows."""
         self.path = Path(path)
         self.clock = clock
         self.wall_offset = 0.0
@@ -121,6 +130,8 @@ class Journal:
         self.line_name = line_name
         self.config_text = config_text
         self.session = 0
+        self.upstream_events = frozenset(upstream_events)
+        self.on_commit = on_commit
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.written = 0
@@ -145,6 +156,7 @@ class Journal:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(SCHEMA)
+        conn.executescript(outbox.SCHEMA)
         have = {row[1] for row in conn.execute("PRAGMA table_info(parcels)")}
         for column in _ADDED_PARCEL_COLUMNS:
             if column not in have:
@@ -173,6 +185,11 @@ class Journal:
         self._queue.put(_Barrier(loop, future))
         return future
 
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._thread is not None
+
     async def close(self) -> None:
         """Commit what is queued and stop the writer."""
         thread, self._thread = self._thread, None
@@ -198,7 +215,7 @@ class Journal:
                 stop = True
                 pending = [p for p in pending if p is not _STOP]
             try:
-                self._write(conn, pending)
+                queued_upstream = self._write(conn, pending)
             except sqlite3.Error as err:
                 self.last_error = f"{self.path}: {err}"
                 log.error("journal write failed, retrying in 1 s: %s", err)
@@ -207,6 +224,11 @@ class Journal:
                 time.sleep(1.0)
                 continue
             self.last_error = None
+            if queued_upstream and self.on_commit is not None:
+                try:
+                    self.on_commit()
+                except Exception:
+                    log.exception("journal on_commit callback failed")
             for item in pending:
                 if isinstance(item, _Barrier):
                     item.release()
@@ -216,13 +238,15 @@ class Journal:
                 item.release()
         conn.close()
 
-    def _write(self, conn: sqlite3.Connection, items: list[object]) -> None:
+    def _write(self, conn: sqlite3.Connection, items: list[object]) -> bool:
+        """Commit ``items`` in one transaction; True when outbox rows were added."""
         session = self.session
+        queued_upstream = False
         conn.execute("BEGIN")
         try:
             for item in items:
                 if isinstance(item, ParcelEvent):
-                    self._write_event(conn, session, item)
+                    queued_upstream |= self._write_event(conn, session, item)
                 elif isinstance(item, AlarmRecord):
                     conn.execute(
                         "INSERT INTO alarms(session, time, key, device, severity, state, text)"
@@ -241,8 +265,9 @@ class Journal:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return queued_upstream
 
-    def _write_event(self, conn: sqlite3.Connection, session: int, e: ParcelEvent) -> None:
+    def _write_event(self, conn: sqlite3.Connection, session: int, e: ParcelEvent) -> bool:
         detail = json.dumps(e.detail, separators=(",", ":")) if e.detail else None
         conn.execute("SAVEPOINT ev")
         try:
@@ -268,7 +293,7 @@ class Journal:
             conn.execute("RELEASE ev")
             self.duplicate_terminals += 1
             log.error("journal refused a second terminal event for parcel %s", e.uid)
-            return
+            return False
         conn.execute("RELEASE ev")
         answer_ms = e.detail.get("answer_ms") if e.kind == "assigned" else None
         conn.execute(
@@ -303,3 +328,5 @@ class Journal:
                 ),
             )
         self.written += 1
+        wall = e.time + self.wall_offset
+        return outbox.record(conn, session, e, wall, self.line_name, self.upstream_events)

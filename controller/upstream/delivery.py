@@ -1,0 +1,407 @@
+"""Delivery of the outbox to the TMS webhook: in order per parcel, retried, dead-lettered.
+
+:class:`UpstreamDelivery` runs in the controller's TaskGroup until cancelled. It
+splits the pending rows over ``concurrency`` lanes by a stable hash of the parcel
+(:func:`~controller.upstream.outbox.lane_of`); each lane posts its rows strictly in
+id order, one at a time, so a parcel's events arrive in order and a failing event
+holds back only its own lane. Any 2xx answer means delivered; anything else
+(another status, a connection error, a timeout) is a failed attempt, retried
+after an exponential backoff with full jitter (:func:`backoff_delay`) with the
+same ``Idempotency-Key``, until ``max_attempts``: then the row is dead-lettered
+(critical alarm ``upstream-dead-letter``) until :meth:`UpstreamDelivery.replay`,
+and its lane moves on (so a parcel's later events may reach the TMS before a
+dead-lettered earlier one: ``sequence`` in the payload tells the TMS the order).
+While attempts fail the warning alarm ``upstream`` says since when and how many
+events wait; the next delivery clears it.
+
+The event loop never touches SQLite: every query runs on the deliverer's own
+connection in its one worker thread. The journal calls
+:meth:`UpstreamDelivery.notify_threadsafe` after committing new rows; the lanes
+also poll every second and wake when their head row is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import random
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from controller.alarms import AlarmBoard, Severity
+from controller.errors import UpstreamError
+from controller.upstream import outbox
+from controller.upstream.outbox import OutboxCounts, OutboxRow
+from controller.upstream.payload import iso_utc
+from controller.upstream.store import OutboxStore
+from plc_configs.integration import UpstreamSection
+from plc_configs.webhook import (
+    EVENT_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+)
+
+log = logging.getLogger(__name__)
+
+#: Alarm keys.
+ALARM_UNREACHABLE = "upstream"
+ALARM_DEAD_LETTER = "upstream-dead-letter"
+
+_POLL_S = 1.0
+_BATCH = 200
+_PURGE_EVERY_S = 3600.0
+_PURGE_CHUNK = 1000
+_ERROR_PAUSE_S = 1.0
+
+
+def backoff_delay(
+    attempt: int, minimum_s: float, maximum_s: float, rng: random.Random | None = None
+) -> float:
+    """Full-jitter exponential backoff: uniform(0, min(maximum, minimum * 2**attempt)).
+
+    ``attempt`` counts from 0 (the delay after the first failure).
+    """
+    ceiling = min(maximum_s, minimum_s * 2 ** min(max(attempt, 0), 64))
+    return (rng or random).uniform(0.0, ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamStats:
+    """A snapshot of the outbox and the deliverer, refreshed about every second."""
+
+    pending: int = 0
+    dead: int = 0
+    delivered_total: int = 0
+    """Events delivered by this process since it started."""
+    oldest_pending_age_s: float | None = None
+    last_error: str | None = None
+    """The last failed attempt's (or outbox query's) error; kept after a recovery."""
+    last_delivery_time: float | None = None
+    """Wall-clock time (epoch s) of the last delivery, None before the first."""
+
+
+class UpstreamDelivery:
+    """Posts the outbox rows to the TMS webhook until cancelled (see the module docstring).
+
+    ``clock`` is the controller clock (the alarms' time base); ``secret`` the signing
+    secret (read from the environment variable ``config.secret_env`` by the caller),
+    None for unsigned posts; ``transport`` replaces httpx's network transport.
+    """
+
+    def __init__(
+        self,
+        config: UpstreamSection,
+        db_path: str | Path,
+        alarms: AlarmBoard,
+        clock: Callable[[], float] = time.monotonic,
+        secret: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.config = config
+        self.db_path = Path(db_path)
+        self.alarms = alarms
+        self.clock = clock
+        self.secret = secret
+        self._transport = transport
+        self._store = OutboxStore(self.db_path)
+        self._rng = random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakes: list[asyncio.Event] = []
+        self._generation = 0
+        self._counts = OutboxCounts(0, 0, None, None)
+        self._delivered_total = 0
+        self._last_error: str | None = None
+        self._last_delivery: float | None = None
+        self._failing_since: float | None = None
+        self._dead_alarmed = 0
+
+    # -- public ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Deliver until cancelled; TMS and database errors become alarms, never exceptions."""
+        self._loop = asyncio.get_running_loop()
+        self._wakes = [asyncio.Event() for _ in range(self.config.concurrency)]
+        client: httpx.AsyncClient | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._housekeeping(), name="upstream-housekeeping")
+                if self.config.webhook_url is None:
+                    log.warning("upstream.webhook_url is not set: events stay in the outbox")
+                else:
+                    client = await asyncio.to_thread(self._client)
+                    for lane in range(self.config.concurrency):
+                        group.create_task(self._lane(lane, client), name=f"upstream-lane-{lane}")
+        finally:
+            self._loop = None
+            try:
+                if client is not None:
+                    await client.aclose()
+            finally:
+                await self._store.close()
+
+    def notify(self) -> None:
+        """New rows were committed: wake the idle lanes. Call on the event loop."""
+        for wake in self._wakes:
+            wake.set()
+
+    def notify_threadsafe(self) -> None:
+        """:meth:`notify` from any thread (the journal's ``on_commit``); no-op when not running."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.notify)
+
+    def stats(self) -> UpstreamStats:
+        """The latest snapshot (no database access: cheap enough for every metrics scrape)."""
+        counts = self._counts
+        oldest = counts.oldest_pending_created
+        return UpstreamStats(
+            pending=counts.pending,
+            dead=counts.dead,
+            delivered_total=self._delivered_total,
+            oldest_pending_age_s=max(0.0, time.time() - oldest) if oldest is not None else None,
+            last_error=self._last_error,
+            last_delivery_time=self._last_delivery,
+        )
+
+    async def replay(self, event_ids: Sequence[str] | None = None, state: str = "dead") -> int:
+        """Send events again: set them back to pending (attempts 0, due now); how many.
+
+        With ``event_ids``: exactly those events, whatever their state (UpstreamError
+        naming any unknown id, and nothing changes); without: every event in ``state``
+        (``dead``, ``pending`` or ``delivered``).
+        """
+        try:
+            changed = await self._store.call(outbox.replay, event_ids, state, time.time())
+        except sqlite3.Error as err:
+            raise UpstreamError(f"{self.db_path}: cannot replay upstream events: {err}") from err
+        self._generation += 1
+        self.notify()
+        with contextlib.suppress(sqlite3.Error):
+            await self._refresh()
+        log.info("replaying %d upstream event(s)", changed)
+        return changed
+
+    async def list_events(
+        self, state: str | None = None, limit: int = 100, after_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Outbox rows (in ``state``, or all) with an id above ``after_id`` (None: from the
+        start), oldest first, at most ``limit`` (1..10000).
+
+        Each row: ``id, event_id, type, parcel_id, sequence, barcode, state, attempts,
+        last_error, created, next_attempt, delivered`` (times in wall-clock epoch s).
+        """
+        if not 1 <= limit <= 10_000:
+            raise UpstreamError(f"limit must be 1..10000, got {limit}")
+        try:
+            return await self._store.call(outbox.list_events, state, limit, after_id or 0)
+        except sqlite3.Error as err:
+            raise UpstreamError(f"{self.db_path}: cannot read the outbox: {err}") from err
+
+    async def aclose(self) -> None:
+        """Release the database connection that :meth:`replay` or :meth:`list_events`
+        opened while :meth:`run` was not running (:meth:`run` releases it when it ends)."""
+        await self._store.close()
+
+    # -- lanes -------------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client; built in a thread: it loads the TLS trust store, and httpcore
+        imports anyio's asyncio backend on the first request (together some 100 ms)."""
+        with contextlib.suppress(ImportError):
+            importlib.import_module("anyio._backends._asyncio")
+        return httpx.AsyncClient(
+            transport=self._transport,
+            timeout=self.config.timeout_ms / 1000,
+            limits=httpx.Limits(max_connections=self.config.concurrency),
+        )
+
+    async def _lane(self, lane: int, client: httpx.AsyncClient) -> None:
+        """Post this lane's pending rows in id order, one at a time, forever."""
+        wake = self._wakes[lane]
+        batch: deque[OutboxRow] = deque()
+        after_id = 0  # every pending row of this lane up to here is done or in ``batch``
+        horizon = 0  # ``after_id`` once ``batch`` is empty
+        generation = self._generation
+        max_wait = self.config.backoff_max_ms / 1000
+        while True:
+            if generation != self._generation:  # replayed: rows may be back before the cursor
+                generation, after_id = self._generation, 0
+                batch.clear()
+            try:
+                if not batch:
+                    wake.clear()
+                    rows, horizon = await self._store.call(
+                        outbox.fetch_pending, lane, self.config.concurrency, after_id, _BATCH
+                    )
+                    if generation != self._generation:
+                        continue
+                    batch.extend(rows)
+                    if not batch:
+                        after_id = horizon
+                        await _wait(wake, _POLL_S)
+                        continue
+                row = batch[0]
+                due_in = min(row.next_attempt - time.time(), max_wait)  # a clock step stays short
+                if due_in > 0:
+                    wake.clear()
+                    await _wait(wake, min(due_in, _POLL_S))
+                    continue
+                if await self._attempt(row, client):
+                    batch.popleft()
+                    after_id = row.id if batch else max(row.id, horizon)
+            except sqlite3.Error as err:
+                self._last_error = f"outbox {self.db_path}: {err}"
+                log.error("upstream lane %d: %s", lane, self._last_error)
+                batch.clear()
+                await asyncio.sleep(_ERROR_PAUSE_S)
+
+    async def _attempt(self, row: OutboxRow, client: httpx.AsyncClient) -> bool:
+        """Post ``row`` once; True when it left the pending state (delivered or dead)."""
+        error = await self._post(row, client)
+        now = time.time()
+        if error is None:
+            self._delivered_total += 1
+            self._last_delivery = now
+            if self._failing_since is not None:
+                self._failing_since = None
+                self.alarms.clear(ALARM_UNREACHABLE, self.clock())
+            await self._store.call(outbox.mark_delivered, row.id, now)
+            return True
+        attempts = row.attempts + 1
+        self._last_error = error
+        await self._note_failure(error)
+        if attempts >= self.config.max_attempts:
+            await self._store.call(outbox.mark_dead, row.id, attempts, error)
+            log.error(
+                "upstream event %s (%s) dead-lettered after %d attempts: %s",
+                row.event_id,
+                row.type,
+                attempts,
+                error,
+            )
+            await self._refresh()
+            return True
+        delay = backoff_delay(
+            attempts - 1,
+            self.config.backoff_min_ms / 1000,
+            self.config.backoff_max_ms / 1000,
+            self._rng,
+        )
+        await self._store.call(outbox.mark_failed, row.id, attempts, error, now + delay)
+        row.attempts, row.next_attempt = attempts, now + delay
+        return False
+
+    async def _post(self, row: OutboxRow, client: httpx.AsyncClient) -> str | None:
+        """POST one event; None on a 2xx answer, else what went wrong."""
+        url = self.config.webhook_url
+        assert url is not None
+        body = row.payload.encode()
+        headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: row.event_id,
+            EVENT_HEADER: row.type,
+        }
+        if self.secret is not None:
+            headers[SIGNATURE_HEADER] = signature_header(self.secret, int(time.time()), body)
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException:
+            return f"no answer from {url} within {self.config.timeout_ms:g} ms"
+        except httpx.ConnectError as err:
+            if _caused_by(err, ConnectionRefusedError):
+                return f"connection refused to {url}"
+            return f"cannot connect to {url}: {err or type(err).__name__}"
+        except (httpx.HTTPError, OSError) as err:
+            return f"{type(err).__name__} posting to {url}: {err}"
+        if response.is_success:
+            return None
+        text = " ".join(response.text.split())[:200]
+        return f"HTTP {response.status_code}" + (f": {text}" if text else "")
+
+    async def _note_failure(self, error: str) -> None:
+        """Raise (or re-count) the ``upstream`` warning for a failed attempt."""
+        if self._failing_since is None:
+            await self._refresh()  # the count in the text is right from the first alarm
+            if self._failing_since is None:
+                self._failing_since = time.time()
+        self.alarms.raise_(
+            ALARM_UNREACHABLE,
+            f"TMS {self.config.webhook_url} unreachable since {iso_utc(self._failing_since)}, "
+            f"{self._counts.pending} events waiting: last error {error}",
+            self.clock(),
+            device="upstream",
+        )
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        """Refresh the stats and the dead-letter alarm every second; purge old rows hourly."""
+        next_purge = time.monotonic()
+        while True:
+            try:
+                await self._refresh()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + _PURGE_EVERY_S
+                    await self._purge()
+            except sqlite3.Error as err:
+                self._last_error = f"outbox {self.db_path}: {err}"
+                log.error("upstream: %s", self._last_error)
+            await asyncio.sleep(_POLL_S)
+
+    async def _refresh(self) -> None:
+        self._counts = counts = await self._store.call(outbox.counts)
+        if counts.dead and counts.dead != self._dead_alarmed:
+            self.alarms.raise_(
+                ALARM_DEAD_LETTER,
+                f"{counts.dead} upstream event(s) dead-lettered (not delivered to the TMS); "
+                f"last: {counts.last_dead}; replay them once the cause is fixed",
+                self.clock(),
+                device="upstream",
+                severity=Severity.CRITICAL,
+            )
+        elif not counts.dead and self._dead_alarmed:
+            self.alarms.clear(ALARM_DEAD_LETTER, self.clock())
+        self._dead_alarmed = counts.dead
+
+    async def _purge(self) -> None:
+        before = time.time() - self.config.keep_delivered_days * 86400
+        total = 0
+        while True:
+            removed = await self._store.call(outbox.purge, before, _PURGE_CHUNK)
+            total += removed
+            if removed < _PURGE_CHUNK:
+                break
+            await asyncio.sleep(0)  # let the journal writer in between chunks
+        if total:
+            log.info("purged %d delivered upstream events", total)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds``."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    """True when ``kind`` is anywhere in the cause/context chain of ``err``."""
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, kind):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
