@@ -9,6 +9,8 @@
     lanesort demo [--parcels N] …       simulator + controller with live counters and a report
     lanesort probe scale|dimensioner|reader|camera --driver D --url U
                                         ask one device once, print the answer as JSON
+    lanesort token create --name N --role tms|supervisor|viewer [--config FILE]
+                                        an API token, printed once; also token list|revoke
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Coroutine
@@ -26,9 +29,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from controller import token_cli
+from controller.api.server import run_line
 from controller.console import run_console
 from controller.errors import ConfigError, ControllerError
 from controller.line import LineController
+from controller.tokens import TokenStore, tokens_path
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
 from plc_configs.schema import LineConfig
 
@@ -120,11 +126,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     line = LineController(config, _data_dir(config, args.data_dir), text)
 
     async def main() -> None:
-        task = asyncio.create_task(line.run())
+        task = asyncio.create_task(run_line(line, announce=log.info))
+        with contextlib.suppress(NotImplementedError):  # SIGTERM (systemd stop): clean stop
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         console = asyncio.create_task(run_console(line))
         try:
             while not task.done():
-                await asyncio.sleep(10)
+                await asyncio.wait({task}, timeout=10)
+                if task.done():
+                    break
                 snap = line.snapshot()
                 log.info(
                     "state %s inducted %d sorted %d rejected %d lost %d alarms %d",
@@ -228,6 +238,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """API tokens of the line's data directory."""
+    config, _ = _load(Path(args.config) if args.config else demo_config_path())
+    path = tokens_path(_data_dir(config, args.data_dir), config.api.tokens_path)
+    return token_cli.cmd_token(args, TokenStore(path))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``lanesort``."""
     parser = argparse.ArgumentParser(
@@ -289,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="take the device's settings from this line config")
     p.add_argument("--device", help="the device's name in --config")
     p.set_defaults(func=cmd_probe)
+    token_cli.add_parser(sub).set_defaults(func=cmd_token)
     return parser
 
 

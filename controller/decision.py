@@ -9,6 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+
+
+class RouteLookup(Protocol):
+    """Barcode -> route (the manifest); ``default`` when the barcode is unknown."""
+
+    def get(self, barcode: str, default: None = None, /) -> str | None:
+        """The route of ``barcode``."""
+        ...
 
 
 class RejectReason(StrEnum):
@@ -63,9 +72,19 @@ class Decision:
 class SortPlan:
     """Route -> chutes in order of preference (the active sort plan)."""
 
-    def __init__(self, plan: Mapping[str, Sequence[int]], reject_chute: int):
+    def __init__(self, plan: Mapping[str, Sequence[int]], reject_chute: int, version: int = 1):
         self._plan = {route: tuple(chutes) for route, chutes in plan.items()}
         self.reject_chute = reject_chute
+        self.version = version
+
+    def replace(self, plan: Mapping[str, Sequence[int]], version: int) -> None:
+        """Make ``plan`` the active plan (validated by the caller), in one step."""
+        self._plan = {route: tuple(chutes) for route, chutes in plan.items()}
+        self.version = version
+
+    def as_dict(self) -> dict[str, list[int]]:
+        """The plan as route -> chutes, for display and storage."""
+        return {route: list(chutes) for route, chutes in self._plan.items()}
 
     def chutes_of(self, route: str) -> tuple[int, ...]:
         """The chutes bound to ``route`` (empty if the route is not in the plan)."""
@@ -93,7 +112,7 @@ class SortPlan:
 
 def decide(
     identification: Identification,
-    routes: Mapping[str, str] | None,
+    routes: RouteLookup | Mapping[str, str] | None,
     plan: SortPlan,
     full: frozenset[int],
     disabled: frozenset[int],

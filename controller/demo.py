@@ -18,15 +18,19 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from controller.api.server import bind, run_line
+from controller.demo_tms import TmsProcess
 from controller.errors import ControllerError
 from controller.line import LineController, LineSnapshot
 from controller.report import DemoReport, build_report, read_journal
+from controller.tokens import TokenStore, tokens_path
 from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
@@ -212,8 +216,18 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     ready = await sim.start()
     print(f"simulator ready: {json.dumps(ready)}")
     config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
+    tms = TmsProcess(options.data_dir)
+    await tms.start()
+    config = _api_for_demo(tms.configure(config))
     line = LineController(config, options.data_dir, config_text)
-    task = asyncio.create_task(line.run(), name="line")
+    token = await asyncio.to_thread(
+        TokenStore(tokens_path(options.data_dir, config.api.tokens_path)).create,
+        f"demo-{os.getpid()}",
+        "viewer",
+    )
+    task = asyncio.create_task(run_line(line, announce=print), name="line")
+    print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
+    print(f"a viewer token for the API (Authorize in /docs): {token}")
     progress = None
     bar = None
     if options.parcels:
@@ -255,7 +269,9 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         interrupted = True
     finally:
         wall = time.monotonic() - started
+        upstream = await _drain_upstream(line, tms, interrupted)
         error = await _stop_line(task)
+        await tms.stop()
         code = await sim.stop()
         if code not in (0, None, -signal.SIGTERM):
             console.print(f"[yellow]simulator exited with {code}; see {sim.log_path}[/yellow]")
@@ -275,6 +291,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         wall_time_s=wall,
         interrupted=interrupted,
     )
+    report.upstream = upstream
     if options.report is not None:
         options.report.parent.mkdir(parents=True, exist_ok=True)
         options.report.write_text(report.to_json())
@@ -295,6 +312,36 @@ async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseExc
         log.error("the controller stopped with an error", exc_info=task.exception())
         return task.exception()
     return None
+
+
+async def _drain_upstream(
+    line: LineController, tms: TmsProcess, interrupted: bool, within_s: float = 30.0
+) -> dict[str, Any]:
+    """Wait (up to ``within_s``) until the outbox is empty; what was sent and received."""
+    deadline = time.monotonic() + (0 if interrupted else within_s)
+    if line.journal.is_open:
+        await line.journal.barrier()
+    await asyncio.sleep(1.5)  # the deliverer refreshes its counts about every second
+    while time.monotonic() < deadline and line.upstream.stats().pending:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
+    stats = line.upstream.stats()
+    return {
+        "webhook_url": tms.webhook_url,
+        "pending": stats.pending,
+        "dead": stats.dead,
+        "delivered": stats.delivered_total,
+        "tms": await tms.stats(),
+    }
+
+
+def _api_for_demo(config: LineConfig) -> LineConfig:
+    """The configured API port, or any free one when it is taken (a second demo)."""
+    try:
+        bind(config.api.host, config.api.port).close()
+    except ControllerError:
+        api = config.api.model_copy(update={"port": 0})
+        return config.model_copy(update={"api": api})
+    return config
 
 
 def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:

@@ -11,24 +11,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from controller.alarms import Alarm, AlarmBoard, Severity
 from controller.decision import SortPlan
-from controller.errors import CommandRefused, ManifestError
+from controller.errors import CommandRefused, ConfigError, ManifestError
 from controller.journal import Journal
 from controller.links import Backoff, LinkState
-from controller.manifest import Manifest, load_manifest
+from controller.manifest_import import ImportJobs, new_job_id, run_import
+from controller.manifest_store import ImportJob, ManifestStore
 from controller.packml import check_command
 from controller.parcel import ParcelTracker
+from controller.parcel_queries import ParcelQueries
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
+from controller.sort_plan import SortPlanService, SortPlanStore
 from controller.supervisor import DeviceSupervisor
 from controller.tunnel_link import DimensionerLink, ScaleLink
+from controller.upstream.delivery import UpstreamDelivery
 from drivers.registry import (
     create_camera,
     create_dimensioner,
@@ -62,6 +67,8 @@ class LineSnapshot:
     answer_p50_ms: float | None
     answer_p99_ms: float | None
     manifest_size: int
+    per_chute: dict[int, int]
+    plan_version: int
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -71,6 +78,38 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+class _ManifestRoutes:
+    """The manifest as the decision sees it: a failing database is an alarm, not a crash."""
+
+    def __init__(self, store: ManifestStore, alarms: AlarmBoard, clock: Callable[[], float]):
+        self.store = store
+        self.alarms = alarms
+        self.clock = clock
+
+    def get(self, barcode: str, default: str | None = None) -> str | None:
+        """The route of ``barcode``; ``default`` when unknown or the lookup failed."""
+        try:
+            route = self.store.route_of(barcode)
+        except ManifestError as err:
+            self.alarms.raise_("manifest-db", str(err), self.clock(), severity=Severity.CRITICAL)
+            return default
+        return default if route is None else route
+
+
+def _webhook_secret(config: LineConfig) -> str | None:
+    """The webhook signing secret from the environment, or None when not configured."""
+    name = config.upstream.secret_env
+    if name is None:
+        return None
+    secret = os.environ.get(name)
+    if not secret:
+        raise ConfigError(
+            f"upstream.secret_env: the environment variable {name} is not set or empty "
+            "(it holds the webhook signing secret)"
+        )
+    return secret
 
 
 class LineController:
@@ -90,9 +129,23 @@ class LineController:
         self.alarms = AlarmBoard(self.journal.append)
         self.tracker = ParcelTracker()
         self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)
+        self.plan_service = SortPlanService(
+            self.plan,
+            SortPlanStore(data_dir / "sort-plan.sqlite"),
+            config.sort_plan,
+            config.topology.chute_ids,
+            {r.route: f"labels.route_rules.{i}" for i, r in enumerate(config.labels.route_rules)},
+        )
         self.manifest_path = data_dir / config.manifest.path
-        self._manifest = Manifest({}, str(self.manifest_path))
+        self.manifest = ManifestStore(data_dir / "manifest.sqlite")
+        self.imports = ImportJobs(self.manifest)
+        self.manifest_ready = False
         self._manifest_mtime: float | None = None
+        self.parcels = ParcelQueries(self.journal.path)
+        self.upstream = UpstreamDelivery(
+            config.upstream, self.journal.path, self.alarms, clock, _webhook_secret(config)
+        )
+        self.api_url: str | None = None
         self.readers = [
             self._supervise(ReaderLink, create_reader(name, device), device)
             for name, device in config.readers.items()
@@ -118,7 +171,7 @@ class LineController:
                 self.journal,
                 self.plan,
                 self.readers,
-                lambda: self._manifest,
+                _ManifestRoutes(self.manifest, self.alarms, clock),
                 self._spawn,
                 self.scales,
                 self.dimensioners,
@@ -138,56 +191,112 @@ class LineController:
 
     # -- running ---------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Open the journal, load the manifest, run every device until cancelled."""
+    async def run(self, services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()) -> None:
+        """Open the stores, load the manifest file, run every device until cancelled.
+
+        ``services`` (the API server, say) run in the same TaskGroup.
+        """
         await self.journal.open()
         try:
-            await self._reload_manifest()
+            await asyncio.to_thread(self.manifest.open)
+            log.info("%s", await self.plan_service.load())
+            await self._import_manifest_file(startup=True)
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 group.create_task(self.plc.run(), name="plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
                 group.create_task(self._watch_manifest(), name="manifest-watch")
+                group.create_task(self.upstream.run(), name="upstream")
+                for make in services:
+                    group.create_task(make())
                 self.started.set()
         finally:
             self._group = None
-            await self.journal.close()
+            try:
+                await self.imports.close()
+                await asyncio.to_thread(self.manifest.close)
+            finally:
+                await self.journal.close()
 
-    async def _reload_manifest(self) -> None:
+    def _outbox_committed(self) -> None:
+        """Called by the journal's writer thread after it committed outbox rows."""
+        self.upstream.notify_threadsafe()
+
+    async def _import_manifest_file(self, startup: bool = False) -> None:
+        """Import ``manifest.path`` (upsert, good rows) when it appeared or changed.
+
+        At start-up, before the PLC link runs, the import runs in a thread of this
+        process (no process start-up to wait for); later changes run as import jobs
+        in their own process, so the event loop keeps its GIL.
+        """
         now = self.clock()
         try:
             mtime = self.manifest_path.stat().st_mtime
         except OSError:
+            mtime = None
+        if mtime is not None and mtime != self._manifest_mtime:
+            self._manifest_mtime = mtime
+            if startup:
+                job = await asyncio.to_thread(
+                    run_import,
+                    self.manifest.path,
+                    self.manifest_path,
+                    "csv",
+                    job_id=new_job_id(),
+                    partial=True,
+                    actor="file",
+                    emit=lambda _message: None,
+                )
+                await asyncio.to_thread(self.manifest.count)
+                self._log_import(job)
+            else:
+                try:
+                    job = await self.imports.start(
+                        self.manifest_path, "csv", partial=True, actor="file", delete_input=False
+                    )
+                except ManifestError as err:
+                    self.alarms.raise_("manifest", str(err), now, severity=Severity.CRITICAL)
+                    return
+                log.info("manifest %s changed: importing (job %s)", self.manifest_path, job.id)
+                self._spawn(self._report_import(job.id))
+        if len(self.manifest) == 0:
             self.alarms.raise_(
                 "manifest",
-                f"manifest {self.manifest_path} not found: every parcel is no-route",
+                f"the manifest is empty: every parcel is no-route (POST /api/v1/manifest or "
+                f"put {self.manifest_path})",
                 now,
                 severity=Severity.CRITICAL,
             )
+        elif self.alarms.is_active("manifest") and self.manifest_ready:
+            self.alarms.clear("manifest", now)
+        self.manifest_ready = True
+
+    async def _report_import(self, job_id: str) -> None:
+        job = await self.imports.wait(job_id)
+        if job is not None:
+            self._log_import(job)
+
+    def _log_import(self, job: ImportJob) -> None:
+        if job.error:
+            self.alarms.raise_(
+                "manifest", f"{self.manifest_path}: {job.error}", self.clock(), Severity.CRITICAL
+            )
             return
-        if mtime == self._manifest_mtime:
-            return
-        try:
-            manifest = await asyncio.to_thread(load_manifest, self.manifest_path)
-        except ManifestError as err:
-            self.alarms.raise_("manifest", str(err), now, severity=Severity.CRITICAL)
-            return
-        self._manifest, self._manifest_mtime = manifest, mtime
-        self.alarms.clear("manifest", now)
         log.info(
-            "manifest %s: %d parcels, %d rows skipped",
-            manifest.source,
-            len(manifest),
-            len(manifest.skipped_rows),
+            "manifest %s: %d rows loaded, %d bad, %d parcels in the manifest",
+            self.manifest_path,
+            job.rows_loaded,
+            job.rows_bad,
+            len(self.manifest),
         )
-        for row in manifest.skipped_rows[:20]:
-            log.warning("manifest row skipped: %s", row)
+        for bad in job.bad_rows[:20]:
+            log.warning("manifest row skipped: %s", bad)
 
     async def _watch_manifest(self) -> None:
         while True:
             await asyncio.sleep(2.0)
-            await self._reload_manifest()
+            await self._import_manifest_file()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -236,5 +345,7 @@ class LineController:
             | self.plc.disabled_by_host,
             answer_p50_ms=percentile(latencies, 50),
             answer_p99_ms=percentile(latencies, 99),
-            manifest_size=len(self._manifest),
+            manifest_size=len(self.manifest),
+            per_chute=dict(self.tracker.per_chute),
+            plan_version=self.plan.version,
         )

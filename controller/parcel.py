@@ -104,6 +104,8 @@ class ParcelTracker:
         self.duplicate_confirmations = 0
         self.counts: dict[str, int] = {s.value: 0 for s in ParcelState}
         self.reasons: dict[str, int] = {}
+        self.per_chute: dict[int, int] = {}
+        """Parcels that landed in each chute (sorted and rejected), this session."""
 
     def __len__(self) -> int:
         return len(self._active)
@@ -277,6 +279,8 @@ class ParcelTracker:
         parcel.reason = reason
         parcel.landed_chute = chute
         self.counts[state.value] += 1
+        if chute is not None:
+            self.per_chute[chute] = self.per_chute.get(chute, 0) + 1
         if reason is not None:
             self.reasons[reason.value] = self.reasons.get(reason.value, 0) + 1
         self._active.pop(parcel.tracking_id, None)

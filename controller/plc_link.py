@@ -21,14 +21,15 @@ from controller.decision import (
     Decision,
     Identification,
     RejectReason,
+    RouteLookup,
     SortPlan,
     decide,
 )
+from controller.histogram import Histogram
 from controller.incidents import IncidentResponse, respond
 from controller.journal import Journal
 from controller.labels import LabelRules
 from controller.links import Backoff
-from controller.manifest import Manifest
 from controller.measure import Measurement, check_measurement
 from controller.parcel import Parcel, ParcelState, ParcelTracker
 from controller.reader_link import ReaderLink, identify_with
@@ -68,7 +69,7 @@ class LineParts:
     journal: Journal
     plan: SortPlan
     readers: list[ReaderLink]
-    manifest: Callable[[], Manifest]
+    manifest: RouteLookup
     spawn: Callable[[Coroutine[Any, Any, None]], Any]
     scales: list[ScaleLink] = field(default_factory=list)
     dimensioners: list[DimensionerLink] = field(default_factory=list)
@@ -99,6 +100,8 @@ class PlcLink(DeviceSupervisor):
         self.status: PlcStatus | None = None
         self.heartbeat_ok = False
         self.latencies_ms: list[float] = []
+        self.answer_histogram = Histogram()
+        """Answer latency in seconds as the controller saw it (for /metrics)."""
         self.disabled_by_host: frozenset[int] = frozenset()
         self._disabled_written: frozenset[int] | None = None
         self._commands: deque[PackMLCommand] = deque()
@@ -257,7 +260,9 @@ class PlcLink(DeviceSupervisor):
         events = tracker.on_answered(parcel, decision, answered)
         self.parts.journal.extend(events)
         if events and parcel.request_seen_at is not None:
-            self.latencies_ms.append((answered - parcel.request_seen_at) * 1000)
+            latency = answered - parcel.request_seen_at
+            self.latencies_ms.append(latency * 1000)
+            self.answer_histogram.observe(latency)
         if route_decision.reason is not None:
             self._incident(route_decision.reason, f"tracking id {parcel.tracking_id}", answered)
 
@@ -288,7 +293,7 @@ class PlcLink(DeviceSupervisor):
         status = self.status
         full = status.chute_full if status else frozenset()
         disabled = (status.chute_disabled if status else frozenset()) | self.disabled_by_host
-        return decide(identification, self.parts.manifest().routes, self.parts.plan, full, disabled)
+        return decide(identification, self.parts.manifest, self.parts.plan, full, disabled)
 
     def _after_confirmation(self, events: list, now: float) -> None:
         for event in events:

@@ -67,6 +67,8 @@ class DemoReport:
     """Parcels per hour from the first induction to the last terminal state."""
     belt_speed_mps: float | None
     notes: list[str] = field(default_factory=list)
+    upstream: dict[str, Any] | None = None
+    """Webhook delivery: outbox events, delivered, what the TMS received (demo with a TMS)."""
 
     def to_json(self) -> str:
         """The report as indented JSON."""

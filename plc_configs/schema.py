@@ -109,11 +109,17 @@ class LineConfig(_Strict):
                 "devices: expected at least one barcode_reader or camera at the scan point"
             )
         known = self.topology.chute_ids
+        owner: dict[int, str] = {}
         for route, chutes in self.sort_plan.items():
             if not chutes:
                 problems.append(f"sort_plan.{route}: expected at least one chute")
             for chute in chutes:
-                if chute == self.topology.reject_chute.id:
+                if owner.setdefault(chute, route) != route:
+                    problems.append(
+                        f"sort_plan.{route}: chute {chute} is already bound to route "
+                        f"{owner[chute]} (a chute is one route's lane)"
+                    )
+                elif chute == self.topology.reject_chute.id:
                     problems.append(f"sort_plan.{route}: {chute} is the reject chute")
                 elif chute not in known:
                     problems.append(f"sort_plan.{route}: chute {chute} is not in topology.chutes")

@@ -56,6 +56,7 @@ def _run_briefly(tmp_path: Path, stdin_text: str | None) -> tuple[int, str, str,
         DEMO.read_text()
         .replace("127.0.0.1:15020", f"127.0.0.1:{plc_port}")
         .replace("127.0.0.1:15023", f"127.0.0.1:{reader_port}")
+        + f"\napi:\n  port: {free_port()}\n"
     )
     argv = [
         sys.executable,
@@ -90,7 +91,8 @@ def test_run_as_a_service_alarms_naming_absent_devices_and_stops_cleanly(tmp_pat
     assert code == 0, err
     assert f"ALARM link:sorter: sorter (modbus-tcp://127.0.0.1:{plc_port}): cannot connect" in err
     assert f"tunnel-reader (tcp://127.0.0.1:{reader_port}): cannot connect" in err
-    assert "manifest" in err and "not found" in err
+    assert "the manifest is empty: every parcel is no-route" in err
+    assert "API on http://127.0.0.1:" in err
     assert "Traceback" not in err
 
 

@@ -99,7 +99,7 @@ async def test_a_frozen_plc_heartbeat_raises_an_alarm_and_shows_in_the_line_stat
 
 async def test_a_disabled_chute_is_avoided(tmp_path):
     config = line_config(
-        sort_plan={"A": [1, 3], "B": [2], "C": [3]},
+        sort_plan={"A": [1, 3], "B": [2], "C": None},
         simulation={"parcels": 30, "manifest_missing_share": 0.0},
     )
     async with simulated_line(config, tmp_path) as sim:

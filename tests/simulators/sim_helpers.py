@@ -57,7 +57,9 @@ BASE: dict[str, Any] = {
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
@@ -65,7 +67,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_dict(**overrides: Any) -> dict[str, Any]:
-    """The test line as a dict, with sections deep-merged from ``overrides``."""
+    """The test line as a dict, with sections deep-merged from ``overrides`` (None removes)."""
     return _merge(BASE, overrides)
 
 

@@ -1,0 +1,72 @@
+"""The FastAPI application: routers, problem+json errors, OpenAPI description."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from controller.api import (
+    problems,
+    routes_line,
+    routes_manifest,
+    routes_ops,
+    routes_parcels,
+    routes_plan,
+    routes_upstream,
+)
+from controller.line import LineController
+from controller.tokens import TokenStore
+
+DESCRIPTION = """
+The REST API of a LaneSort sort line, for the upstream TMS and for supervisors' tools.
+
+**Authentication.** Every endpoint except `/health` and `/ready` needs
+`Authorization: Bearer <token>`. Tokens are made on the controller host with
+`lanesort token create --config LINE.yaml --name NAME --role tms|supervisor|viewer`
+and shown once. Roles: `tms` uploads manifests and changes the sort plan;
+`supervisor` starts/stops the line and enables/disables chutes; every role reads.
+A missing or wrong token answers 401, a token of the wrong role 403.
+
+**A TMS integration in four steps.**
+1. `POST /api/v1/manifest` with your manifest (CSV, NDJSON or JSON; up to millions
+   of rows; bad rows are reported by line number, and nothing is loaded unless you
+   ask for `partial=true`).
+2. `GET /api/v1/sort-plan` to see route → chutes; `PATCH` it to move routes.
+3. Receive parcel events on your webhook (configured in the line config's
+   `upstream.webhook_url`): `parcel.measured`, `parcel.sorted`, `parcel.rejected`,
+   `parcel.lost`, one JSON object per POST with an `Idempotency-Key` header and,
+   if a secret is set, an `X-LaneSort-Signature` (HMAC-SHA256 of `t.body`).
+   Answer 2xx; anything else is retried with backoff and nothing is lost.
+4. `GET /api/v1/parcels/{barcode}` for one parcel's measurements and events.
+
+**Errors** are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.
+"""
+
+
+def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
+    """The API of ``line``; requests are checked against ``tokens``."""
+    app = FastAPI(
+        title="LaneSort",
+        version="1",
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "manifest", "description": "Parcels the TMS sends: barcode → route"},
+            {"name": "sort plan", "description": "Route → chutes, changes and audit trail"},
+            {"name": "parcels", "description": "What happened to each parcel"},
+            {"name": "line", "description": "Line state, commands, alarms, chutes"},
+            {"name": "upstream", "description": "Webhook outbox: depth, dead letters, replay"},
+            {"name": "operations", "description": "Health, readiness, Prometheus metrics"},
+        ],
+    )
+    app.state.line = line
+    app.state.tokens = tokens
+    problems.install(app)
+    for module in (
+        routes_manifest,
+        routes_plan,
+        routes_parcels,
+        routes_line,
+        routes_upstream,
+        routes_ops,
+    ):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,139 @@
+"""Line state, line commands, alarms and chutes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from controller.api.auth import Reader, Supervisor
+from controller.api.models import ChuteChange, LineCommand, iso
+from controller.api.problems import ApiProblem
+from controller.errors import CommandRefused
+from controller.line import LineController
+from controller.packml import state_name
+from plc_configs.contract import PackMLCommand
+
+router = APIRouter(prefix="/api/v1", tags=["line"])
+
+
+def _line(request: Request) -> LineController:
+    return request.app.state.line
+
+
+def _wall(line: LineController, monotonic: float) -> float:
+    return monotonic + line.journal.wall_offset
+
+
+@router.get("/line", summary="Line state, counters and device links")
+async def get_line(request: Request, _: Reader) -> dict[str, Any]:
+    """PackML state, parcel counters by state and reject reason, answer latency, links."""
+    line = _line(request)
+    snap = line.snapshot()
+    return {
+        "line": snap.line,
+        "packml_state": state_name(snap.packml_state) if snap.packml_state is not None else None,
+        "conveyor_running": snap.conveyor_running,
+        "plc_heartbeat_ok": snap.heartbeat_ok,
+        "counts": snap.counts,
+        "reject_reasons": snap.reasons,
+        "on_belt": snap.on_belt,
+        "answer_ms": {"p50": snap.answer_p50_ms, "p99": snap.answer_p99_ms},
+        "manifest_parcels": snap.manifest_size,
+        "sort_plan_version": snap.plan_version,
+        "links": [
+            {
+                "device": link.device,
+                "address": link.address,
+                "up": link.up,
+                "since": iso(_wall(line, link.since)),
+                "last_error": link.last_error,
+            }
+            for link in snap.links
+        ],
+        "active_alarms": len(snap.alarms),
+    }
+
+
+@router.post(
+    "/line/commands",
+    status_code=202,
+    summary="Send a PackML command (supervisor)",
+    responses={409: {"description": "not possible in the line's state, or the PLC is offline"}},
+)
+async def post_command(body: LineCommand, request: Request, who: Supervisor) -> dict[str, Any]:
+    """Start, Stop, Reset … the line. Refused (409) when PackML does not allow it now."""
+    command = PackMLCommand[body.command.upper()]
+    try:
+        _line(request).command(command)
+    except CommandRefused as err:
+        raise ApiProblem(409, str(err), "command-refused") from err
+    return {"accepted": True, "command": body.command, "by": who.name}
+
+
+@router.get("/alarms", summary="Active alarms")
+async def get_alarms(request: Request, _: Reader) -> list[dict[str, Any]]:
+    """Active alarms, oldest first."""
+    line = _line(request)
+    return [
+        {
+            "key": a.key,
+            "device": a.device,
+            "severity": a.severity.value,
+            "text": a.text,
+            "since": iso(_wall(line, a.since)),
+            "count": a.count,
+        }
+        for a in line.snapshot().alarms
+    ]
+
+
+def _chutes(line: LineController) -> list[dict[str, Any]]:
+    snap = line.snapshot()
+    routes: dict[int, list[str]] = {}
+    for route, chutes in line.plan.as_dict().items():
+        for chute in chutes:
+            routes.setdefault(chute, []).append(route)
+    reject = line.config.topology.reject_chute
+    out = []
+    for chute in (*line.config.topology.chutes, reject):
+        out.append(
+            {
+                "id": chute.id,
+                "position_mm": chute.position_mm,
+                "capacity": chute.capacity,
+                "reject": chute.id == reject.id,
+                "routes": routes.get(chute.id, []),
+                "full": chute.id in snap.chute_full,
+                "enabled": chute.id not in snap.chute_disabled,
+                "disabled_by_host": chute.id in line.plc.disabled_by_host,
+                "parcels_this_session": snap.per_chute.get(chute.id, 0),
+            }
+        )
+    return out
+
+
+@router.get("/chutes", summary="Chutes with their routes and fill state")
+async def get_chutes(request: Request, _: Reader) -> list[dict[str, Any]]:
+    """Every chute: routes bound to it, full (PLC sensor), enabled, parcels this session."""
+    return _chutes(_line(request))
+
+
+@router.patch(
+    "/chutes/{chute_id}",
+    summary="Enable or disable a chute (supervisor)",
+    responses={404: {"description": "no such sort chute"}},
+)
+async def patch_chute(
+    body: ChuteChange,
+    request: Request,
+    chute_id: Annotated[int, Path(ge=1, le=65535)],
+    who: Supervisor,
+) -> dict[str, Any]:
+    """Disable a chute (its parcels go to the route's next chute, else to reject) or enable it."""
+    line = _line(request)
+    try:
+        line.set_chute_enabled(chute_id, body.enabled)
+    except CommandRefused as err:
+        raise ApiProblem(404, str(err), "unknown-chute") from err
+    return next(c for c in _chutes(line) if c["id"] == chute_id)

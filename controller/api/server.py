@@ -1,0 +1,92 @@
+"""Serving the API inside the controller's event loop (uvicorn, no signal handlers of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from controller.api.app import create_app
+from controller.errors import ControllerError
+from controller.line import LineController
+from controller.tokens import TokenStore, tokens_path
+
+log = logging.getLogger("lanesort.api")
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the controller."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0: any free port); raises ControllerError when taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise ControllerError(
+            f"api: cannot listen on {host}:{port}: {err.strerror} "
+            "(is another controller running? set api.port in the line config)"
+        ) from err
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(app: FastAPI, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until cancelled; then close connections gracefully."""
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=3,
+        loop="none",
+    )
+    server = _EmbeddedServer(config)
+    host, port = sock.getsockname()[:2]
+    log.info("API on http://%s:%d/docs", host, port)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await task
+        raise
+    finally:
+        sock.close()
+
+
+async def run_line(line: LineController, announce: Callable[[str], None] | None = None) -> None:
+    """Run ``line`` with its API (when ``api.enabled``) in the line's TaskGroup, until cancelled.
+
+    The API socket is bound before the line starts, so a taken port fails at once.
+    """
+    api = line.config.api
+    if not api.enabled:
+        await line.run()
+        return
+    sock = bind(api.host, api.port)
+    tokens = TokenStore(tokens_path(line.data_dir, api.tokens_path))
+    app = create_app(line, tokens)
+    host, port = sock.getsockname()[:2]
+    line.api_url = f"http://{host}:{port}"
+    if announce is not None:
+        announce(f"API on {line.api_url}/docs")
+    try:
+        await line.run(services=[lambda: serve(app, sock)])
+    finally:
+        sock.close()

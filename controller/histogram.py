@@ -1,0 +1,40 @@
+"""A fixed-bucket histogram for latencies, cheap enough to feed on every answer.
+
+Cumulative counts per upper bound as Prometheus exposes them; observing is a
+bisect and an increment, so the PLC loop can call it for every parcel.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+
+#: Decision answer latency buckets in seconds: 0.25 ms to 1 s.
+ANSWER_BUCKETS_S = (
+    0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01,
+    0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+
+
+class Histogram:
+    """Counts of observations per bucket (``le`` upper bounds), their sum and count."""
+
+    def __init__(self, bounds: Sequence[float] = ANSWER_BUCKETS_S):
+        self.bounds = tuple(sorted(bounds))
+        self._counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        """Count one observation."""
+        self._counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """(upper bound, observations <= bound) for each bound, then (+inf, count)."""
+        out, running = [], 0
+        for bound, n in zip((*self.bounds, float("inf")), self._counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out

@@ -1,0 +1,175 @@
+"""Read-only questions about parcels, answered from the journal (for the REST API).
+
+Synchronous: each call opens its own read-only connection (WAL readers never
+wait for the writer thread) and is meant to run in a thread. A parcel is one
+pass over the line, identified by ``<session>-<uid>``; the same barcode may
+have several (recirculated, or inducted again on a later day).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.errors import JournalError
+
+_PARCEL_COLUMNS = (
+    "session, uid, tracking_id, barcode, route, state, chute, reason, inducted, updated,"
+    " answer_ms, weight_kg, length_mm, width_mm, height_mm, volumetric_kg"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelPage:
+    """One page of a parcel search and the cursor of the next (None at the end)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _number(text: str | None) -> float | None:
+    return float(text) if text not in (None, "") else None
+
+
+def _parcel(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "parcel_id": f"{row['session']}-{row['uid']}",
+        "tracking_id": row["tracking_id"],
+        "barcode": row["barcode"],
+        "state": row["state"],
+        "route": row["route"],
+        "chute": row["chute"],
+        "reason": row["reason"],
+        "inducted": row["inducted"],
+        "updated": row["updated"],
+        "answer_ms": row["answer_ms"],
+        "weight_kg": _number(row["weight_kg"]),
+        "length_mm": _number(row["length_mm"]),
+        "width_mm": _number(row["width_mm"]),
+        "height_mm": _number(row["height_mm"]),
+        "volumetric_weight_kg": _number(row["volumetric_kg"]),
+    }
+
+
+def encode_cursor(inducted: float, session: int, uid: int) -> str:
+    """An opaque cursor after the parcel (inducted, session, uid)."""
+    raw = json.dumps([inducted, session, uid]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int, int]:
+    """The position a cursor stands for; ValueError when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        inducted, session, uid = json.loads(raw)
+        return float(inducted), int(session), int(uid)
+    except (ValueError, TypeError) as err:
+        raise ValueError("not a cursor returned by this API") from err
+
+
+class ParcelQueries:
+    """Parcel lookups and searches over one journal file."""
+
+    def __init__(self, journal_path: str | Path):
+        self.path = Path(journal_path)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        except sqlite3.Error as err:
+            raise JournalError(f"{self.path}: cannot read the journal: {err}") from err
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def by_barcode(self, barcode: str) -> dict[str, Any] | None:
+        """The latest pass of ``barcode`` with measurements and every event, or None."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE barcode = ?"
+                " ORDER BY inducted DESC, session DESC, uid DESC",
+                (barcode,),
+            ).fetchall()
+            if not rows:
+                return None
+            latest = rows[0]
+            parcel = _parcel(latest)
+            parcel["events"] = self._events(conn, latest["session"], latest["uid"])
+            parcel["measurements"] = _measurements(parcel["events"])
+            parcel["other_passes"] = [_parcel(r) for r in rows[1:20]]
+            return parcel
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _events(conn: sqlite3.Connection, session: int, uid: int) -> list[dict[str, Any]]:
+        events = conn.execute(
+            "SELECT time, kind, state, barcode, route, chute, reason, detail FROM events"
+            " WHERE session = ? AND uid = ? ORDER BY id",
+            (session, uid),
+        ).fetchall()
+        return [
+            {
+                "time": e["time"],
+                "kind": e["kind"],
+                "state": e["state"],
+                "barcode": e["barcode"],
+                "route": e["route"],
+                "chute": e["chute"],
+                "reason": e["reason"],
+                "detail": json.loads(e["detail"]) if e["detail"] else {},
+            }
+            for e in events
+        ]
+
+    def search(
+        self,
+        since: float | None,
+        until: float | None,
+        state: str | None,
+        limit: int,
+        cursor: str | None = None,
+    ) -> ParcelPage:
+        """Parcels inducted in [since, until), oldest first, optionally in one state."""
+        where, args = ["1 = 1"], []
+        if since is not None:
+            where.append("inducted >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("inducted < ?")
+            args.append(until)
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        if cursor is not None:
+            inducted, session, uid = decode_cursor(cursor)
+            where.append("(inducted, session, uid) > (?, ?, ?)")
+            args.extend((inducted, session, uid))
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                f"SELECT {_PARCEL_COLUMNS} FROM parcels WHERE {' AND '.join(where)}"
+                " ORDER BY inducted, session, uid LIMIT ?",
+                (*args, limit + 1),
+            ).fetchall()
+        finally:
+            conn.close()
+        items = [_parcel(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return ParcelPage(
+            items,
+            encode_cursor(last["inducted"], last["session"], last["uid"]) if last else None,
+        )
+
+
+def _measurements(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last measured event's detail: weight and dimensions with the raw device text."""
+    for event in reversed(events):
+        if event["kind"] == "measured":
+            return event["detail"]
+    return None
