@@ -1,7 +1,7 @@
 """Bulk manifest import: a subprocess that loads a file, and the async job manager.
 
 ``python -m controller.manifest_import --db DB --input FILE --format csv|ndjson|json
-[--partial] [--job ID] [--batch 20000] [--actor WHO]`` streams the file (a JSON
+[--partial] [--job ID] [--batch 20000] [--actor WHO] [--nice N]`` streams the file (a JSON
 document is decoded whole), validates every row (:mod:`controller.manifest_rows`)
 and writes batches with ``executemany``. Parsing runs in that process, so the
 controller's event loop and GIL stay free.
@@ -22,7 +22,12 @@ and a final line, ``{"final": true, ...}`` with the whole job
 (:meth:`ImportJob.as_dict`; ``duplicates`` is counted at the end). The process
 writes its ``import_jobs`` row. SIGTERM or SIGINT cancels: all-or-nothing loads
 nothing, partial keeps the batches committed. Exit status: 0 done, 1 failed, 2
-cancelled. :class:`ImportJobs` runs these processes for the controller.
+cancelled. :class:`ImportJobs` runs these processes for the controller, at
+``nice`` 10 so that a bulk load never takes the CPU from the line.
+
+Measured on the 2-core test VM (shared with other work), 1,000,000 CSV rows with
+random barcodes: all-or-nothing about 100,000 rows/s, partial about 65,000
+rows/s; NDJSON about 60,000 rows/s.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Two connections per store:
 - a read connection for :meth:`ManifestStore.route_of` (and :meth:`~ManifestStore.get`),
   which is synchronous and called on the event loop for every parcel: one
   primary-key lookup that never waits for a writer (WAL). With 1,000,000 rows on
-  the 2-core test VM: 5-8 µs when its pages are cached, 12-15 µs for random
+  the 2-core test VM: 5-8 µs when its pages are cached, 11-19 µs for random
   barcodes back to back, about 90 µs for the first lookup after the event loop
   has idled (cold CPU caches; see ``test_route_of_is_a_few_microseconds``);
 - a thread-side connection for everything else (the caller wraps those calls in

@@ -72,3 +72,19 @@ def test_two_active_tokens_cannot_share_a_name(tmp_path):
 def test_revoking_an_unknown_token_says_so(tmp_path):
     with pytest.raises(TokenError, match="no active token named 'nope'"):
         TokenStore(tmp_path / "t.sqlite").revoke("nope")
+
+
+def test_the_cli_prints_a_new_token_once_and_lists_tokens_without_secrets(tmp_path, capsys):
+    from controller.cli import main
+
+    data = str(tmp_path / "data")
+    assert main(["token", "create", "--data-dir", data, "--name", "erp", "--role", "tms"]) == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert token.startswith("lst_") and "shown only now" in err
+    assert main(["token", "list", "--data-dir", data]) == 0
+    listing, _ = capsys.readouterr()
+    assert "erp" in listing and "tms" in listing and token.split("_", 2)[2] not in listing
+    assert main(["token", "revoke", "erp", "--data-dir", data]) == 0
+    assert main(["token", "revoke", "erp", "--data-dir", data]) == 1
+    assert "no active token named 'erp'" in capsys.readouterr().err

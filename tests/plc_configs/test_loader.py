@@ -47,6 +47,12 @@ def test_cross_checks_name_their_key():
     assert "sort_plan.R02: chute 99 is not in topology.chutes" in problem
 
 
+def test_a_chute_carries_one_route():
+    text = _demo_text().replace("R02: [2, 22]", "R02: [2, 1]")
+    (problem,) = _problems(text)
+    assert "sort_plan.R02: chute 1 is already bound to route R01" in problem
+
+
 def test_off_is_a_string_and_refused_for_unsortable_incidents():
     (problem,) = _problems(_demo_text().replace("no_read: reject", "no_read: off"))
     assert "incidents.no_read" in problem and "cannot be sorted" in problem
