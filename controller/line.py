@@ -23,7 +23,8 @@ from controller.decision import SortPlan
 from controller.errors import CommandRefused, ConfigError, ManifestError
 from controller.journal import Journal
 from controller.links import Backoff, LinkState
-from controller.manifest_import import ImportJobs, new_job_id, run_import
+from controller.manifest_import import new_job_id, run_import
+from controller.manifest_jobs import ImportJobs
 from controller.manifest_store import ImportJob, ManifestStore
 from controller.packml import check_command
 from controller.parcel import ParcelTracker
@@ -199,6 +200,8 @@ class LineController:
         await self.journal.open()
         try:
             await asyncio.to_thread(self.manifest.open)
+            if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
+                log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
             log.info("%s", await self.plan_service.load())
             await self._import_manifest_file(startup=True)
             async with asyncio.TaskGroup() as group:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from controller.errors import ManifestError
-from controller.manifest_import import ImportJobs, run_import
+from controller.manifest_import import run_import
+from controller.manifest_jobs import ImportJobs
 from controller.manifest_rows import BadRow
 from controller.manifest_store import JobState, ManifestStore
 
