@@ -101,7 +101,9 @@ async def test_every_event_is_delivered_once_in_order_and_signed(tmp_path):
     try:
         async with _line(path, delivery, 40):
             await until(lambda: len(tms.hits) >= 80)
-            await until(lambda: delivery.stats().pending == 0 and delivery.stats().delivered_total)
+            await until(
+                lambda: (delivery.stats().pending, delivery.stats().delivered_total) == (0, 80)
+            )
             stats = delivery.stats()
             events = await delivery.list_events("delivered", limit=500)
     finally:
