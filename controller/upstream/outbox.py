@@ -143,7 +143,7 @@ def record(
             event.barcode,
             wall_time,
             encode(payload),
-            wall_time,
+            0.0,  # due at once (a wall-clock step back must not hold it)
         ),
     )
     return True
