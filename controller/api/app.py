@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from controller.api import (
     problems,
@@ -44,7 +45,8 @@ A missing or wrong token answers 401, a token of the wrong role 403.
 
 def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
     """The API of ``line``; requests are checked against ``tokens``."""
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package, not a CDN: a line network is often offline.
+    app = FastAPIOffline(
         title="LaneSort",
         version="1",
         description=DESCRIPTION,

@@ -68,3 +68,16 @@ async def test_a_revoked_token_is_refused(api):
     assert (await api.client.get("/api/v1/line", headers=headers)).status_code == 200
     store.revoke("temp")
     assert (await api.client.get("/api/v1/line", headers=headers)).status_code == 401
+
+
+async def test_the_docs_page_works_offline_and_the_spec_lists_every_area(api):
+    page = (await api.client.get("/docs")).text
+    assert "swagger-ui" in page and "cdn." not in page
+    static = [part.split('"')[0] for part in page.split('src="')[1:]]
+    assert static and all(src.startswith("/") for src in static)
+    assert (await api.client.get(static[0])).status_code == 200
+    spec = (await api.client.get("/openapi.json")).json()
+    assert {"/api/v1/manifest", "/api/v1/sort-plan", "/api/v1/parcels/{barcode}"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
