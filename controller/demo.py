@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from controller.api.server import bind, run_line
+from controller.child_process import ChildProcess
 from controller.demo_tms import TmsProcess
 from controller.errors import ControllerError
 from controller.line import LineController, LineSnapshot
@@ -56,8 +57,8 @@ class SimulatorProcess:
     def __init__(self, options: DemoOptions):
         self.options = options
         self.truth_path = options.data_dir / "truth.json"
-        self.log_path = options.data_dir / "simulator.log"
-        self.proc: asyncio.subprocess.Process | None = None
+        self.child = ChildProcess("simulator", options.data_dir / "simulator.log")
+        self.log_path = self.child.log_path
         self.ready: dict[str, object] = {}
         self.drained = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -65,79 +66,33 @@ class SimulatorProcess:
     async def start(self, timeout_s: float = 60.0) -> dict[str, object]:
         """Start the simulator and wait for its ready line."""
         o = self.options
-        args = [
-            sys.executable,
-            "-m",
-            "simulators",
-            "--config",
-            str(o.config_path),
-            "--data-dir",
-            str(o.data_dir),
-            "--truth",
-            str(self.truth_path),
-        ]
-        if o.parcels is not None:
-            args += ["--parcels", str(o.parcels)]
-        if o.rate_pph is not None:
-            args += ["--rate", str(o.rate_pph)]
-        if o.seed is not None:
-            args += ["--seed", str(o.seed)]
-        if o.scenario is not None:
-            args += ["--scenario", str(o.scenario)]
-        with self.log_path.open("wb") as log_file:
-            self.proc = await asyncio.create_subprocess_exec(
-                *args,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log_file,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        assert self.proc.stdout is not None
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout_s)
-        except TimeoutError:
-            line = b""
-        try:
-            message = json.loads(line) if line else {}
-        except json.JSONDecodeError:
-            message = {}
-        if message.get("event") != "ready":
-            await self.stop()
-            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-8:]
-            raise ControllerError(
-                "the simulator did not start (see "
-                + str(self.log_path)
-                + "):\n  "
-                + "\n  ".join(tail)
-            )
-        self.ready = message
+        args = [sys.executable, "-m", "simulators", "--config", str(o.config_path),
+                "--data-dir", str(o.data_dir), "--truth", str(self.truth_path)]  # fmt: skip
+        for flag, value in (
+            ("--parcels", o.parcels),
+            ("--rate", o.rate_pph),
+            ("--seed", o.seed),
+            ("--scenario", o.scenario),
+        ):
+            if value is not None:
+                args += [flag, str(value)]
+        self.ready = await self.child.start(args, timeout_s)
         self._reader = asyncio.create_task(self._read_events())
-        return message
+        return self.ready
 
     async def _read_events(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            with contextlib.suppress(json.JSONDecodeError):
-                if json.loads(line).get("event") == "drained":
-                    self.drained.set()
+        async for message in self.child.lines():
+            if message.get("event") == "drained":
+                self.drained.set()
 
     async def stop(self) -> int | None:
         """Ask the simulator to stop (SIGTERM), then wait; kill after 10 s."""
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        code = await self.child.stop()
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        return proc.returncode
+        return code
 
     def truth(self) -> dict[str, object] | None:
         """The twin's ground truth, if the simulator wrote it."""

@@ -6,19 +6,15 @@ the end asks it what it received (every event once, in order per parcel).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import os
 import secrets
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from controller.errors import ControllerError
+from controller.child_process import ChildProcess
 from plc_configs.schema import LineConfig
 
 SECRET_ENV = "LANESORT_DEMO_WEBHOOK_SECRET"
@@ -28,33 +24,20 @@ class TmsProcess:
     """``python -m simulators.tms`` with its events file in the demo's data directory."""
 
     def __init__(self, data_dir: Path):
-        self.log_path = data_dir / "tms.log"
+        self.child = ChildProcess("TMS simulator", data_dir / "tms.log")
         self.events_path = data_dir / "tms-events.jsonl"
         self.secret = secrets.token_urlsafe(24)
-        self.proc: asyncio.subprocess.Process | None = None
         self.webhook_url = ""
         self.control_url = ""
 
     async def start(self, timeout_s: float = 30.0) -> None:
         """Start it and read its ready line (its URLs)."""
         os.environ[SECRET_ENV] = self.secret  # the controller signs with it
-        args = [
-            sys.executable, "-m", "simulators.tms", "--secret-env", SECRET_ENV,
-            "--events-file", str(self.events_path),
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log_file:
-            self.proc = await asyncio.create_subprocess_exec(
-                *args,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log_file,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-        assert self.proc.stdout is not None
-        try:
-            ready = json.loads(await asyncio.wait_for(self.proc.stdout.readline(), timeout_s))
-        except (TimeoutError, json.JSONDecodeError) as err:
-            await self.stop()
-            raise ControllerError(f"the TMS simulator did not start; see {self.log_path}") from err
+        ready = await self.child.start(
+            [sys.executable, "-m", "simulators.tms", "--secret-env", SECRET_ENV,
+             "--events-file", str(self.events_path)],
+            timeout_s,
+        )  # fmt: skip
         self.webhook_url, self.control_url = ready["webhook_url"], ready["control_url"]
 
     def configure(self, config: LineConfig) -> LineConfig:
@@ -74,13 +57,4 @@ class TmsProcess:
 
     async def stop(self) -> None:
         """SIGTERM, then wait (kill after 10 s)."""
-        proc = self.proc
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await self.child.stop()

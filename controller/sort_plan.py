@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -26,6 +27,8 @@ from typing import Any
 
 from controller.decision import SortPlan
 from controller.errors import SortPlanError
+
+log = logging.getLogger(__name__)
 
 _ROUTE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
@@ -283,6 +286,13 @@ class SortPlanService:
             )
             await asyncio.to_thread(self.store.add, version, self.config_hash)
             self.plan.replace(plan, version.version)
+            log.warning(
+                "sort plan version %d by %s (%s): %s",
+                version.version,
+                actor,
+                reason or "no reason given",
+                ", ".join(f"{r}: {c['before']} -> {c['after']}" for r, c in changed.items()),
+            )
             return version
 
     async def patch(

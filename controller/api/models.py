@@ -39,7 +39,19 @@ class ChuteChange(_Body):
     enabled: bool = Field(description="false: the PLC sends its parcels elsewhere or to reject")
 
 
-class SortPlanReplace(_Body):
+class _PlanChange(_Body):
+    """What every sort plan change carries besides the routes."""
+
+    reason: str | None = Field(None, max_length=500, description="kept in the audit trail")
+    expected_version: int | None = Field(
+        None,
+        ge=1,
+        le=2**62,
+        description="refuse the change (409) if the plan is no longer this version",
+    )
+
+
+class SortPlanReplace(_PlanChange):
     """A whole new sort plan."""
 
     routes: dict[RouteName, list[Chute]] = Field(
@@ -47,28 +59,14 @@ class SortPlanReplace(_Body):
         "label route rules must stay",
         examples=[{"R01": [1, 2], "R02": [3]}],
     )
-    reason: str | None = Field(None, max_length=500, description="kept in the audit trail")
-    expected_version: int | None = Field(
-        None,
-        ge=1,
-        le=2**62,
-        description="refuse the change (409) if the plan is no longer this version",
-    )
 
 
-class SortPlanPatch(_Body):
+class SortPlanPatch(_PlanChange):
     """Set or remove single routes; the other routes stay as they are."""
 
     routes: dict[RouteName, list[Chute] | None] = Field(
         description="route -> its new chutes, or null to remove the route",
         examples=[{"R07": [12], "R19": None}],
-    )
-    reason: str | None = Field(None, max_length=500, description="kept in the audit trail")
-    expected_version: int | None = Field(
-        None,
-        ge=1,
-        le=2**62,
-        description="refuse the change (409) if the plan is no longer this version",
     )
 
 

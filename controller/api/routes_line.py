@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -13,6 +14,8 @@ from controller.errors import CommandRefused
 from controller.line import LineController
 from controller.packml import state_name
 from plc_configs.contract import PackMLCommand
+
+log = logging.getLogger("lanesort.api")
 
 router = APIRouter(prefix="/api/v1", tags=["line"])
 
@@ -67,7 +70,9 @@ async def post_command(body: LineCommand, request: Request, who: Supervisor) -> 
     try:
         _line(request).command(command)
     except CommandRefused as err:
+        log.info("%s (%s): %s refused: %s", who.name, who.role.value, body.command, err)
         raise ApiProblem(409, str(err), "command-refused") from err
+    log.warning("%s (%s) sent %s to the line", who.name, who.role.value, body.command)
     return {"accepted": True, "command": body.command, "by": who.name}
 
 
@@ -136,4 +141,6 @@ async def patch_chute(
         line.set_chute_enabled(chute_id, body.enabled)
     except CommandRefused as err:
         raise ApiProblem(404, str(err), "unknown-chute") from err
+    what = "enabled" if body.enabled else "disabled"
+    log.warning("%s (%s) %s chute %d", who.name, who.role.value, what, chute_id)
     return next(c for c in _chutes(line) if c["id"] == chute_id)

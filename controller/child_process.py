@@ -1,0 +1,73 @@
+"""A child process of the demo: started, awaited until it prints its JSON ready line, stopped.
+
+The simulators print ``{"event": "ready", ...}`` on stdout once they listen; their
+logs go to a file, whose tail is shown if they fail to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from controller.errors import ControllerError
+
+
+class ChildProcess:
+    """One child process with its log file."""
+
+    def __init__(self, name: str, log_path: Path):
+        self.name = name
+        self.log_path = log_path
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(
+        self, args: list[str], timeout_s: float = 60.0, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Start ``args`` and return its ready message; ControllerError with its log if not."""
+        with self.log_path.open("wb") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log_file,
+                stdin=asyncio.subprocess.DEVNULL,
+                env=env,
+            )
+        assert self.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout_s)
+            message = json.loads(line) if line else {}
+        except (TimeoutError, json.JSONDecodeError):
+            message = {}
+        if not isinstance(message, dict) or message.get("event") != "ready":
+            await self.stop()
+            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-8:]
+            raise ControllerError(
+                f"the {self.name} did not start (see {self.log_path}):\n  " + "\n  ".join(tail)
+            )
+        return message
+
+    async def lines(self) -> Any:
+        """The process's further stdout lines, as JSON objects (others are skipped)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                yield json.loads(line)
+
+    async def stop(self, grace_s: float = 10.0) -> int | None:
+        """SIGTERM, then wait; kill after ``grace_s``. The exit code (None if never started)."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), grace_s)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        return proc.returncode
