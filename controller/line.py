@@ -69,6 +69,7 @@ class LineSnapshot:
     answer_p99_ms: float | None
     manifest_size: int
     per_chute: dict[int, int]
+    chute_fill: dict[int, int]
     plan_version: int
 
 
@@ -350,5 +351,6 @@ class LineController:
             answer_p99_ms=percentile(latencies, 99),
             manifest_size=len(self.manifest),
             per_chute=dict(self.tracker.per_chute),
+            chute_fill=self.plc.chute_fill.counts(),
             plan_version=self.plan.version,
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.alarms import AlarmBoard, Severity
+from controller.chute_fill import ChuteFill
 from controller.decision import (
     Decision,
     Identification,
@@ -100,6 +101,7 @@ class PlcLink(DeviceSupervisor):
         self.status: PlcStatus | None = None
         self.heartbeat_ok = False
         self.latencies_ms: list[float] = []
+        self.chute_fill = ChuteFill()
         self.answer_histogram = Histogram()
         """Answer latency in seconds as the controller saw it (for /metrics)."""
         self.disabled_by_host: frozenset[int] = frozenset()
@@ -165,6 +167,8 @@ class PlcLink(DeviceSupervisor):
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
                 )
                 journal.extend(events)
+                if events and confirmation.chute:
+                    self.chute_fill.on_landed(confirmation.chute)
                 self._after_confirmation(events, now)
             if poll.scans or poll.confirmations:
                 self._acks.append(
@@ -345,6 +349,7 @@ class PlcLink(DeviceSupervisor):
     def _on_status(self, status: PlcStatus, now: float) -> None:
         previous = self.status
         self.status = status
+        self.chute_fill.on_full(status.chute_full)
         if previous is None or previous.packml_state != status.packml_state:
             log.info("%s: PackML state %s", self.driver.name, status.packml_state.name)
         if status.heartbeat != self._hb_value:

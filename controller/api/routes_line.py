@@ -113,6 +113,9 @@ def _chutes(line: LineController) -> list[dict[str, Any]]:
                 "enabled": chute.id not in snap.chute_disabled,
                 "disabled_by_host": chute.id in line.plc.disabled_by_host,
                 "parcels_this_session": snap.per_chute.get(chute.id, 0),
+                "fill_estimate": round(
+                    min(1.0, snap.chute_fill.get(chute.id, 0) / chute.capacity), 3
+                ),
             }
         )
     return out
@@ -120,7 +123,11 @@ def _chutes(line: LineController) -> list[dict[str, Any]]:
 
 @router.get("/chutes", summary="Chutes with their routes and fill state")
 async def get_chutes(request: Request, _: Reader) -> list[dict[str, Any]]:
-    """Every chute: routes bound to it, full (PLC sensor), enabled, parcels this session."""
+    """Every chute: routes bound to it, full (PLC sensor), enabled, parcels this session.
+
+    ``fill_estimate`` (0..1) is the parcels landed since the chute's full sensor last
+    cleared (its container was swapped) over its capacity: the PLC reports no level.
+    """
     return _chutes(_line(request))
 
 

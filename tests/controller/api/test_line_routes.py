@@ -33,7 +33,13 @@ async def test_an_unknown_command_names_the_field(api):
 
 
 async def test_chutes_list_routes_and_a_chute_can_be_disabled_and_enabled(api):
+    await until(lambda: finished(api.line) == 6)
     chutes = (await api.get("/api/v1/chutes")).json()
+    assert sum(c["parcels_this_session"] for c in chutes) == 6
+    used = [c for c in chutes if c["parcels_this_session"]]
+    assert all(
+        c["fill_estimate"] == round(c["parcels_this_session"] / c["capacity"], 3) for c in used
+    )
     by_id = {c["id"]: c for c in chutes}
     assert by_id[1]["routes"] == ["A"] and by_id[9]["reject"] is True
     response = await api.send("PATCH", "/api/v1/chutes/2", "supervisor", json={"enabled": False})

@@ -1,4 +1,7 @@
+import asyncio
 import json
+
+from tests.controller.line_helpers import until
 
 CSV = "barcode,route,stop_sequence,consignee,postal_code\nM001,A,3,Acme,80331\nM002,B,,Beta,\n"
 
@@ -90,3 +93,13 @@ async def test_query_pages_by_barcode_and_filters_by_route(api):
     assert len(seen) == len(set(seen))
     jobs = (await api.get("/api/v1/manifest/jobs")).json()
     assert jobs and jobs[0]["rows_loaded"] == 30
+
+
+async def test_a_changed_manifest_file_is_imported_while_the_line_runs(api):
+    path = api.line.manifest_path
+    text = await asyncio.to_thread(path.read_text)
+    await asyncio.to_thread(path.write_text, text + "FILE0001,B\nBAD ROW,\n")
+    await until(lambda: api.line.manifest.route_of("FILE0001") == "B", within=15)
+    jobs = (await api.get("/api/v1/manifest/jobs")).json()
+    from_file = next(j for j in jobs if j["actor"] == "file" and j["rows_bad"])
+    assert from_file["partial"] is True and from_file["bad_rows"][0]["line"] > 1
