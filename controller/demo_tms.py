@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 from controller.child_process import ChildProcess
 from plc_configs.schema import LineConfig
@@ -50,9 +50,12 @@ class TmsProcess:
     async def stats(self) -> dict[str, Any] | None:
         """What the TMS received, or None when it does not answer."""
         try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return (await client.get(f"{self.control_url}/stats")).json()
-        except (httpx.HTTPError, ValueError):
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as client,
+                client.get(f"{self.control_url}/stats") as response,
+            ):
+                return await response.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
 
     async def stop(self) -> None:
