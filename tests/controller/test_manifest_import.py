@@ -1,6 +1,4 @@
-import asyncio
 import json
-import random
 import signal
 import sqlite3
 import subprocess
@@ -10,48 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import ManifestError
 from controller.manifest_import import run_import
-from controller.manifest_jobs import ImportJobs
-from controller.manifest_rows import BadRow
 from controller.manifest_store import JobState, ManifestStore
+from tests.controller.manifest_helpers import BAD, BIG, GOOD, write
 
 ROOT = Path(__file__).resolve().parents[2]
-BIG = 200_000
-
-
-@pytest.fixture(scope="module")
-def big_csv(tmp_path_factory):
-    """200,000 good rows with random barcodes (the order a TMS export really has)."""
-    path = tmp_path_factory.mktemp("big") / "big.csv"
-    rng = random.Random(7)
-    with path.open("w") as out:
-        out.write("barcode,route,stop_sequence,consignee,postal_code,service_level\n")
-        for i in range(BIG):
-            code = f"JD{rng.getrandbits(60):018d}"
-            out.write(f"{code},R{i % 60:02d},{i % 300},Consignee {i},AB{i % 999:03d} 1,std\n")
-    return path
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = ManifestStore(tmp_path / "manifest.sqlite")
-    store.open()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-async def jobs(store):
-    jobs = ImportJobs(store, grace_s=5.0)
-    yield jobs
-    await jobs.close()
-
-
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def run_cli(db, path, fmt, *extra, job="j1"):
@@ -75,10 +36,6 @@ def table(db):
         return dict(conn.execute("SELECT barcode, route FROM manifest").fetchall())
     finally:
         conn.close()
-
-
-GOOD = "barcode,route,stop_sequence\nA1,R1,1\nA2,R2,2\nA3,R1,3\n"
-BAD = "barcode,route,stop_sequence\nA1,R1,1\nA 2,R2,2\nA3,,x\nA4,R4,4\n"
 
 
 def test_a_good_csv_loads_and_the_job_is_recorded(tmp_path):
@@ -205,112 +162,3 @@ def test_run_import_in_process_reports_through_emit(tmp_path):
     assert job.state is JobState.DONE and (job.rows_loaded, job.rows_bad) == (2, 2)
     assert messages[-1]["final"] is True and messages[0]["bad_rows"][0]["line"] == 3
     assert table(db) == {"A1": "R1", "A4": "R4"}
-
-
-# -- the job manager ---------------------------------------------------------------------------
-
-
-async def test_the_manager_runs_a_job_deletes_the_spool_and_refreshes_the_count(
-    tmp_path, store, jobs
-):
-    spool = write(tmp_path, "upload.csv", GOOD)
-    queued = await jobs.start(spool, "csv", actor="alice")
-    assert queued.state is JobState.QUEUED and queued.actor == "alice"
-    for _ in range(6000):  # poll, as the REST API does
-        if jobs.status(queued.id).state.finished:
-            break
-        await asyncio.sleep(0.01)
-    assert store.size == 3  # refreshed before the job shows as done
-    done = await jobs.wait(queued.id, timeout=60)
-    assert done.state is JobState.DONE and done.rows_loaded == 3 and done.rows_per_s > 0
-    assert done.started >= done.created and done.finished >= done.started
-    assert not spool.exists()
-    assert store.size == 3 and store.route_of("A2") == "R2"
-    assert jobs.status(queued.id) == done and jobs.list() == [done]
-    stored = await asyncio.to_thread(store.job, queued.id)
-    assert stored.state is JobState.DONE and stored.actor == "alice"
-
-
-async def test_the_manager_reports_bad_rows(tmp_path, jobs):
-    job = await jobs.start(write(tmp_path, "u.csv", BAD), "csv", partial=True)
-    done = await jobs.wait(job.id, timeout=60)
-    assert done.state is JobState.DONE and done.rows_bad == 2
-    assert done.bad_rows[0] == BadRow(3, "barcode", "contains whitespace (U+0020) at position 1")
-    assert done.as_dict()["bad_rows"][1] == {"line": 4, "field": "route", "reason": "is required"}
-
-
-async def test_jobs_run_one_at_a_time(tmp_path, store, jobs, big_csv):
-    big = tmp_path / "big.csv"
-    big.write_bytes(big_csv.read_bytes())
-    first = await jobs.start(big, "csv")
-    second = await jobs.start(write(tmp_path, "small.csv", GOOD), "csv")
-    await asyncio.sleep(0.3)
-    assert jobs.status(second.id).state is JobState.QUEUED
-    done = await jobs.wait(second.id, timeout=120)
-    assert done.state is JobState.DONE
-    assert done.started >= jobs.status(first.id).finished
-    assert store.size == BIG + 3
-
-
-async def wait_running(jobs, job_id):
-    while (job := jobs.status(job_id)).rows_read == 0:
-        assert job.state in (JobState.QUEUED, JobState.RUNNING)
-        await asyncio.sleep(0.02)
-
-
-@pytest.mark.parametrize("partial", [False, True])
-async def test_cancel_a_running_import(tmp_path, store, jobs, big_csv, partial):
-    big = tmp_path / "big.csv"
-    big.write_bytes(big_csv.read_bytes())
-    job = await jobs.start(big, "csv", partial=partial)
-    await wait_running(jobs, job.id)
-    cancelled = await jobs.cancel(job.id)
-    assert cancelled.state is JobState.CANCELLED and cancelled.finished is not None
-    assert not big.exists()
-    assert store.size == (cancelled.rows_loaded if partial else 0)
-    stored = await asyncio.to_thread(store.job, job.id)
-    assert stored.state is JobState.CANCELLED
-
-
-async def test_cancel_a_queued_import(tmp_path, jobs, big_csv):
-    big = tmp_path / "big.csv"
-    big.write_bytes(big_csv.read_bytes())
-    first = await jobs.start(big, "csv")
-    second = await jobs.start(write(tmp_path, "small.csv", GOOD), "csv")
-    cancelled = await jobs.cancel(second.id)
-    assert cancelled.state is JobState.CANCELLED and cancelled.started is None
-    assert cancelled.error == "cancelled before it started"
-    assert (await jobs.wait(first.id, timeout=120)).state is JobState.DONE
-
-
-async def test_close_terminates_a_running_import_and_reaps_it(tmp_path, store, big_csv):
-    jobs = ImportJobs(store, grace_s=5.0)
-    big = tmp_path / "big.csv"
-    big.write_bytes(big_csv.read_bytes())
-    job = await jobs.start(big, "csv")
-    await wait_running(jobs, job.id)
-    proc = jobs._procs[job.id]
-    await jobs.close()
-    assert proc.returncode is not None
-    assert jobs.status(job.id).state is JobState.CANCELLED
-    with pytest.raises(ManifestError, match="closed"):
-        await jobs.start(big, "csv")
-
-
-async def test_a_killed_importer_fails_the_job(tmp_path, store, jobs, big_csv):
-    big = tmp_path / "big.csv"
-    big.write_bytes(big_csv.read_bytes())
-    job = await jobs.start(big, "csv")
-    await wait_running(jobs, job.id)
-    jobs._procs[job.id].kill()
-    failed = await jobs.wait(job.id, timeout=60)
-    assert failed.state is JobState.FAILED and "killed by signal 9" in failed.error
-    assert store.size == 0
-
-
-async def test_start_refuses_what_cannot_be_imported(tmp_path, jobs):
-    with pytest.raises(ManifestError, match="unknown format"):
-        await jobs.start(write(tmp_path, "m.xml", "<m/>"), "xml")
-    with pytest.raises(ManifestError, match="no such file"):
-        await jobs.start(tmp_path / "missing.csv", "csv")
-    assert await jobs.wait("nope") is None and await jobs.cancel("nope") is None
