@@ -182,6 +182,7 @@ async def upload(
     try:
         job = await line.imports.start(path, fmt, partial, who.name)
     except ManifestError as err:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
         raise ApiProblem(503, str(err), "import-unavailable") from err
     job = await line.imports.wait(job.id, wait_s) or job
     return _job_answer(request, job)
