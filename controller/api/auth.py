@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api.problems import ApiProblem
+from controller.line import LineController
 from controller.tokens import Role, TokenInfo
 
 _bearer = HTTPBearer(
@@ -23,6 +24,11 @@ _bearer = HTTPBearer(
 )
 
 ANY_ROLE = (Role.TMS, Role.SUPERVISOR, Role.VIEWER)
+
+
+def line_of(request: Request) -> LineController:
+    """The line the app serves."""
+    return request.app.state.line
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[TokenInfo]]:

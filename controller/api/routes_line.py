@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
-from controller.api.auth import Reader, Supervisor
+from controller.api.auth import Reader, Supervisor, line_of
 from controller.api.models import ChuteChange, LineCommand, iso
 from controller.api.problems import ApiProblem
 from controller.errors import CommandRefused
@@ -20,10 +20,6 @@ log = logging.getLogger("lanesort.api")
 router = APIRouter(prefix="/api/v1", tags=["line"])
 
 
-def _line(request: Request) -> LineController:
-    return request.app.state.line
-
-
 def _wall(line: LineController, monotonic: float) -> float:
     return monotonic + line.journal.wall_offset
 
@@ -31,7 +27,7 @@ def _wall(line: LineController, monotonic: float) -> float:
 @router.get("/line", summary="Line state, counters and device links")
 async def get_line(request: Request, _: Reader) -> dict[str, Any]:
     """PackML state, parcel counters by state and reject reason, answer latency, links."""
-    line = _line(request)
+    line = line_of(request)
     snap = line.snapshot()
     return {
         "line": snap.line,
@@ -68,7 +64,7 @@ async def post_command(body: LineCommand, request: Request, who: Supervisor) -> 
     """Start, Stop, Reset … the line. Refused (409) when PackML does not allow it now."""
     command = PackMLCommand[body.command.upper()]
     try:
-        _line(request).command(command)
+        line_of(request).command(command)
     except CommandRefused as err:
         log.info("%s (%s): %s refused: %s", who.name, who.role.value, body.command, err)
         raise ApiProblem(409, str(err), "command-refused") from err
@@ -79,7 +75,7 @@ async def post_command(body: LineCommand, request: Request, who: Supervisor) -> 
 @router.get("/alarms", summary="Active alarms")
 async def get_alarms(request: Request, _: Reader) -> list[dict[str, Any]]:
     """Active alarms, oldest first."""
-    line = _line(request)
+    line = line_of(request)
     return [
         {
             "key": a.key,
@@ -128,7 +124,7 @@ async def get_chutes(request: Request, _: Reader) -> list[dict[str, Any]]:
     ``fill_estimate`` (0..1) is the parcels landed since the chute's full sensor last
     cleared (its container was swapped) over its capacity: the PLC reports no level.
     """
-    return _chutes(_line(request))
+    return _chutes(line_of(request))
 
 
 @router.patch(
@@ -143,7 +139,7 @@ async def patch_chute(
     who: Supervisor,
 ) -> dict[str, Any]:
     """Disable a chute (its parcels go to the route's next chute, else to reject) or enable it."""
-    line = _line(request)
+    line = line_of(request)
     try:
         line.set_chute_enabled(chute_id, body.enabled)
     except CommandRefused as err:

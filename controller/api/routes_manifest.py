@@ -17,10 +17,11 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from controller.api.auth import Reader, Tms
+from controller.api.auth import Reader, Tms, line_of
 from controller.api.problems import ApiProblem, problem_response
 from controller.errors import ManifestError
 from controller.line import LineController
+from controller.manifest_store import ImportJob
 
 router = APIRouter(prefix="/api/v1/manifest", tags=["manifest"])
 
@@ -75,10 +76,6 @@ _UPLOAD_BODY = {
         },
     }
 }
-
-
-def _line(request: Request) -> LineController:
-    return request.app.state.line
 
 
 def _content_format(request: Request) -> str:
@@ -170,7 +167,7 @@ async def upload(
     the field and the reason. Without ``partial=true`` a file with any bad row loads
     nothing; with it, the good rows load. Rows repeating a barcode: the last wins.
     """
-    line = _line(request)
+    line = line_of(request)
     fmt = _content_format(request)
     spool_dir = line.data_dir / "uploads"
     await asyncio.to_thread(spool_dir.mkdir, parents=True, exist_ok=True)
@@ -191,15 +188,21 @@ async def upload(
 @router.get("/jobs", summary="Recent manifest imports")
 async def list_jobs(request: Request, _: Reader) -> list[dict[str, Any]]:
     """Import jobs, newest first, with progress and bad-row counts."""
-    line = _line(request)
+    line = line_of(request)
     live = {job.id: job for job in line.imports.list()}
     stored = await asyncio.to_thread(line.manifest.jobs, 50)
     jobs = {**{job.id: job for job in stored}, **live}
     return [j.as_dict() for j in sorted(jobs.values(), key=lambda j: j.created, reverse=True)]
 
 
-async def _job(line: LineController, job_id: str) -> Any:
-    return line.imports.status(job_id) or await asyncio.to_thread(line.manifest.job, job_id)
+async def _job(line: LineController, job_id: str, cancel: bool = False) -> ImportJob:
+    """The job (cancelled first if asked), from the running manager or the store; else 404."""
+    job = await line.imports.cancel(job_id) if cancel else None
+    job = job or line.imports.status(job_id)
+    job = job or await asyncio.to_thread(line.manifest.job, job_id)
+    if job is None:
+        raise ApiProblem(404, f"no import job {job_id!r}", "unknown-job")
+    return job
 
 
 @router.get(
@@ -211,10 +214,7 @@ async def get_job(
     request: Request, job_id: Annotated[str, Path(max_length=64)], _: Reader
 ) -> dict[str, Any]:
     """The job's state, rows read/loaded/bad, rows/s, and its bad rows (first 1000)."""
-    job = await _job(_line(request), job_id)
-    if job is None:
-        raise ApiProblem(404, f"no import job {job_id!r}", "unknown-job")
-    return job.as_dict()
+    return (await _job(line_of(request), job_id)).as_dict()
 
 
 @router.delete(
@@ -226,11 +226,7 @@ async def cancel_job(
     request: Request, job_id: Annotated[str, Path(max_length=64)], _: Tms
 ) -> dict[str, Any]:
     """Stop the import; a job that was not partial loads nothing."""
-    line = _line(request)
-    job = await line.imports.cancel(job_id) or await _job(line, job_id)
-    if job is None:
-        raise ApiProblem(404, f"no import job {job_id!r}", "unknown-job")
-    return job.as_dict()
+    return (await _job(line_of(request), job_id, cancel=True)).as_dict()
 
 
 @router.get("", summary="Query manifest parcels")
@@ -244,7 +240,7 @@ async def query(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Parcels ordered by barcode, ``limit`` per page; follow ``next_after``."""
-    rows = await asyncio.to_thread(_line(request).manifest.query, route, after, limit)
+    rows = await asyncio.to_thread(line_of(request).manifest.query, route, after, limit)
     items = [r.as_dict() for r in rows]
     return {"items": items, "next_after": items[-1]["barcode"] if len(items) == limit else None}
 
@@ -258,7 +254,7 @@ async def get_row(
     request: Request, barcode: Annotated[str, Path(min_length=1, max_length=64)], _: Reader
 ) -> dict[str, Any]:
     """The parcel's route, stop sequence, consignee, postal code and service level."""
-    row = await asyncio.to_thread(_line(request).manifest.record, barcode)
+    row = await asyncio.to_thread(line_of(request).manifest.record, barcode)
     if row is None:
         raise ApiProblem(404, f"{barcode!r} is not in the manifest", "unknown-parcel")
     return row.as_dict()
@@ -274,6 +270,6 @@ async def delete_row(
     request: Request, barcode: Annotated[str, Path(min_length=1, max_length=64)], _: Tms
 ) -> Response:
     """The parcel is no longer routable (a later read of it is a no-route reject)."""
-    if not await asyncio.to_thread(_line(request).manifest.delete, barcode):
+    if not await asyncio.to_thread(line_of(request).manifest.delete, barcode):
         raise ApiProblem(404, f"{barcode!r} is not in the manifest", "unknown-parcel")
     return Response(status_code=204)

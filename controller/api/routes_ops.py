@@ -8,15 +8,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from controller.api.auth import Reader
+from controller.api.auth import Reader, line_of
 from controller.api.metrics import registry_for
-from controller.line import LineController
 
 router = APIRouter(tags=["operations"])
-
-
-def _line(request: Request) -> LineController:
-    return request.app.state.line
 
 
 @router.get("/health", summary="Liveness (no token)")
@@ -32,7 +27,7 @@ async def health() -> dict[str, str]:
 )
 async def ready(request: Request) -> Any:
     """200 when the journal is open and the PLC link is up, else 503 with what is missing."""
-    line = _line(request)
+    line = line_of(request)
     checks = {
         "journal": line.journal.is_open and line.journal.last_error is None,
         "plc_link": line.plc.link.up,

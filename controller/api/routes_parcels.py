@@ -8,18 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from controller.api.auth import Reader
+from controller.api.auth import Reader, line_of
 from controller.api.models import iso
 from controller.api.problems import ApiProblem
-from controller.line import LineController
 
 router = APIRouter(prefix="/api/v1", tags=["parcels"])
 
 State = Literal["inducted", "identified", "assigned", "sorted", "rejected", "lost"]
-
-
-def _line(request: Request) -> LineController:
-    return request.app.state.line
 
 
 def _times(parcel: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +41,7 @@ async def get_parcel(
     with their raw text; ``events`` every step with its time; ``other_passes``
     earlier passes of the same barcode (recirculation, a second induction).
     """
-    parcel = await asyncio.to_thread(_line(request).parcels.by_barcode, barcode)
+    parcel = await asyncio.to_thread(line_of(request).parcels.by_barcode, barcode)
     if parcel is None:
         raise ApiProblem(404, f"no parcel with barcode {barcode!r} on this line", "unknown-parcel")
     return _times(parcel)
@@ -75,7 +70,7 @@ async def search_parcels(
             )
     try:
         page = await asyncio.to_thread(
-            _line(request).parcels.search,
+            line_of(request).parcels.search,
             since.timestamp() if since else None,
             until.timestamp() if until else None,
             state,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from controller.api.auth import Reader, Tms
+from controller.api.auth import Reader, Tms, line_of
 from controller.api.models import SortPlanPatch, SortPlanReplace, iso
 from controller.api.problems import ApiProblem, field_errors
 from controller.errors import SortPlanError
@@ -15,10 +15,6 @@ from controller.line import LineController
 from controller.sort_plan import PlanVersion
 
 router = APIRouter(prefix="/api/v1", tags=["sort plan"])
-
-
-def _line(request: Request) -> LineController:
-    return request.app.state.line
 
 
 def _plan(line: LineController) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def _version(v: PlanVersion) -> dict[str, Any]:
 @router.get("/sort-plan", summary="The active sort plan")
 async def get_sort_plan(request: Request, _: Reader) -> dict[str, Any]:
     """Route -> chutes in order of preference, with the plan's version."""
-    return _plan(_line(request))
+    return _plan(line_of(request))
 
 
 async def _change(request: Request, coro: Any) -> dict[str, Any]:
@@ -61,7 +57,7 @@ async def _change(request: Request, coro: Any) -> dict[str, Any]:
             "invalid-sort-plan",
             field_errors(err.problems),
         ) from err
-    return {**_plan(_line(request)), "change": _version(version)}
+    return {**_plan(line_of(request)), "change": _version(version)}
 
 
 _CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -73,7 +69,7 @@ _CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.put("/sort-plan", summary="Replace the sort plan (tms)", responses=_CHANGE_RESPONSES)
 async def put_sort_plan(body: SortPlanReplace, request: Request, who: Tms) -> dict[str, Any]:
     """Validate the whole plan, then make it active at once; audited with who and why."""
-    service = _line(request).plan_service
+    service = line_of(request).plan_service
     return await _change(
         request,
         service.change(
@@ -87,7 +83,7 @@ async def put_sort_plan(body: SortPlanReplace, request: Request, who: Tms) -> di
 )
 async def patch_sort_plan(body: SortPlanPatch, request: Request, who: Tms) -> dict[str, Any]:
     """Set routes to new chutes or remove them (null); the result is validated as a whole."""
-    service = _line(request).plan_service
+    service = line_of(request).plan_service
     return await _change(
         request,
         service.patch(body.routes, who.name, who.role.value, body.reason, body.expected_version),
@@ -104,14 +100,14 @@ async def get_sort_plan_history(
     ] = None,
 ) -> list[dict[str, Any]]:
     """Versions newest first: who, when, what changed route by route, and why."""
-    versions = await _line(request).plan_service.history(limit, before)
+    versions = await line_of(request).plan_service.history(limit, before)
     return [_version(v) for v in versions]
 
 
 @router.get("/routes", summary="Routes: chutes and manifest parcels")
 async def get_routes(request: Request, _: Reader) -> list[dict[str, Any]]:
     """Every route in the sort plan or the manifest, its chutes and its manifest parcels."""
-    line = _line(request)
+    line = line_of(request)
     counts = await asyncio.to_thread(line.manifest.routes)
     plan = line.plan.as_dict()
     return [

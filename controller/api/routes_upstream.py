@@ -7,18 +7,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from controller.api.auth import Reader, TmsOrSupervisor
+from controller.api.auth import Reader, TmsOrSupervisor, line_of
 from controller.api.models import ReplayRequest, iso
 from controller.api.problems import ApiProblem
 from controller.errors import UpstreamError
-from controller.line import LineController
+from controller.upstream.delivery import UpstreamDelivery
 
 router = APIRouter(prefix="/api/v1/upstream", tags=["upstream"])
 
 
-def _upstream(request: Request) -> Any:
-    line: LineController = request.app.state.line
-    return line.upstream
+def _upstream(request: Request) -> UpstreamDelivery:
+    return line_of(request).upstream
 
 
 @router.get("", summary="Outbox depth and delivery state")
