@@ -60,9 +60,11 @@ class UpstreamSection(Strict):
         description="delivery lanes; events of one parcel always share a lane (in order)",
     )
     max_attempts: int = Field(
-        60,
+        240,
         ge=1,
-        description="attempts before an event is dead-lettered (alarm; replay via the API)",
+        description="attempts before an event is dead-lettered (alarm; replay via the API); "
+        "with full jitter up to backoff_max_ms the mean wait is half of it: the default "
+        "outlasts a TMS outage of about an hour",
     )
     backoff_min_ms: float = Field(500, gt=0, description="first retry delay")
     backoff_max_ms: float = Field(
