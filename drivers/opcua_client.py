@@ -58,3 +58,63 @@ async def browse(
         await asyncio.wait_for(discovery, timeout_s)
     except (DriverError, TimeoutError, OSError, UaError) as err:
         raise browse_error(err, name, url, what) from err
+
+
+class OpcuaDevice:
+    """An OPC UA device driver's session life cycle: connect, browse its model, close.
+
+    Subclasses implement :meth:`_discover` (find their nodes in the server's address
+    space) and, if they cache what they found, :meth:`_forget`.
+    """
+
+    model = "the device model"
+    """What :meth:`_discover` looks for, in error messages."""
+
+    def __init__(
+        self, name: str, url: str, node: str | None, timeout_s: float, connect_timeout_s: float
+    ):
+        if not url.startswith("opc.tcp://"):
+            raise ValueError(f"{name}: expected opc.tcp://HOST:PORT[/path], got {url!r}")
+        self.name = name
+        self.address = url
+        self.node = node
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.ns = 0
+        self._client: Client | None = None
+
+    @property
+    def connected(self) -> bool:
+        """True after :meth:`connect` until :meth:`close`."""
+        return self._client is not None
+
+    async def connect(self) -> None:
+        """Open a session and find the device's nodes; nothing stays open on failure."""
+        await self.close()
+        client = await open_client(self.address, self.connect_timeout_s, self.name)
+        self._client = client
+        try:
+            await browse(
+                self._discover(client),
+                self.connect_timeout_s,
+                self.name,
+                self.address,
+                self.model,
+            )
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the session and the socket; safe to call twice."""
+        client, self._client = self._client, None
+        self._forget()
+        if client is None:
+            return
+        await close_client(client, self.connect_timeout_s, self.name, self.address)
+
+    async def _discover(self, client: Client) -> None:
+        raise NotImplementedError
+
+    def _forget(self) -> None:
+        """Drop what :meth:`_discover` found (nothing by default)."""

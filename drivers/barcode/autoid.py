@@ -32,8 +32,8 @@ from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.barcode.base import BarcodeRead, ReadResult
-from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
-from drivers.opcua_client import browse, close_client, open_client
+from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, ProtocolError
+from drivers.opcua_client import OpcuaDevice
 from plc_configs.readers import AUTOID_NS, AUTOID_RESULT_SEPARATOR, AutoIdStatus, well_formed_text
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,10 @@ _AIM = re.compile(r"^(\][A-Za-z][0-9A-Za-z])?$")
 _FAULTS = {10: "READ_ERROR", 11: "DECODING_ERROR"}
 
 
-class AutoIdReader:
+class AutoIdReader(OpcuaDevice):
     """An OPC 30010 optical reader at ``opc.tcp://HOST:PORT[/path]``."""
+
+    model = "the reader model"
 
     def __init__(
         self,
@@ -55,48 +57,11 @@ class AutoIdReader:
         *,
         connect_timeout_s: float = 3.0,
     ):
-        if not url.startswith("opc.tcp://"):
-            raise ValueError(f"{name}: expected opc.tcp://HOST:PORT[/path], got {url!r}")
-        self.name = name
-        self.address = url
-        self.node = node
-        self.timeout_s = timeout_s
-        self.connect_timeout_s = connect_timeout_s
-        self.ns = 0
+        super().__init__(name, url, node, timeout_s, connect_timeout_s)
         self.reader_node: ua.NodeId | None = None
         self.scan_node: ua.NodeId | None = None
-        self._client: Client | None = None
         self.garbled_lines = 0
         self.last_garbled = ""
-
-    @property
-    def connected(self) -> bool:
-        """True after :meth:`connect` until :meth:`close` or a lost link."""
-        return self._client is not None
-
-    async def connect(self) -> None:
-        """Open a session and find the reader object and its Scan method."""
-        await self.close()
-        client = await open_client(self.address, self.connect_timeout_s, self.name)
-        self._client = client
-        try:
-            await browse(
-                self._discover(client),
-                self.connect_timeout_s,
-                self.name,
-                self.address,
-                "the reader model",
-            )
-        except DriverError:
-            await self.close()
-            raise
-
-    async def close(self) -> None:
-        """Close the session and the socket; safe to call twice."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        await close_client(client, self.connect_timeout_s, self.name, self.address)
 
     async def _discover(self, client: Client) -> None:
         try:

@@ -46,7 +46,7 @@ from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, ProtocolError
-from drivers.opcua_client import browse, close_client, open_client
+from drivers.opcua_client import OpcuaDevice
 from drivers.scale.base import Weight, WeightMode
 from drivers.units import KG_PER, to_kg
 
@@ -114,13 +114,15 @@ def _browse_path(start: ua.NodeId, names: list[ua.QualifiedName]) -> ua.BrowsePa
     return path
 
 
-class OpcUaWeighingScale:
+class OpcUaWeighingScale(OpcuaDevice):
     """An OPC 40200 scale at ``opc.tcp://HOST:PORT[/path]``; implements ``Scale``.
 
     ``timeout_s`` bounds every read and method call (and :meth:`read_stable`'s wait for
     stability unless ``stable_timeout_s`` is given); ``connect_timeout_s`` bounds the
     whole connect (socket, secure channel, session, browsing).
     """
+
+    model = "the scale model"
 
     def __init__(
         self,
@@ -133,53 +135,16 @@ class OpcUaWeighingScale:
         poll_s: float = 0.02,
         connect_timeout_s: float = 3.0,
     ):
-        if not url.startswith("opc.tcp://"):
-            raise ValueError(f"{name}: expected opc.tcp://HOST:PORT[/path], got {url!r}")
-        self.name = name
-        self.address = url
-        self.node = node
-        self.timeout_s = timeout_s
+        super().__init__(name, url, node, timeout_s, connect_timeout_s)
         self.stable_timeout_s = timeout_s if stable_timeout_s is None else stable_timeout_s
         self.poll_s = poll_s
-        self.connect_timeout_s = connect_timeout_s
-        self.ns = 0
         self.scale_node: ua.NodeId | None = None
-        self._client: Client | None = None
         self._vars: dict[str, Node] = {}
         self._methods: dict[str, ua.NodeId] = {}
 
-    @property
-    def connected(self) -> bool:
-        """True after :meth:`connect` until :meth:`close`."""
-        return self._client is not None
-
-    # -- connect / close ------------------------------------------------------------
-
-    async def connect(self) -> None:
-        """Open a session and find the scale object and its variables."""
-        await self.close()
-        client = await open_client(self.address, self.connect_timeout_s, self.name)
-        self._client = client
-        try:
-            await browse(
-                self._discover(client),
-                self.connect_timeout_s,
-                self.name,
-                self.address,
-                "the scale model",
-            )
-        except BaseException:
-            await self.close()
-            raise
-
-    async def close(self) -> None:
-        """Close the session and the socket; safe to call twice."""
-        client, self._client = self._client, None
+    def _forget(self) -> None:
         self._vars = {}
         self._methods = {}
-        if client is None:
-            return
-        await close_client(client, self.connect_timeout_s, self.name, self.address)
 
     async def _discover(self, client: Client) -> None:
         try:
