@@ -17,14 +17,63 @@ from __future__ import annotations
 GARBAGE_KEPT = 64
 
 
-class _GarbageCounter:
-    """Counts skipped bytes (shared by both framers)."""
+class _Framer:
+    """What both framers share: the buffer, hunting for ``start``, counting garbage."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: bytes) -> None:
         self.garbage_bytes = 0
         self.garbage_chunks = 0
         self.last_garbage = b""
         self._skipping = False
+        self.start = bytes(start)
+        self._buf = bytearray()
+        self._in_frame = not self.start
+
+    def reset(self) -> None:
+        """Drop a partial frame (garbage counters are kept)."""
+        self._buf.clear()
+        self._in_frame = not self.start
+
+    def pending(self) -> bytes:
+        """The partial frame received so far (empty between frames)."""
+        return bytes(self._buf) if self._in_frame else b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Every frame that ``data`` completes, in order."""
+        frames: list[bytes] = []
+        for byte in data:
+            self._buf.append(byte)
+            if not self._in_frame:
+                self._hunt()
+                if not self._in_frame:
+                    continue
+            frame = self._in_frame_byte()
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def _in_frame_byte(self) -> bytes | None:
+        """The byte just buffered belongs to a frame: the frame if it is now complete."""
+        raise NotImplementedError
+
+    def _hunt(self) -> None:
+        """Looking for ``start``: keep only what could still be its beginning."""
+        n = len(self.start)
+        if self._buf.endswith(self.start):
+            self._skip(self._buf[:-n])
+            del self._buf[:-n]
+            self._in_frame = True
+            self._frame_started()
+        elif len(self._buf) >= n:
+            cut = len(self._buf) - (n - 1)
+            self._skip(self._buf[:cut])
+            del self._buf[:cut]
+
+    def _complete(self) -> bytes:
+        frame = bytes(self._buf)
+        self.reset()
+        self._frame_started()
+        return frame
 
     def _skip(self, data: bytes | bytearray) -> None:
         if not data:
@@ -39,7 +88,7 @@ class _GarbageCounter:
         self._skipping = False
 
 
-class DelimitedFramer(_GarbageCounter):
+class DelimitedFramer(_Framer):
     """Frames that end with ``end`` (then ``trailer`` more bytes, e.g. a checksum).
 
     With ``start`` set, a frame begins with ``start``; bytes before it are garbage,
@@ -64,51 +113,17 @@ class DelimitedFramer(_GarbageCounter):
             raise ValueError(f"trailer must be >= 0, got {trailer}")
         if max_frame < len(start) + len(end) + trailer:
             raise ValueError(f"max_frame {max_frame} is shorter than start + end + trailer")
-        super().__init__()
+        super().__init__(start)
         self.end = bytes(end)
-        self.start = bytes(start)
         self.trailer = trailer
         self.max_frame = max_frame
         self.restart_on_start = restart_on_start
-        self._buf = bytearray()
-        self._in_frame = not self.start
         self._trailer_left: int | None = None
 
     def reset(self) -> None:
         """Drop a partial frame (garbage counters are kept)."""
-        self._buf.clear()
-        self._in_frame = not self.start
+        super().reset()
         self._trailer_left = None
-
-    def pending(self) -> bytes:
-        """The partial frame received so far (empty between frames)."""
-        return bytes(self._buf) if self._in_frame else b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Every frame that ``data`` completes, in order."""
-        frames: list[bytes] = []
-        for byte in data:
-            self._buf.append(byte)
-            if not self._in_frame:
-                self._hunt()
-                continue
-            frame = self._in_frame_byte()
-            if frame is not None:
-                frames.append(frame)
-        return frames
-
-    def _hunt(self) -> None:
-        """Looking for ``start``: keep only what could still be its beginning."""
-        n = len(self.start)
-        if self._buf.endswith(self.start):
-            self._skip(self._buf[:-n])
-            del self._buf[:-n]
-            self._in_frame = True
-            self._frame_started()
-        elif len(self._buf) >= n:
-            cut = len(self._buf) - (n - 1)
-            self._skip(self._buf[:cut])
-            del self._buf[:cut]
 
     def _in_frame_byte(self) -> bytes | None:
         if self._trailer_left is not None:
@@ -134,54 +149,15 @@ class DelimitedFramer(_GarbageCounter):
             self.reset()
         return None
 
-    def _complete(self) -> bytes:
-        frame = bytes(self._buf)
-        self.reset()
-        self._frame_started()
-        return frame
 
-
-class FixedLengthFramer(_GarbageCounter):
+class FixedLengthFramer(_Framer):
     """Frames of exactly ``length`` bytes, optionally beginning with ``start``."""
 
     def __init__(self, length: int, start: bytes = b""):
         if length < max(1, len(start)):
             raise ValueError(f"length {length} must be >= 1 and hold the start bytes")
-        super().__init__()
+        super().__init__(start)
         self.length = length
-        self.start = bytes(start)
-        self._buf = bytearray()
-        self._in_frame = not self.start
 
-    def reset(self) -> None:
-        """Drop a partial frame (garbage counters are kept)."""
-        self._buf.clear()
-        self._in_frame = not self.start
-
-    def pending(self) -> bytes:
-        """The partial frame received so far (empty between frames)."""
-        return bytes(self._buf) if self._in_frame else b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Every frame that ``data`` completes, in order."""
-        frames: list[bytes] = []
-        for byte in data:
-            self._buf.append(byte)
-            if not self._in_frame:
-                n = len(self.start)
-                if self._buf.endswith(self.start):
-                    self._skip(self._buf[:-n])
-                    del self._buf[:-n]
-                    self._in_frame = True
-                    self._frame_started()
-                elif len(self._buf) >= n:
-                    cut = len(self._buf) - (n - 1)
-                    self._skip(self._buf[:cut])
-                    del self._buf[:cut]
-                if not self._in_frame or len(self._buf) < self.length:
-                    continue
-            if len(self._buf) == self.length:
-                frames.append(bytes(self._buf))
-                self.reset()
-                self._frame_started()
-        return frames
+    def _in_frame_byte(self) -> bytes | None:
+        return self._complete() if len(self._buf) == self.length else None
