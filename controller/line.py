@@ -236,7 +236,7 @@ class LineController:
         """
         now = self.clock()
         try:
-            mtime = self.manifest_path.stat().st_mtime
+            mtime = (await asyncio.to_thread(self.manifest_path.stat)).st_mtime
         except OSError:
             mtime = None
         if mtime is not None and mtime != self._manifest_mtime:
