@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from controller.errors import JournalError
 from controller.parcel import ParcelEvent
@@ -77,6 +78,20 @@ ON CONFLICT(session, uid) DO UPDATE SET
     reason = coalesce(excluded.reason, reason), updated = excluded.updated,
     answer_ms = coalesce(excluded.answer_ms, answer_ms)
 """
+
+
+@runtime_checkable
+class JournalRecord(Protocol):
+    """A record of another module's table (containers, audit, line states …).
+
+    The module owns its table: it passes its ``CREATE`` statements to
+    :meth:`Journal.add_schema` before the journal opens and writes its row itself,
+    inside the writer's transaction.
+    """
+
+    def write_to(self, conn: sqlite3.Connection, session: int, wall_offset: float) -> bool:
+        """Insert the record; True when it added outbox rows (upstream events)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +152,13 @@ class Journal:
         self.written = 0
         self.duplicate_terminals = 0
         self.last_error: str | None = None
+        self._schemas: list[str] = []
+
+    def add_schema(self, sql: str) -> None:
+        """Another module's ``CREATE … IF NOT EXISTS`` statements, run when the journal opens."""
+        if self._thread is not None:
+            raise RuntimeError("add_schema() must be called before open()")
+        self._schemas.append(sql)
 
     async def open(self) -> None:
         """Create the file and schema (in a thread), start a session and the writer."""
@@ -157,6 +179,8 @@ class Journal:
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(SCHEMA)
         conn.executescript(outbox.SCHEMA)
+        for sql in self._schemas:
+            conn.executescript(sql)
         have = {row[1] for row in conn.execute("PRAGMA table_info(parcels)")}
         for column in _ADDED_PARCEL_COLUMNS:
             if column not in have:
@@ -169,7 +193,7 @@ class Journal:
         self.wall_offset = time.time() - self.clock()
         return conn
 
-    def append(self, record: ParcelEvent | AlarmRecord) -> None:
+    def append(self, record: ParcelEvent | AlarmRecord | JournalRecord) -> None:
         """Queue a record; never blocks."""
         self._queue.put(record)
 
@@ -261,6 +285,8 @@ class Journal:
                             item.text,
                         ),
                     )
+                elif isinstance(item, JournalRecord):
+                    queued_upstream |= item.write_to(conn, session, self.wall_offset)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

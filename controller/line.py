@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from controller import audit
 from controller.alarms import Alarm, AlarmBoard, Severity
+from controller.audit import CONSOLE, Actor, AuditLog
 from controller.decision import SortPlan
 from controller.errors import CommandRefused, ConfigError, ManifestError
 from controller.journal import Journal
@@ -128,6 +130,8 @@ class LineController:
         self.data_dir = data_dir
         self.clock = clock
         self.journal = Journal(data_dir / "journal.sqlite", config.line.name, config_text, clock)
+        self.journal.add_schema(audit.SCHEMA)
+        self.audit = AuditLog(self.journal.append, self.journal.path, clock)
         self.alarms = AlarmBoard(self.journal.append)
         self.tracker = ParcelTracker()
         self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)
@@ -304,26 +308,29 @@ class LineController:
 
     # -- commands --------------------------------------------------------------------------
 
-    def command(self, command: PackMLCommand) -> None:
-        """Send a PackML command to the PLC, or raise CommandRefused saying why not."""
+    def command(self, command: PackMLCommand, actor: Actor = CONSOLE) -> None:
+        """Send a PackML command to the PLC, or raise CommandRefused saying why not.
+
+        Both outcomes are written to the audit log under ``actor``.
+        """
         if not self.plc.link.up:
-            raise CommandRefused(
-                f"{self.plc.driver.name} ({self.plc.driver.address}) is not connected"
-            )
-        status = self.plc.status
-        state = status.packml_state if status else PackMLState.UNDEFINED
-        why = check_command(command, state)
+            why: str | None = f"{self.plc.driver.name} ({self.plc.driver.address}) is not connected"
+        else:
+            status = self.plc.status
+            why = check_command(command, status.packml_state if status else PackMLState.UNDEFINED)
+        self.audit.record(actor, f"line.{command.name.lower()}", "line", why, ok=why is None)
         if why:
             raise CommandRefused(why)
         self.plc.queue_command(command)
 
-    def set_chute_enabled(self, chute: int, enabled: bool) -> None:
-        """Enable or disable a sort chute."""
+    def set_chute_enabled(self, chute: int, enabled: bool, actor: Actor = CONSOLE) -> None:
+        """Enable or disable a sort chute (audited under ``actor``)."""
         if chute not in self.config.topology.chute_ids:
             raise CommandRefused(f"chute {chute} is not a sort chute of this line")
         disabled = set(self.plc.disabled_by_host)
         (disabled.discard if enabled else disabled.add)(chute)
         self.plc.set_disabled(frozenset(disabled))
+        self.audit.record(actor, "chute.enable" if enabled else "chute.disable", f"chute {chute}")
 
     # -- snapshot --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api.problems import ApiProblem
+from controller.audit import Actor
 from controller.line import LineController
 from controller.tokens import Role, TokenInfo
 
@@ -29,6 +30,11 @@ ANY_ROLE = (Role.TMS, Role.SUPERVISOR, Role.VIEWER)
 def line_of(request: Request) -> LineController:
     """The line the app serves."""
     return request.app.state.line
+
+
+def actor_of(token: TokenInfo) -> Actor:
+    """The audit log's actor for a request made with ``token``."""
+    return Actor(token.name, token.role.value, "api")
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[TokenInfo]]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from controller.api.auth import Reader, Supervisor, line_of
+from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import ChuteChange, LineCommand, iso
 from controller.api.problems import ApiProblem
 from controller.errors import CommandRefused
@@ -64,12 +65,31 @@ async def post_command(body: LineCommand, request: Request, who: Supervisor) -> 
     """Start, Stop, Reset … the line. Refused (409) when PackML does not allow it now."""
     command = PackMLCommand[body.command.upper()]
     try:
-        line_of(request).command(command)
+        line_of(request).command(command, actor_of(who))
     except CommandRefused as err:
-        log.info("%s (%s): %s refused: %s", who.name, who.role.value, body.command, err)
         raise ApiProblem(409, str(err), "command-refused") from err
-    log.warning("%s (%s) sent %s to the line", who.name, who.role.value, body.command)
     return {"accepted": True, "command": body.command, "by": who.name}
+
+
+@router.get("/audit", summary="The audit log (supervisor)")
+async def get_audit(
+    request: Request,
+    _: Supervisor,
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> list[dict[str, Any]]:
+    """Operator actions newest first: who, role, through API/HMI/console, what, refused or not."""
+    rows = await line_of(request).audit.query(
+        since.timestamp() if since else None,
+        until.timestamp() if until else None,
+        user,
+        action,
+        limit,
+    )
+    return [row | {"time": iso(row["time"])} for row in rows]
 
 
 @router.get("/alarms", summary="Active alarms")
@@ -141,9 +161,7 @@ async def patch_chute(
     """Disable a chute (its parcels go to the route's next chute, else to reject) or enable it."""
     line = line_of(request)
     try:
-        line.set_chute_enabled(chute_id, body.enabled)
+        line.set_chute_enabled(chute_id, body.enabled, actor_of(who))
     except CommandRefused as err:
         raise ApiProblem(404, str(err), "unknown-chute") from err
-    what = "enabled" if body.enabled else "disabled"
-    log.warning("%s (%s) %s chute %d", who.name, who.role.value, what, chute_id)
     return next(c for c in _chutes(line) if c["id"] == chute_id)

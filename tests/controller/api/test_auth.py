@@ -17,6 +17,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/parcels", None, {"tms", "supervisor", "viewer"}),
     ("GET", "/api/v1/upstream", None, {"tms", "supervisor", "viewer"}),
     ("GET", "/api/v1/upstream/events", None, {"tms", "supervisor", "viewer"}),
+    ("GET", "/api/v1/audit", None, {"supervisor"}),
     ("GET", "/metrics", None, {"tms", "supervisor", "viewer"}),
     ("PATCH", "/api/v1/sort-plan", {"routes": {"A": [1]}}, {"tms"}),
     ("PUT", "/api/v1/sort-plan", {"routes": {"A": [1], "B": [2], "C": [3]}}, {"tms"}),

@@ -62,3 +62,18 @@ async def test_metrics_are_prometheus_text_with_the_line_figures(api):
     assert "lanesort_decision_latency_seconds_bucket" in text
     assert 'lanesort_device_link_up{device="sorter",line="test-line"} 1.0' in text
     assert 'lanesort_outbox_events{line="test-line",state="pending"}' in text
+
+
+async def test_operator_actions_and_refusals_are_in_the_audit_log(api):
+    await api.send("POST", "/api/v1/line/commands", "supervisor", json={"command": "start"})
+    await api.send("PATCH", "/api/v1/chutes/2", "supervisor", json={"enabled": False})
+    await api.line.journal.barrier()
+    rows = (await api.get("/api/v1/audit", role="supervisor")).json()
+    assert [(r["action"], r["target"], r["ok"]) for r in rows[:2]] == [
+        ("chute.disable", "chute 2", True),
+        ("line.start", "line", False),
+    ]
+    assert rows[0]["user"] == "supervisor-1" and rows[0]["via"] == "api"
+    assert "not possible while the line is Execute" in rows[1]["detail"]
+    only = (await api.get("/api/v1/audit?action=line.start", role="supervisor")).json()
+    assert [r["action"] for r in only] == ["line.start"]
