@@ -6,10 +6,13 @@
     ├── ConfigError             the line config file is missing or invalid (file:line: key: why)
     ├── ManifestError           a manifest file or upload cannot be read (file:line: why)
     ├── JournalError            the SQLite journal cannot be opened or written
+    ├── ReportError             a report's period is invalid (since >= until, too long)
     ├── CommandRefused          a line command is not allowed now (PackML state, link down)
     ├── SortPlanError           a sort plan change is invalid (every problem, by route)
     ├── UpstreamError           the outbox cannot be read or changed
-    └── TokenError              an API token cannot be created, found or revoked
+    ├── TokenError              an API token cannot be created, found or revoked
+    └── UserError               an HMI user cannot be added, found or changed
+        └── LoginRefused        a login is refused (wrong name or password, locked, disabled)
 
 Driver errors (:mod:`drivers.errors`) are caught at the device supervisors and
 become alarms; they reach the user as the alarm text, never as a crash.
@@ -34,6 +37,14 @@ class JournalError(ControllerError):
     """The journal database cannot be opened or written."""
 
 
+class ReportError(ControllerError):
+    """A report cannot be made for this period; ``field`` names the bad argument."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
 class CommandRefused(ControllerError):
     """A command is not allowed in the line's current state."""
 
@@ -52,3 +63,11 @@ class UpstreamError(ControllerError):
 
 class TokenError(ControllerError):
     """An API token cannot be created, found or revoked."""
+
+
+class UserError(ControllerError):
+    """An HMI user cannot be added, found or changed (bad name, role or password)."""
+
+
+class LoginRefused(UserError):
+    """A login is refused; the message says why in plain words, fit for the login page."""

@@ -1,0 +1,32 @@
+"""The ``lanesort`` command: the controller's command line with the HMI on its web app.
+
+This module sits above the controller (DESIGN.md layers): it hands the HMI's
+mount function to :func:`controller.cli.main`, which serves it next to the API
+for ``lanesort run`` and ``lanesort demo``. NiceGUI is imported only when a line
+actually runs, so ``lanesort check-config`` and friends start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from fastapi import FastAPI
+
+from controller import cli
+from controller.line import LineController
+
+
+def mount(app: FastAPI, line: LineController) -> str | None:
+    """Mount the HMI (imported here, on first use)."""
+    from hmi.app import mount_hmi
+
+    return mount_hmi(app, line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lanesort`` console script."""
+    return cli.main(argv, web=(mount,))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

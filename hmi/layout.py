@@ -1,0 +1,193 @@
+"""The frame around every page: dark floor theme, header, navigation, critical-alarm banner.
+
+Sized for a 1280×800 touch panel read from a metre away: 18 px body text, 56 px
+touch targets, high-contrast dark theme. Colours come from the Okabe-Ito palette
+(safe for the common colour-vision deficiencies) and never carry meaning alone:
+every state also has a word and an icon or outline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from controller.packml import state_name
+from hmi.context import Hmi, browser_id
+from hmi.sessions import Session
+
+# Okabe-Ito: distinguishable with deuteranopia, protanopia and tritanopia.
+BLUE = "#56B4E9"
+DEEP_BLUE = "#0072B2"
+GREEN = "#009E73"
+ORANGE = "#E69F00"
+VERMILLION = "#D55E00"
+YELLOW = "#F0E442"
+GREY = "#8a8f98"
+
+CSS = f"""
+:root {{ --ls-bg: #111418; --ls-panel: #1c2128; --ls-text: #eef1f4; }}
+body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
+.ls-panel {{ background: var(--ls-panel); border-radius: 10px; padding: 14px; }}
+.ls-big {{ font-size: 40px; font-weight: 700; line-height: 1.1; }}
+.ls-kpi-label {{ font-size: 15px; opacity: .8; text-transform: uppercase; letter-spacing: .04em; }}
+.ls-nav .q-btn {{ min-height: 56px; padding: 0 10px; font-size: 16px; }}
+.ls-touch {{ min-height: 56px; min-width: 120px; font-size: 18px; }}
+.ls-banner {{ background: {VERMILLION}; color: #fff; font-size: 22px; font-weight: 700;
+              padding: 10px 16px; border: 4px solid #fff; }}
+.ls-chute {{ border-radius: 6px; color: #111; font-weight: 700; text-align: center;
+             cursor: pointer; user-select: none; }}
+.ls-chute-normal {{ background: {BLUE}; border: 3px solid {BLUE}; }}
+.ls-chute-full {{ background: repeating-linear-gradient(45deg, {ORANGE} 0 8px, #f7c96b 8px 16px);
+                  border: 3px solid #fff; }}
+.ls-chute-disabled {{ background: #3a3f47; color: #eef1f4; border: 3px dashed #cfd3d8; }}
+.ls-chute-jammed {{ background: {VERMILLION}; color: #fff; border: 5px double #fff; }}
+.ls-fill {{ background: rgba(0,0,0,.55); width: 100%; border-top: 2px solid #111; }}
+.ls-link-up {{ color: {GREEN}; }}
+.ls-link-down {{ color: {VERMILLION}; }}
+.q-table {{ font-size: 17px; }}
+.q-table th {{ font-size: 15px; }}
+"""
+
+#: PackML states and how they look: (colour, icon).
+STATE_LOOK = {
+    "Execute": (GREEN, "play_circle"),
+    "Idle": (BLUE, "pause_circle"),
+    "Starting": (BLUE, "hourglass_top"),
+    "Stopping": (ORANGE, "hourglass_bottom"),
+    "Stopped": (ORANGE, "stop_circle"),
+    "Held": (ORANGE, "pan_tool"),
+    "Suspended": (ORANGE, "pause"),
+    "Aborted": (VERMILLION, "report"),
+    "Aborting": (VERMILLION, "report"),
+}
+
+PAGES = (
+    ("/", "Overview", "dashboard"),
+    ("/line", "Line", "linear_scale"),
+    ("/chutes", "Chutes", "view_module"),
+    ("/alarms", "Alarms", "notifications"),
+    ("/parcels", "Parcels", "search"),
+    ("/report", "Report", "assessment"),
+)
+
+
+def state_text(hmi: Hmi) -> str:
+    """The PackML state in words, or why it is unknown."""
+    snap = hmi.feed.state.snapshot
+    if not hmi.line.plc.link.up:
+        return "PLC offline"
+    return state_name(snap.packml_state) if snap.packml_state is not None else "unknown"
+
+
+@contextmanager
+def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], None]]:
+    """Build the header and banner, yield the page's content area's refresher hook.
+
+    The caller adds its content inside the ``with``; the frame's own timer updates
+    the header state and the critical-alarm banner twice a second.
+    """
+    ui.dark_mode(True)
+    ui.add_css(CSS)
+    ui.page_title(f"LaneSort · {hmi.line.config.line.name} · {current}")
+    sound = {"on": True, "heard": set()}
+    with ui.header().classes("items-center gap-2 py-1 px-3 no-wrap").style("background:#1c2128"):
+        ui.label(hmi.line.config.line.name).classes("text-xl font-bold mr-2")
+        state_chip = (
+            ui.label()
+            .classes("text-lg font-bold px-3 py-1 rounded")
+            .props('data-testid="packml-state"')
+        )
+        with ui.row().classes("ls-nav gap-0 ml-1 no-wrap"):
+            for path, label, icon in PAGES:
+                button = ui.button(label, icon=icon, on_click=lambda p=path: ui.navigate.to(p))
+                button.props("flat" if label != current else "unelevated color=primary")
+            if session.may_act:
+                audit = ui.button(
+                    "Audit", icon="history_edu", on_click=lambda: ui.navigate.to("/audit")
+                )
+                audit.props("flat" if current != "Audit" else "unelevated color=primary")
+        ui.space()
+        ui.label(f"{session.user} ({session.role})").classes("text-base opacity-80").props(
+            'data-testid="who"'
+        )
+        ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
+            'flat aria-label="Log out"'
+        ).classes("ls-touch").tooltip("Log out")
+    banner = (
+        ui.row().classes("ls-banner w-full items-center").props('data-testid="critical-banner"')
+    )
+    with banner:
+        ui.icon("warning").classes("text-3xl")
+        banner_text = ui.label()
+        ui.space()
+        ui.button("Open alarms", on_click=lambda: ui.navigate.to("/alarms")).props(
+            "color=white text-color=black"
+        ).classes("ls-touch")
+        sound_switch = ui.switch("Sound", value=True).props("dark color=white")
+        sound_switch.on_value_change(lambda e: sound.update(on=bool(e.value)))
+    banner.set_visibility(False)
+
+    def refresh_frame() -> None:
+        if hmi.sessions.get(browser_id()) is None:
+            ui.navigate.to("/login?expired=1")
+            return
+        text = state_text(hmi)
+        colour, _icon = STATE_LOOK.get(text, (GREY, "help"))
+        if state_chip.text != text:
+            state_chip.set_text(text)
+            state_chip.style(f"background:{colour};color:#111")
+        critical = sorted(hmi.feed.state.unacked_critical, key=lambda a: -a.since)
+        banner.set_visibility(bool(critical))
+        if critical:
+            first = critical[0]
+            more = f" (+{len(critical) - 1} more)" if len(critical) > 1 else ""
+            line = f"CRITICAL: {first.device or 'line'}: {first.text}{more}"
+            if banner_text.text != line:
+                banner_text.set_text(line)
+            new = {a.key for a in critical} - sound["heard"]
+            if new and sound["on"]:
+                ui.run_javascript(
+                    "try { new Audio(window.path_prefix + '/alarm.wav').play(); } catch (e) {}"
+                )
+            sound["heard"] |= new
+        sound["heard"] &= {a.key for a in critical}
+
+    refresh_frame()
+    ui.timer(1.0, refresh_frame)
+    with ui.column().classes("w-full gap-3 p-2"):
+        yield refresh_frame
+
+
+def confirm(question: str, detail: str, on_yes: Callable, yes_text: str = "Yes") -> None:
+    """Ask before acting; big buttons, the question in words."""
+    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:460px"):
+        ui.label(question).classes("text-2xl font-bold")
+        if detail:
+            ui.label(detail).classes("text-lg opacity-90")
+        with ui.row().classes("w-full justify-end gap-3 mt-4"):
+            ui.button("Cancel", on_click=dialog.close).props("flat").classes("ls-touch")
+
+            async def yes() -> None:
+                dialog.close()
+                await on_yes()
+
+            ui.button(yes_text, on_click=yes).props(
+                'color=primary data-testid="confirm-yes"'
+            ).classes("ls-touch").mark("confirm-yes")
+    dialog.open()
+
+
+def kpi(label: str, testid: str) -> ui.label:
+    """A big figure with a caption; returns the figure's label to update."""
+    with ui.column().classes("ls-panel gap-0 min-w-[150px]"):
+        ui.label(label).classes("ls-kpi-label")
+        value = ui.label("–").classes("ls-big").props(f'data-testid="{testid}"')
+    return value
+
+
+def set_text(label: ui.label, text: str) -> None:
+    """Change a label only when its text changed (no message to the browser otherwise)."""
+    if label.text != text:
+        label.set_text(text)

@@ -1,0 +1,57 @@
+"""The audit log, for supervisors: who did what, when, through which door."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from nicegui import ui
+
+from hmi.context import Hmi
+from hmi.sessions import Session
+
+
+def build(hmi: Hmi, session: Session) -> None:
+    """The audit page's content (the caller lets only supervisors in)."""
+    with ui.row().classes("items-end gap-3"):
+        hours = ui.select(
+            {1: "last hour", 8: "last 8 h", 24: "last 24 h", 168: "last 7 days"},
+            value=24,
+            label="Period",
+        )
+        user = ui.input("User")
+        show = ui.button("Show", icon="search").classes("ls-touch")
+    columns = [
+        {"name": "time", "label": "Time", "field": "time", "align": "left"},
+        {"name": "user", "label": "User", "field": "user", "align": "left"},
+        {"name": "role", "label": "Role", "field": "role", "align": "left"},
+        {"name": "via", "label": "Via", "field": "via", "align": "left"},
+        {"name": "action", "label": "Action", "field": "action", "align": "left"},
+        {"name": "target", "label": "Target", "field": "target", "align": "left"},
+        {"name": "result", "label": "Result", "field": "result", "align": "left"},
+    ]
+    table = ui.table(columns=columns, rows=[], row_key="id", pagination=20).classes("w-full")
+    table.props(
+        'dense wrap-cells data-testid="audit-table" no-data-label="No actions in this period"'
+    )
+
+    async def load() -> None:
+        since = (datetime.now() - timedelta(hours=float(hours.value))).timestamp()
+        rows = await hmi.line.audit.query(since=since, user=(user.value or None), limit=1000)
+        table.rows = [
+            {
+                "id": i,
+                "time": time.strftime("%m-%d %H:%M:%S", time.localtime(r["time"])),
+                "user": r["user"],
+                "role": r["role"],
+                "via": r["via"],
+                "action": r["action"],
+                "target": r["target"] or "",
+                "result": "done" if r["ok"] else f"refused: {r['detail'] or ''}",
+            }
+            for i, r in enumerate(rows)
+        ]
+        table.update()
+
+    show.on_click(load)
+    ui.timer(0.1, load, once=True)
