@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.errors import JournalError
+from controller.journal import reading
 
 log = logging.getLogger("lanesort.audit")
 
@@ -140,19 +140,10 @@ class AuditLog:
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-        except sqlite3.Error as err:
-            raise JournalError(f"{self.path}: cannot read the audit log: {err}") from err
-        conn.row_factory = sqlite3.Row
-        try:
+        with reading(self.path, "the audit log") as conn:
             rows = conn.execute(
                 "SELECT time, user, role, via, action, target, detail, ok FROM audit"
                 f" WHERE {' AND '.join(where)} ORDER BY time DESC, id DESC LIMIT ?",
                 (*args, max(1, min(limit, 10_000))),
             ).fetchall()
-        except sqlite3.Error as err:
-            raise JournalError(f"{self.path}: cannot read the audit log: {err}") from err
-        finally:
-            conn.close()
         return [dict(row) | {"ok": bool(row["ok"])} for row in rows]

@@ -2,7 +2,8 @@
 
 The PLC reports a chute's full sensor, not a level. The controller counts the
 parcels that landed in a chute since its full sensor last cleared (the container
-was swapped). A container emptied before it ever got full is not seen, so the
+was swapped) or the floor closed the container out (:mod:`controller.containers`).
+A container emptied before it ever got full, and not closed out, is not seen, so the
 count is an upper bound, good for "which chute fills next" on a screen.
 """
 
@@ -25,6 +26,10 @@ class ChuteFill:
         for chute in self._full - full:
             self._since_swap[chute] = 0
         self._full = full
+
+    def swapped(self, chute: int) -> None:
+        """The floor swapped ``chute``'s container (a close-out): its count starts again."""
+        self._since_swap[chute] = 0
 
     def counts(self) -> dict[int, int]:
         """Chute -> parcels since the last swap (chutes never used are absent)."""

@@ -19,13 +19,14 @@ offset measured when the journal opened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -57,7 +58,8 @@ CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
 CREATE INDEX IF NOT EXISTS parcels_by_time ON parcels(inducted, session, uid);
 CREATE TABLE IF NOT EXISTS alarms(
     id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
-    device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL);
+    device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL, user TEXT);
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms(time);
 """
 
 #: Columns added after the first release, added to older journal files on open.
@@ -80,6 +82,26 @@ ON CONFLICT(session, uid) DO UPDATE SET
 """
 
 
+@contextlib.contextmanager
+def reading(path: str | Path, what: str) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the journal (rows as :class:`sqlite3.Row`), closed after.
+
+    For queries run in a worker thread; SQLite errors become :class:`JournalError`
+    saying ``what`` could not be read.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error as err:
+        raise JournalError(f"{path}: cannot read {what}: {err}") from err
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    except sqlite3.Error as err:
+        raise JournalError(f"{path}: cannot read {what}: {err}") from err
+    finally:
+        conn.close()
+
+
 @runtime_checkable
 class JournalRecord(Protocol):
     """A record of another module's table (containers, audit, line states …).
@@ -96,7 +118,7 @@ class JournalRecord(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AlarmRecord:
-    """An alarm raised, cleared or acknowledged."""
+    """An alarm raised, cleared, acknowledged, shelved or unshelved (``user``: who did it)."""
 
     time: float
     key: str
@@ -104,6 +126,7 @@ class AlarmRecord:
     severity: str
     state: str
     text: str
+    user: str | None = None
 
 
 class _Barrier:
@@ -185,6 +208,8 @@ class Journal:
         for column in _ADDED_PARCEL_COLUMNS:
             if column not in have:
                 conn.execute(f"ALTER TABLE parcels ADD COLUMN {column} TEXT")
+        if "user" not in {row[1] for row in conn.execute("PRAGMA table_info(alarms)")}:
+            conn.execute("ALTER TABLE alarms ADD COLUMN user TEXT")
         cur = conn.execute(
             "INSERT INTO sessions(started, line, config) VALUES(?, ?, ?)",
             (time.time(), self.line_name, self.config_text),
@@ -273,8 +298,8 @@ class Journal:
                     queued_upstream |= self._write_event(conn, session, item)
                 elif isinstance(item, AlarmRecord):
                     conn.execute(
-                        "INSERT INTO alarms(session, time, key, device, severity, state, text)"
-                        " VALUES(?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO alarms(session, time, key, device, severity, state, text,"
+                        " user) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             session,
                             item.time + self.wall_offset,
@@ -283,6 +308,7 @@ class Journal:
                             item.severity,
                             item.state,
                             item.text,
+                            item.user,
                         ),
                     )
                 elif isinstance(item, JournalRecord):

@@ -3,7 +3,8 @@
 :class:`LineController` owns the journal, the parcel tracker, the alarm board,
 one supervisor per device and the manifest watcher. It hands out frozen
 :class:`LineSnapshot` objects for the CLI (and later the API and HMI) and takes
-the few commands a supervisor may give: Start, Stop, Reset, chute enable/disable.
+the few commands a supervisor may give: Start, Stop, Reset, chute enable/disable,
+alarm acknowledge and shelve.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from controller import audit
+from controller.alarm_history import AlarmHistory
 from controller.alarms import Alarm, AlarmBoard, Severity
 from controller.audit import CONSOLE, Actor, AuditLog
+from controller.containers import ContainerBook, ContainerInfo
 from controller.decision import SortPlan
-from controller.errors import CommandRefused, ConfigError, ManifestError
+from controller.errors import CommandRefused, ConfigError, ManifestError, ReportError
+from controller.images import SCHEMA as IMAGES_SCHEMA
+from controller.images import ImageStore
 from controller.journal import Journal
+from controller.line_states import SCHEMA as LINE_STATES_SCHEMA
+from controller.line_states import LineStates
 from controller.links import Backoff, LinkState
 from controller.manifest_import import new_job_id, run_import
 from controller.manifest_jobs import ImportJobs
@@ -33,6 +40,8 @@ from controller.parcel import ParcelTracker
 from controller.parcel_queries import ParcelQueries
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
+from controller.shift_report import SCHEMA as SHIFT_REPORT_SCHEMA
+from controller.shift_report import ShiftReport, shift_report, throughput_series
 from controller.sort_plan import SortPlanService, SortPlanStore
 from controller.supervisor import DeviceSupervisor
 from controller.tunnel_link import DimensionerLink, ScaleLink
@@ -65,6 +74,8 @@ class LineSnapshot:
     reasons: dict[str, int]
     on_belt: int
     alarms: tuple[Alarm, ...]
+    """The displayed alarms (active and returned-unacknowledged, not shelved), oldest first."""
+    shelved: tuple[Alarm, ...]
     chute_full: frozenset[int]
     chute_disabled: frozenset[int]
     answer_p50_ms: float | None
@@ -72,6 +83,8 @@ class LineSnapshot:
     manifest_size: int
     per_chute: dict[int, int]
     chute_fill: dict[int, int]
+    containers: dict[int, ContainerInfo]
+    """The container filling in each chute (the reject chute's too)."""
     plan_version: int
 
 
@@ -129,10 +142,22 @@ class LineController:
         self.config = config
         self.data_dir = data_dir
         self.clock = clock
-        self.journal = Journal(data_dir / "journal.sqlite", config.line.name, config_text, clock)
+        self.journal = Journal(
+            data_dir / "journal.sqlite",
+            config.line.name,
+            config_text,
+            clock,
+            upstream_events=config.upstream.events,
+        )
         self.journal.add_schema(audit.SCHEMA)
+        self.journal.add_schema(IMAGES_SCHEMA)
+        self.journal.add_schema(LINE_STATES_SCHEMA)
+        self.journal.add_schema(SHIFT_REPORT_SCHEMA)
+        self.line_states = LineStates(self.journal.append, clock)
+        self.images = ImageStore(data_dir / "images", config.images, self.journal)
         self.audit = AuditLog(self.journal.append, self.journal.path, clock)
         self.alarms = AlarmBoard(self.journal.append)
+        self.alarm_history = AlarmHistory(self.journal.path)
         self.tracker = ParcelTracker()
         self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)
         self.plan_service = SortPlanService(
@@ -181,8 +206,17 @@ class LineController:
                 self._spawn,
                 self.scales,
                 self.dimensioners,
+                images=self.images,
+                line_states=self.line_states,
             ),
             clock,
+        )
+        self.containers = ContainerBook(
+            self.journal,
+            (*config.topology.chute_ids, config.topology.reject_chute.id),
+            self.tracker,
+            self.plc.chute_fill,
+            self.plan,
         )
         self.started = asyncio.Event()
 
@@ -203,11 +237,13 @@ class LineController:
         ``services`` (the API server, say) run in the same TaskGroup.
         """
         await self.journal.open()
+        self.line_states.started(self.clock())
         try:
             await asyncio.to_thread(self.manifest.open)
             if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
                 log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
             log.info("%s", await self.plan_service.load())
+            await self.containers.restore()
             await self._import_manifest_file(startup=True)
             async with asyncio.TaskGroup() as group:
                 self._group = group
@@ -216,6 +252,8 @@ class LineController:
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
                 group.create_task(self._watch_manifest(), name="manifest-watch")
                 group.create_task(self.upstream.run(), name="upstream")
+                group.create_task(self.line_states.run(), name="line-states")
+                group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
                 for make in services:
                     group.create_task(make())
                 self.started.set()
@@ -225,6 +263,7 @@ class LineController:
                 await self.imports.close()
                 await asyncio.to_thread(self.manifest.close)
             finally:
+                self.line_states.stopped(self.clock())
                 await self.journal.close()
 
     def _outbox_committed(self) -> None:
@@ -322,6 +361,7 @@ class LineController:
         if why:
             raise CommandRefused(why)
         self.plc.queue_command(command)
+        self.line_states.on_command(command.name.lower(), actor.name, self.clock())
 
     def set_chute_enabled(self, chute: int, enabled: bool, actor: Actor = CONSOLE) -> None:
         """Enable or disable a sort chute (audited under ``actor``)."""
@@ -332,10 +372,108 @@ class LineController:
         self.plc.set_disabled(frozenset(disabled))
         self.audit.record(actor, "chute.enable" if enabled else "chute.disable", f"chute {chute}")
 
+    def acknowledge_alarm(self, key: str, actor: Actor = CONSOLE) -> None:
+        """Acknowledge alarm ``key`` (ISA-18.2); audited as ``alarm.ack``, refusals too."""
+        self._alarm_action(
+            actor, "alarm.ack", key, None, lambda now: self.alarms.acknowledge(key, actor.name, now)
+        )
+
+    def shelve_alarm(
+        self, key: str, minutes: float, reason: str | None = None, actor: Actor = CONSOLE
+    ) -> None:
+        """Hide alarm ``key`` from the active list for ``minutes`` (at most 8 h); audited."""
+        self._alarm_action(
+            actor,
+            "alarm.shelve",
+            key,
+            f"{minutes:g} min" + (f": {reason}" if reason else ""),
+            lambda now: self.alarms.shelve(key, actor.name, now + minutes * 60, now, reason),
+        )
+
+    def unshelve_alarm(self, key: str, actor: Actor = CONSOLE) -> None:
+        """Show a shelved alarm again; audited as ``alarm.unshelve``."""
+        self._alarm_action(
+            actor, "alarm.unshelve", key, None, lambda t: self.alarms.unshelve(key, actor.name, t)
+        )
+
+    def _alarm_action(
+        self,
+        actor: Actor,
+        action: str,
+        key: str,
+        detail: str | None,
+        change: Callable[[float], None],
+    ) -> None:
+        """Run ``change`` on the board at the clock's now and audit it; re-raise a refusal."""
+        try:
+            change(self.clock())
+        except CommandRefused as err:
+            self.audit.record(actor, action, key, str(err), ok=False)
+            raise
+        self.audit.record(actor, action, key, detail)
+
+    def image_file(self, relative: str) -> Path:
+        """The file of a parcel image's relative path (``images[].path`` of a parcel lookup).
+
+        Raises CommandRefused for a path that leads outside ``<data_dir>/images`` (``..``,
+        absolute, a symlink out). Blocking (resolves symlinks): call it in a thread.
+        """
+        return self.images.resolve(relative)
+
+    def close_container(
+        self, chute: int, actor: Actor = CONSOLE, reason: str | None = None
+    ) -> ContainerInfo:
+        """Close out ``chute``'s container (full, or its route is done): the closed one.
+
+        The chute's count and fill estimate start again; the record and its
+        ``container.closed`` event are journaled. Audited as ``chute.close-out``;
+        CommandRefused (audited too) for a chute this line does not have.
+        """
+        try:
+            info = self.containers.close(chute, actor, reason)
+        except CommandRefused as err:
+            self.audit.record(actor, "chute.close-out", f"chute {chute}", str(err), ok=False)
+            raise
+        detail = f"container {info.id}: {info.count} parcels" + (f"; {reason}" if reason else "")
+        self.audit.record(actor, "chute.close-out", f"chute {chute}", detail)
+        return info
+
+    async def container_history(self, chute: int | None = None, limit: int = 50) -> list[dict]:
+        """Closed-out containers, newest first (of ``chute``, or of every chute).
+
+        Each: ``id, session, chute, route, opened, closed, parcels, closed_by, reason``
+        (times in wall-clock epoch seconds). JournalError when the journal cannot be read.
+        """
+        return await self.containers.history(chute, limit)
+
+    # -- reports ---------------------------------------------------------------------------
+
+    async def shift_report(self, since: float, until: float) -> ShiftReport:
+        """The KPIs of ``[since, until)`` (wall-clock epoch s; see :mod:`controller.shift_report`).
+
+        ReportError for since >= until or a span over 31 days; JournalError when unreadable.
+        """
+        return await shift_report(self.journal.path, since, until)
+
+    async def throughput_series(
+        self, minutes: int = 60, bucket_s: int = 60
+    ) -> list[tuple[float, int]]:
+        """Terminal parcels per ``bucket_s`` bucket over the last ``minutes`` (wall clock).
+
+        Buckets are aligned to multiples of ``bucket_s``; the last one holds now and is
+        still filling. Each item is (bucket start epoch s, parcels).
+        """
+        if bucket_s <= 0:
+            raise ReportError("bucket_s", "bucket_s must be positive")
+        until = (time.time() // bucket_s + 1) * bucket_s
+        since = until - math.ceil(minutes * 60 / bucket_s) * bucket_s
+        return await throughput_series(self.journal.path, since, until, bucket_s)
+
     # -- snapshot --------------------------------------------------------------------------
 
     def snapshot(self) -> LineSnapshot:
-        """A frozen picture of the line now."""
+        """A frozen picture of the line now (ended alarm shelves expire first)."""
+        self.alarms.expire_shelves(self.clock())
         status = self.plc.status
         latencies = self.plc.latencies_ms[-5000:]
         return LineSnapshot(
@@ -351,6 +489,7 @@ class LineController:
             reasons=dict(self.tracker.reasons),
             on_belt=len(self.tracker),
             alarms=tuple(self.alarms.active()),
+            shelved=tuple(self.alarms.shelved()),
             chute_full=status.chute_full if status else frozenset(),
             chute_disabled=(status.chute_disabled if status else frozenset())
             | self.plc.disabled_by_host,
@@ -359,5 +498,6 @@ class LineController:
             manifest_size=len(self.manifest),
             per_chute=dict(self.tracker.per_chute),
             chute_fill=self.plc.chute_fill.counts(),
+            containers=self.containers.infos(),
             plan_version=self.plan.version,
         )

@@ -118,13 +118,20 @@ class ParcelTracker:
         """Parcels on the belt that have no terminal state yet."""
         return list(self._active.values())
 
-    def _new(self, tracking_id: int, now: float) -> tuple[Parcel, list[ParcelEvent]]:
-        """Start a parcel for a tracking id that is not on the belt."""
+    def _new(
+        self, tracking_id: int, now: float, not_scanned: str | None = None
+    ) -> tuple[Parcel, list[ParcelEvent]]:
+        """Start a parcel for a tracking id that is not on the belt.
+
+        ``not_scanned`` names what made the parcel known when the PLC never reported it
+        in the scan tunnel (kept in the event's detail: the read rate leaves it out).
+        """
         parcel = Parcel(self._next_uid, tracking_id, ParcelState.INDUCTED, now)
         self._next_uid += 1
         self._active[tracking_id] = parcel
         self.counts[ParcelState.INDUCTED.value] += 1
-        return parcel, [self._event(parcel, now, "inducted")]
+        detail = {"not_scanned": not_scanned} if not_scanned else None
+        return parcel, [self._event(parcel, now, "inducted", detail)]
 
     def _event(
         self,
@@ -214,7 +221,7 @@ class ParcelTracker:
         events: list[ParcelEvent] = []
         parcel = self._active.get(tracking_id)
         if parcel is None:
-            parcel, events = self._new(tracking_id, now)
+            parcel, events = self._new(tracking_id, now, "destination request")
             parcel.identification = Identification(
                 None, RejectReason.UNKNOWN_PARCEL, "no scan event for this tracking id"
             )
@@ -247,7 +254,7 @@ class ParcelTracker:
             if tracking_id in self._finished:
                 self.duplicate_confirmations += 1
                 return []
-            parcel, events = self._new(tracking_id, now)
+            parcel, events = self._new(tracking_id, now, "sort confirmation")
         detail: dict[str, Any] = {"plc_result": result.name}
         if result is SortResult.DIVERTED:
             state, reason = ParcelState.SORTED, None

@@ -86,7 +86,12 @@ class ParcelQueries:
         return conn
 
     def by_barcode(self, barcode: str) -> dict[str, Any] | None:
-        """The latest pass of ``barcode`` with measurements and every event, or None."""
+        """The latest pass of ``barcode`` with measurements and every event, or None.
+
+        Also ``images`` (camera images kept: device, path relative to the images folder,
+        time) and ``upstream`` (its webhook events in the outbox: state, attempts, last
+        error …; delivered rows are purged after ``upstream.keep_delivered_days``).
+        """
         conn = self._connect()
         try:
             rows = conn.execute(
@@ -100,8 +105,23 @@ class ParcelQueries:
             parcel = _parcel(latest)
             parcel["events"] = self._events(conn, latest["session"], latest["uid"])
             parcel["measurements"] = _measurements(parcel["events"])
+            parcel["images"] = _images(conn, latest["session"], latest["uid"])
+            parcel["upstream"] = _upstream(conn, latest["session"], latest["uid"])
             parcel["other_passes"] = [_parcel(r) for r in rows[1:20]]
             return parcel
+        finally:
+            conn.close()
+
+    def images_of(self, barcode: str) -> list[dict[str, Any]] | None:
+        """The images of the latest pass of ``barcode`` (None when it was never seen)."""
+        conn = self._connect()
+        try:
+            latest = conn.execute(
+                "SELECT session, uid FROM parcels WHERE barcode = ?"
+                " ORDER BY inducted DESC, session DESC, uid DESC LIMIT 1",
+                (barcode,),
+            ).fetchone()
+            return None if latest is None else _images(conn, latest["session"], latest["uid"])
         finally:
             conn.close()
 
@@ -165,6 +185,49 @@ class ParcelQueries:
             items,
             encode_cursor(last["inducted"], last["session"], last["uid"]) if last else None,
         )
+
+
+def _images(conn: sqlite3.Connection, session: int, uid: int) -> list[dict[str, Any]]:
+    """The parcel's camera images, oldest first ([] on a journal without an images table)."""
+    try:
+        rows = conn.execute(
+            "SELECT device, path, time FROM images WHERE session = ? AND uid = ? ORDER BY id",
+            (session, uid),
+        ).fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return []
+        raise JournalError(f"cannot read the parcel's images: {err}") from err
+    return [{"device": r["device"], "path": r["path"], "time": r["time"]} for r in rows]
+
+
+def _upstream(conn: sqlite3.Connection, session: int, uid: int) -> list[dict[str, Any]]:
+    """The parcel's upstream (webhook) events in sequence order, with their delivery state.
+
+    ``next_attempt`` is set for a pending event only (a row due at once shows its creation
+    time); ``delivered`` for a delivered one.
+    """
+    rows = conn.execute(
+        "SELECT event_id, type, sequence, state, attempts, last_error, created, next_attempt,"
+        " delivered FROM outbox WHERE lane_key = ? ORDER BY sequence",
+        (f"{session}:{uid}",),
+    ).fetchall()
+    return [
+        {
+            "event_id": r["event_id"],
+            "type": r["type"],
+            "sequence": r["sequence"],
+            "state": r["state"],
+            "attempts": r["attempts"],
+            "last_error": r["last_error"],
+            "created": r["created"],
+            "next_attempt": max(r["next_attempt"], r["created"])
+            if r["state"] == "pending"
+            else None,
+            "delivered": r["delivered"],
+        }
+        for r in rows
+    ]
 
 
 def _measurements(events: list[dict[str, Any]]) -> dict[str, Any] | None:

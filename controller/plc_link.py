@@ -27,15 +27,18 @@ from controller.decision import (
     decide,
 )
 from controller.histogram import Histogram
+from controller.images import ImageStore
 from controller.incidents import IncidentResponse, respond
 from controller.journal import Journal
 from controller.labels import LabelRules
+from controller.line_states import LineStates
 from controller.links import Backoff
 from controller.measure import Measurement, check_measurement
 from controller.parcel import Parcel, ParcelState, ParcelTracker
 from controller.reader_link import ReaderLink, identify_with
 from controller.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.tunnel_link import DimensionerLink, ScaleLink, measure_with
+from drivers.errors import DriverError
 from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
 from plc_configs.schema import LineConfig
@@ -74,6 +77,10 @@ class LineParts:
     spawn: Callable[[Coroutine[Any, Any, None]], Any]
     scales: list[ScaleLink] = field(default_factory=list)
     dimensioners: list[DimensionerLink] = field(default_factory=list)
+    line_states: LineStates | None = None
+    """The line-state history: told of every PackML state change and link loss."""
+    images: ImageStore | None = None
+    """Where the cameras' images of each parcel are kept (None: not kept)."""
 
     @property
     def measures(self) -> bool:
@@ -187,7 +194,8 @@ class PlcLink(DeviceSupervisor):
 
     async def _identify(self, parcel: Parcel, entered_after: float) -> None:
         """Trigger the readers for ``parcel``; a read that may be a neighbour's is no read."""
-        identification, symbols, raw = await identify_with(self.parts.readers, self.labels)
+        images: list[tuple[str, bytes]] = []
+        identification, symbols, raw = await identify_with(self.parts.readers, self.labels, images)
         done = self.clock()
         age_ms = (done - entered_after) * 1000
         if identification.barcode is not None and age_ms > self.scan_window_ms:
@@ -200,6 +208,8 @@ class PlcLink(DeviceSupervisor):
             )
         events = self.parts.tracker.on_identified(parcel, identification, symbols, raw, done)
         self.parts.journal.extend(events)
+        if images and self.parts.images is not None:
+            await self.parts.images.keep(parcel.uid, images, done)  # the files, in a thread
 
     async def _measure(self, parcel: Parcel, entered_after: float) -> None:
         """Weigh and measure ``parcel``; a result that may be a neighbour's is not bound."""
@@ -352,6 +362,8 @@ class PlcLink(DeviceSupervisor):
         self.chute_fill.on_full(status.chute_full)
         if previous is None or previous.packml_state != status.packml_state:
             log.info("%s: PackML state %s", self.driver.name, status.packml_state.name)
+        if self.parts.line_states is not None:
+            self.parts.line_states.on_plc_state(status.packml_state, status.fault_word, now)
         if status.heartbeat != self._hb_value:
             self._hb_value, self._hb_changed_at = status.heartbeat, now
             if not self.heartbeat_ok:
@@ -386,6 +398,11 @@ class PlcLink(DeviceSupervisor):
             self._faults = status.fault_word
         if self._auto_start:
             self._auto_start_step(status.packml_state)
+
+    def _down(self, err: DriverError) -> None:
+        super()._down(err)
+        if self.parts.line_states is not None:
+            self.parts.line_states.on_link_down(self.link.last_error, self.clock())
 
     def _auto_start_step(self, state: PackMLState) -> None:
         if self._commands:

@@ -28,11 +28,15 @@ class ReaderLink(DeviceSupervisor):
 
 
 async def identify_with(
-    readers: list[ReaderLink], rules: LabelRules
+    readers: list[ReaderLink],
+    rules: LabelRules,
+    images: list[tuple[str, bytes]] | None = None,
 ) -> tuple[Identification, tuple, str]:
     """Trigger every reader at once and pick the barcode from what they read together.
 
     Returns the identification, every symbol as (data, symbology, device) and the raw replies.
+    The frames the cameras attached to their results (JPEG) are appended to ``images`` as
+    (device, bytes), when given.
     """
     results = await asyncio.gather(*(r.read() for r in readers))
     symbols: list[tuple[str, str, str]] = []
@@ -45,6 +49,9 @@ async def identify_with(
             raws.append(f"{link.driver.name}: {result.detail}")
             continue
         raws.append(result.raw)
+        image = getattr(result, "image", None)
+        if images is not None and image:
+            images.append((link.driver.name, image))
         if getattr(result, "multiple", False):
             multiple.append(link.driver.name)
         symbols.extend((s.data, s.symbology, link.driver.name) for s in result.symbols)

@@ -96,6 +96,7 @@ def _camera(name: str, device: CameraDevice) -> BarcodeReader:
         timeout_s=device.timeout_ms / 1000,
         stream=device.stream,
         deskew=device.deskew,
+        keep_images=device.keep_images,
     )
 
 

@@ -116,6 +116,12 @@ class CameraDevice(_Device):
     timeout_ms: int = Field(80, gt=0, le=60000, description="grab plus decode")
     stream: bool = Field(False, description="the URL is a stream (MJPEG/RTSP), not snapshots")
     deskew: bool = Field(True, description="locate and rotate labels the decoder alone misses")
+    keep_images: Literal["none", "no_read", "all"] = Field(
+        "all",
+        description="which frames are kept as JPEG with the parcel, for supervisors to see: "
+        "all (default: any parcel's label can be looked at), no_read (only frames with no "
+        "symbol) or none; kept images are pruned by the line's images section",
+    )
 
 
 class ScaleDevice(_Device):

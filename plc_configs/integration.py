@@ -9,7 +9,13 @@ from pydantic import Field, field_validator, model_validator
 from plc_configs.base import Strict
 
 #: Every event type the controller reports upstream.
-EVENT_TYPES = ("parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost")
+EVENT_TYPES = (
+    "parcel.measured",
+    "parcel.sorted",
+    "parcel.rejected",
+    "parcel.lost",
+    "container.closed",
+)
 
 
 class ApiSection(Strict):
@@ -35,6 +41,31 @@ class ApiSection(Strict):
     )
 
 
+class HmiSection(Strict):
+    """The supervisors' web HMI, served by the API's web server (needs ``api.enabled``)."""
+
+    enabled: bool = Field(True, description="serve the HMI pages")
+    path: str = Field(
+        "/hmi",
+        pattern=r"^/[a-z0-9-]+$",
+        description="URL path the HMI is served under (the API keeps /api/v1 and /docs)",
+    )
+    users_path: str = Field(
+        "users.sqlite",
+        description="HMI users and their hashed passwords (`lanesort user add`); "
+        "relative to line.data_dir",
+    )
+    session_idle_min: float = Field(
+        30, gt=0, le=24 * 60, description="a session ends after this long without a touch"
+    )
+    session_max_h: float = Field(
+        12, gt=0, le=7 * 24, description="a session ends this long after login, in any case"
+    )
+    login_attempts: int = Field(
+        5, ge=1, description="wrong passwords in a row before a user is locked out for a minute"
+    )
+
+
 class UpstreamSection(Strict):
     """Webhook delivery of parcel events to the TMS, through the durable outbox."""
 
@@ -49,8 +80,9 @@ class UpstreamSection(Strict):
         "secret; events are signed (X-LaneSort-Signature) when it is set",
     )
     events: list[str] = Field(
-        ["parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost"],
-        description="event types to deliver",
+        list(EVENT_TYPES),
+        description="event types to deliver (container.closed: a chute's container was "
+        "closed out, with the parcels in it)",
     )
     timeout_ms: float = Field(5000, gt=0, description="one webhook POST, connect to answer")
     concurrency: int = Field(

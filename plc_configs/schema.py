@@ -7,8 +7,9 @@ connects and where the simulator listens. Sim or real is only an address.
 Sections: ``line`` (name, data folder), ``devices`` (driver name and URL per
 device), ``topology`` (belt, scan point, decision point, chutes, reject chute),
 ``register_map`` (the PLC's Modbus map), ``decision`` (deadline), ``sort_plan``
-(route -> chutes), ``manifest``, ``incidents`` (policy per incident kind) and
-``simulation`` (the line twin; ignored by the controller).
+(route -> chutes), ``manifest``, ``incidents`` (policy per incident kind), ``images``
+(camera images kept with the parcels) and ``simulation`` (the line twin; ignored by the
+controller).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from plc_configs.devices import (
     SorterPlcDevice,
     check_serial_url,
 )
-from plc_configs.integration import ApiSection, UpstreamSection
+from plc_configs.integration import ApiSection, HmiSection, UpstreamSection
 from plc_configs.register_map import RegisterMap
 from plc_configs.sections import (
     UNSORTABLE_INCIDENTS,
     Chute,
     DecisionSection,
+    ImagesSection,
     IncidentAction,
     IncidentPolicies,
     LabelPattern,
@@ -58,6 +60,7 @@ __all__ = [
     "DecisionSection",
     "Device",
     "DimensionerDevice",
+    "ImagesSection",
     "IncidentAction",
     "IncidentPolicies",
     "LabelPattern",
@@ -93,8 +96,10 @@ class LineConfig(_Strict):
     incidents: IncidentPolicies = IncidentPolicies()
     labels: LabelsSection = LabelsSection()
     tunnel: TunnelSection = TunnelSection()
+    images: ImagesSection = ImagesSection()
     simulation: Simulation = Simulation()
     api: ApiSection = ApiSection()
+    hmi: HmiSection = HmiSection()
     upstream: UpstreamSection = UpstreamSection()
 
     @model_validator(mode="after")

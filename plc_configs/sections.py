@@ -248,6 +248,24 @@ class TunnelSection(_Strict):
     max_height_mm: float = Field(800, gt=0)
 
 
+class ImagesSection(_Strict):
+    """Camera images kept with the parcels (each camera's ``keep_images`` says which).
+
+    Images are written to ``<line.data_dir>/images/<session>/<uid>-<camera>.jpg``; once
+    either limit is passed, the oldest are deleted (files and their journal rows).
+    """
+
+    max_count: int = Field(
+        20000,
+        ge=1,
+        description="keep at most this many images, oldest deleted first (about 100-200 kB "
+        "each for a 1280x1024 frame: 20000 take 2-4 GB)",
+    )
+    max_mb: float | None = Field(
+        None, gt=0, description="and at most this many megabytes of images (unset: no limit)"
+    )
+
+
 class MeasureSimulation(_Strict):
     """Faults of the simulated scales and dimensioners, as shares of requests."""
 

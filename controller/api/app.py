@@ -7,11 +7,14 @@ from fastapi_offline import FastAPIOffline
 
 from controller.api import (
     problems,
+    routes_alarms,
+    routes_containers,
     routes_line,
     routes_manifest,
     routes_ops,
     routes_parcels,
     routes_plan,
+    routes_reports,
     routes_upstream,
 )
 from controller.line import LineController
@@ -24,7 +27,8 @@ The REST API of a LaneSort sort line, for the upstream TMS and for supervisors' 
 `Authorization: Bearer <token>`. Tokens are made on the controller host with
 `lanesort token create --config LINE.yaml --name NAME --role tms|supervisor|viewer`
 and shown once. Roles: `tms` uploads manifests and changes the sort plan;
-`supervisor` starts/stops the line and enables/disables chutes; every role reads.
+`supervisor` starts/stops the line, enables/disables chutes and acknowledges and
+shelves alarms; every role reads.
 A missing or wrong token answers 401, a token of the wrong role 403.
 
 **A TMS integration in four steps.**
@@ -34,7 +38,8 @@ A missing or wrong token answers 401, a token of the wrong role 403.
 2. `GET /api/v1/sort-plan` to see route → chutes; `PATCH` it to move routes.
 3. Receive parcel events on your webhook (configured in the line config's
    `upstream.webhook_url`): `parcel.measured`, `parcel.sorted`, `parcel.rejected`,
-   `parcel.lost`, one JSON object per POST with an `Idempotency-Key` header and,
+   `parcel.lost` (and `container.closed` when a chute's container is closed out,
+   with the parcels in it), one JSON object per POST with an `Idempotency-Key` header and,
    if a secret is set, an `X-LaneSort-Signature` (HMAC-SHA256 of `t.body`).
    Answer 2xx; anything else is retried with backoff and nothing is lost.
 4. `GET /api/v1/parcels/{barcode}` for one parcel's measurements and events.
@@ -54,8 +59,10 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
             {"name": "manifest", "description": "Parcels the TMS sends: barcode → route"},
             {"name": "sort plan", "description": "Route → chutes, changes and audit trail"},
             {"name": "parcels", "description": "What happened to each parcel"},
-            {"name": "line", "description": "Line state, commands, alarms, chutes"},
+            {"name": "line", "description": "Line state, commands, audit log, chutes"},
+            {"name": "alarms", "description": "ISA-18.2 alarms: acknowledge, shelve, history"},
             {"name": "upstream", "description": "Webhook outbox: depth, dead letters, replay"},
+            {"name": "reports", "description": "Shift report (JSON, CSV), throughput series"},
             {"name": "operations", "description": "Health, readiness, Prometheus metrics"},
         ],
     )
@@ -67,7 +74,10 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
         routes_plan,
         routes_parcels,
         routes_line,
+        routes_containers,
+        routes_alarms,
         routes_upstream,
+        routes_reports,
         routes_ops,
     ):
         app.include_router(module.router)

@@ -79,3 +79,11 @@ class ReplayRequest(_Body):
     state: Literal["dead", "delivered"] = Field(
         "dead", description="without event_ids: every event in this state"
     )
+
+
+class CloseOut(_Body):
+    """Why a chute's container is closed out (optional)."""
+
+    reason: str | None = Field(
+        None, max_length=500, description="kept with the record, e.g. full or route done"
+    )

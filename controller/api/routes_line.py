@@ -1,4 +1,4 @@
-"""Line state, line commands, alarms and chutes."""
+"""Line state, line commands, the audit log and chutes (alarms: routes_alarms)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import ChuteChange, LineCommand, iso
 from controller.api.problems import ApiProblem
+from controller.containers import ContainerInfo
 from controller.errors import CommandRefused
 from controller.line import LineController
 from controller.packml import state_name
@@ -92,21 +93,11 @@ async def get_audit(
     return [row | {"time": iso(row["time"])} for row in rows]
 
 
-@router.get("/alarms", summary="Active alarms")
-async def get_alarms(request: Request, _: Reader) -> list[dict[str, Any]]:
-    """Active alarms, oldest first."""
-    line = line_of(request)
-    return [
-        {
-            "key": a.key,
-            "device": a.device,
-            "severity": a.severity.value,
-            "text": a.text,
-            "since": iso(_wall(line, a.since)),
-            "count": a.count,
-        }
-        for a in line.snapshot().alarms
-    ]
+def _container(line: LineController, info: ContainerInfo | None) -> dict[str, Any] | None:
+    """The container filling in a chute: since when, and how many parcels are in it."""
+    if info is None:
+        return None
+    return {"opened": iso(_wall(line, info.opened)), "parcels": info.count}
 
 
 def _chutes(line: LineController) -> list[dict[str, Any]]:
@@ -132,6 +123,7 @@ def _chutes(line: LineController) -> list[dict[str, Any]]:
                 "fill_estimate": round(
                     min(1.0, snap.chute_fill.get(chute.id, 0) / chute.capacity), 3
                 ),
+                "container": _container(line, snap.containers.get(chute.id)),
             }
         )
     return out
@@ -139,7 +131,8 @@ def _chutes(line: LineController) -> list[dict[str, Any]]:
 
 @router.get("/chutes", summary="Chutes with their routes and fill state")
 async def get_chutes(request: Request, _: Reader) -> list[dict[str, Any]]:
-    """Every chute: routes bound to it, full (PLC sensor), enabled, parcels this session.
+    """Every chute: routes bound to it, full (PLC sensor), enabled, parcels this session,
+    and its ``container`` (opened when, ``parcels`` in it; see ``POST …/close-out``).
 
     ``fill_estimate`` (0..1) is the parcels landed since the chute's full sensor last
     cleared (its container was swapped) over its capacity: the PLC reports no level.

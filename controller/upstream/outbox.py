@@ -10,7 +10,9 @@ the callers run them off the event loop.
 A row is ``pending`` until the TMS answers 2xx (``delivered``) or its attempts
 run out (``dead``, until replayed). ``lane_key`` (``"<session>:<uid>"``) names the
 parcel; ``sequence`` numbers the parcel's events 1, 2, …; ``payload`` holds the
-exact bytes (ASCII JSON) that are sent on every attempt.
+exact bytes (ASCII JSON) that are sent on every attempt. Events that are not a
+parcel's (``container.closed``, :func:`record_other`) have no ``uid`` and a lane key
+of their own (``"container:<chute>"``).
 """
 
 from __future__ import annotations
@@ -147,6 +149,32 @@ def record(
         ),
     )
     return True
+
+
+def record_other(
+    conn: sqlite3.Connection,
+    event_id: str,
+    type_: str,
+    lane_key: str,
+    wall_time: float,
+    body: str,
+    session: int | None = None,
+) -> int:
+    """Add an event that is not a parcel's (a container close-out, say); its sequence.
+
+    ``lane_key`` orders it like a parcel's: rows of one key are numbered 1, 2, … and
+    delivered in order (choose a key no parcel has, such as ``"container:<chute>"``);
+    ``body`` is the encoded payload. The row has no ``uid`` and no ``barcode``. Call it
+    inside the journal writer's transaction, after checking the type is enabled.
+    """
+    (last,) = conn.execute(
+        "SELECT coalesce(max(sequence), 0) FROM outbox WHERE lane_key = ?", (lane_key,)
+    ).fetchone()
+    conn.execute(
+        _INSERT,
+        (event_id, type_, session, None, lane_key, last + 1, None, wall_time, body, 0.0),
+    )
+    return last + 1
 
 
 def _parcel_history(
@@ -351,7 +379,7 @@ def list_events(
                 "id": id_,
                 "event_id": event_id,
                 "type": type_,
-                "parcel_id": f"{session}-{uid}",
+                "parcel_id": f"{session}-{uid}" if uid is not None else None,
                 "sequence": sequence,
                 "barcode": barcode,
                 "state": state_,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -29,11 +29,16 @@ class ReadResult:
     multiple-read string, AutoID ``MULTIPLE_IDENTIFIERS``): ``symbols`` then holds every
     code it sent, possibly none when it only sent the multiple-read string. Such a result
     is never a no-read; the parcel must be rejected as carrying several labels.
+
+    ``image`` is the frame the result was read from (or, for a no-read, the last frame
+    tried) as JPEG bytes, set by readers that see the label (cameras) when their
+    ``keep_images`` policy keeps it; None for the other readers.
     """
 
     symbols: tuple[BarcodeRead, ...]
     raw: str
     multiple: bool = False
+    image: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def no_read(self) -> bool:

@@ -4,6 +4,10 @@ Frame capture and decoding run in a dedicated pool of worker threads (2 by defau
 zxing-cpp and zbar release the GIL while decoding), never on the event loop. The whole
 trigger (grab + decode) is bounded by ``timeout_s``; past it the trigger raises
 :class:`DeviceTimeout` (the worker finishes in the background and its result is dropped).
+
+The frame a result was read from is attached to it as JPEG bytes (``ReadResult.image``)
+when the ``keep_images`` policy keeps it (see :mod:`drivers.camera.jpeg`); it is encoded
+by the same worker thread, right after decoding, so it counts in ``timeout_s``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.camera.capture import FileSource, FrameSource, SnapshotSource, device_index
 from drivers.camera.decoders import Decoder, make_decoder
+from drivers.camera.jpeg import MAX_WIDTH, QUALITY, KeepImages, encode_jpeg, wants_image
 from drivers.camera.stream import StreamSource
 from drivers.camera.zxing import DEFAULT_FORMATS
 from drivers.errors import ConnectionLost, DeviceTimeout
@@ -46,7 +51,13 @@ def describe(decoder: str, frame: np.ndarray, symbols: Sequence[BarcodeRead]) ->
 
 
 class CameraReader:
-    """A camera at ``url`` read like a triggered barcode reader (:class:`BarcodeReader`)."""
+    """A camera at ``url`` read like a triggered barcode reader (:class:`BarcodeReader`).
+
+    ``keep_images`` says which frames are attached to the results as JPEG (at most
+    ``image_max_width`` px wide, quality ``image_quality``): ``all`` (the default, since
+    a supervisor looking any parcel up wants to see its label, read or not),
+    ``no_read`` (only frames with no symbol) or ``none``.
+    """
 
     def __init__(
         self,
@@ -60,8 +71,15 @@ class CameraReader:
         workers: int = 2,
         max_frame_age_s: float = 0.1,
         formats: Sequence[str] = DEFAULT_FORMATS,
+        keep_images: KeepImages = "all",
+        image_max_width: int = MAX_WIDTH,
+        image_quality: int = QUALITY,
     ):
+        wants_image(keep_images, 0)  # ValueError on an unknown policy
         self.name = name
+        self.keep_images: KeepImages = keep_images
+        self.image_max_width = image_max_width
+        self.image_quality = image_quality
         self.address = url
         self.url = url
         self.timeout_s = timeout_s
@@ -100,10 +118,17 @@ class CameraReader:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
+    def _result(self, frame: np.ndarray) -> ReadResult:
+        """Decode ``frame`` and attach it as JPEG when the policy keeps it (blocking)."""
+        symbols = tuple(self.decoder.decode(frame))
+        image = None
+        if wants_image(self.keep_images, len(symbols)):
+            image = encode_jpeg(frame, self.image_max_width, self.image_quality)
+        return ReadResult(symbols, describe(self.decoder.name, frame, symbols), image=image)
+
     def _read(self, source: FrameSource, started: float) -> ReadResult:
         frame = source.grab(started + self.timeout_s, started - self.max_frame_age_s)
-        symbols = tuple(self.decoder.decode(frame))
-        return ReadResult(symbols, describe(self.decoder.name, frame, symbols))
+        return self._result(frame)
 
     async def trigger(self) -> ReadResult:
         """Grab one frame and decode it; an empty ``symbols`` is an explicit no-read."""
@@ -125,5 +150,4 @@ class CameraReader:
 
     def read_image(self, image: np.ndarray) -> ReadResult:
         """Decode an image already in memory (blocking; for tools and tests)."""
-        symbols = tuple(self.decoder.decode(image))
-        return ReadResult(symbols, describe(self.decoder.name, image, symbols))
+        return self._result(image)

@@ -19,19 +19,29 @@ LaneSort POSTs one event per request as JSON to the webhook URL (path
      "dimensions": {"length_mm", "width_mm", "height_mm", "raw", "device"}|null,
      "volumetric_weight_kg": number|null}
 
+or, when a chute's container is closed out (type ``container.closed``, no
+``parcel_id`` or ``sequence``)::
+
+    {"event_id": str, "type": "container.closed", "time": ISO-8601, "line": str,
+     "container_id": str, "chute": int, "route": str|null, "routes": [str],
+     "opened": ISO-8601, "closed": ISO-8601, "parcel_count": int, "closed_by": str,
+     "reason": str|null, "parcels": [{"parcel_id", "tracking_id", "barcode"}]}
+
 The simulator answers, in this order:
 
 * mode ``error``: the configured status (500 by default), nothing recorded;
 * a secret is configured and the signature is missing, stale or wrong: 401
   ``{"error": "bad signature", "reason": ...}``, counted in ``bad_signatures``;
 * the body is not a JSON object with a non-empty string ``event_id`` and
-  ``parcel_id`` and an integer ``sequence >= 1``: 400, ``rejected_malformed``;
+  ``parcel_id`` and an integer ``sequence >= 1`` (a ``container.closed``: a
+  non-empty string ``container_id``, an integer ``chute`` and a list ``parcels``):
+  400, ``rejected_malformed``;
 * an ``event_id`` already accepted: 200 ``{"status": "duplicate"}``, counted in
   ``duplicates``, not recorded again (the ``Idempotency-Key`` contract);
 * otherwise 200 ``{"status": "accepted"}`` and the event is recorded. A
   ``sequence`` not greater than the highest accepted for its ``parcel_id`` is an
   order violation, one more than one above it a gap: both are counted and
-  flagged on the record. Headers that disagree with the body
+  flagged on the record (container events are not ordered). Headers that disagree with the body
   (``Idempotency-Key`` != ``event_id``, ``X-LaneSort-Event`` != ``type``) are
   counted in ``header_mismatches`` and listed in the record's ``problems``.
 

@@ -16,7 +16,10 @@ from typing import IO, Any
 
 from plc_configs.webhook import EVENT_HEADER, IDEMPOTENCY_HEADER
 
-EVENT_TYPES = frozenset({"parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost"})
+PARCEL_TYPES = frozenset({"parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost"})
+#: Events about a chute's container, not a parcel: no ``parcel_id``, no ``sequence``.
+CONTAINER_TYPES = frozenset({"container.closed"})
+EVENT_TYPES = PARCEL_TYPES | CONTAINER_TYPES
 
 
 def _malformed_reason(event: Any) -> str | None:
@@ -26,12 +29,28 @@ def _malformed_reason(event: Any) -> str | None:
     event_id = event.get("event_id")
     if not isinstance(event_id, str) or not event_id:
         return "event_id: expected a non-empty string"
+    if event.get("type") in CONTAINER_TYPES:
+        return _container_malformed_reason(event)
     parcel_id = event.get("parcel_id")
     if not isinstance(parcel_id, str) or not parcel_id:
         return "parcel_id: expected a non-empty string"
     sequence = event.get("sequence")
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
         return "sequence: expected an integer >= 1"
+    return None
+
+
+def _container_malformed_reason(event: dict[str, Any]) -> str | None:
+    """None when a container event has its id, chute and parcel list, else why not."""
+    container_id = event.get("container_id")
+    if not isinstance(container_id, str) or not container_id:
+        return "container_id: expected a non-empty string"
+    chute = event.get("chute")
+    if not isinstance(chute, int) or isinstance(chute, bool):
+        return "chute: expected an integer"
+    parcels = event.get("parcels")
+    if not isinstance(parcels, list) or not all(isinstance(p, dict) for p in parcels):
+        return "parcels: expected a list of objects"
     return None
 
 
@@ -94,14 +113,16 @@ class EventLedger:
             return 200, {"status": "duplicate", "event_id": event_id}
         self._seen_ids.add(event_id)
 
-        parcel_id: str = event["parcel_id"]
-        sequence: int = event["sequence"]
-        last = self._last_sequence.get(parcel_id, 0)
-        order_violation = sequence <= last
-        sequence_gap = sequence > last + 1
-        self.order_violations += order_violation
-        self.sequence_gaps += sequence_gap
-        self._last_sequence[parcel_id] = max(last, sequence)
+        order_violation = sequence_gap = False
+        if event.get("type") not in CONTAINER_TYPES:  # order is checked per parcel
+            parcel_id: str = event["parcel_id"]
+            sequence: int = event["sequence"]
+            last = self._last_sequence.get(parcel_id, 0)
+            order_violation = sequence <= last
+            sequence_gap = sequence > last + 1
+            self.order_violations += order_violation
+            self.sequence_gaps += sequence_gap
+            self._last_sequence[parcel_id] = max(last, sequence)
 
         problems = []
         if headers.get(IDEMPOTENCY_HEADER) != event_id:

@@ -29,6 +29,35 @@ def line_config(**overrides: Any) -> LineConfig:
     return LineConfig.model_validate(data)
 
 
+def camera_line_config(parcels: int, **overrides: Any) -> LineConfig:
+    """The test line with a camera (``cam``, simulated, zxing) instead of the reader.
+
+    A camera frame takes tens of ms to render and decode, hundreds on a loaded 2-core
+    machine: the belt is slow (0.5 m/s: 400 ms in the scan field) and the camera's
+    timeout long, so reads are bound to their parcel. ``overrides`` are
+    config sections (``simulation`` is merged into the defaults).
+    """
+    simulation = {
+        "parcels": parcels,
+        "rate_pph": 9000,
+        "manifest_missing_share": 0,
+        "reader": {"no_read_rate": 0.2, "multi_label_rate": 0, "duplicate_read_rate": 0},
+        **overrides.pop("simulation", {}),
+    }
+    data = line_config(simulation=simulation, **overrides).model_dump(mode="python")
+    del data["devices"]["reader"]
+    data["topology"]["belt_speed_mps"] = 0.5
+    data["devices"]["cam"] = {
+        "kind": "camera",
+        "driver": "zxing",
+        "url": "http://127.0.0.1:1/snapshot.jpg",
+        "timeout_ms": 350,  # the belt leaves 400 ms to read and 20 ms to decide
+        "reconnect_min_ms": 20,
+        "reconnect_max_ms": 100,
+    }
+    return LineConfig.model_validate(data)
+
+
 def pointed_at(config: LineConfig, sim: SimulatedLine) -> LineConfig:
     """``config`` with the device URLs of the running simulators."""
     data = config.model_dump(mode="python")

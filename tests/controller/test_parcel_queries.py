@@ -82,3 +82,22 @@ def test_cursors_round_trip_and_foreign_cursors_are_refused():
     assert decode_cursor(encode_cursor(12.5, 3, 7)) == (12.5, 3, 7)
     with pytest.raises(ValueError, match="not a cursor"):
         decode_cursor("garbage!")
+
+
+async def test_a_parcel_lookup_has_its_upstream_events_in_order_and_no_images_table_is_none(
+    tmp_path,
+):
+    journal = await _journal_with(tmp_path, 1)  # a journal without the images table
+    await journal.close()
+    queries = ParcelQueries(tmp_path / "journal.sqlite")
+    parcel = queries.by_barcode("BC001")
+    assert parcel["images"] == [] and queries.images_of("BC001") == []
+    assert queries.images_of("NOPE") is None
+    assert [(e["sequence"], e["type"], e["state"]) for e in parcel["upstream"]] == [
+        (1, "parcel.measured", "pending"),
+        (2, "parcel.sorted", "pending"),
+    ]
+    event = parcel["upstream"][0]
+    assert event["attempts"] == 0 and event["last_error"] is None
+    assert event["next_attempt"] == event["created"] > 1_700_000_000  # due at once
+    assert event["delivered"] is None and len(event["event_id"]) == 36

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 
 import cv2
+import numpy as np
 import pytest
 
 from drivers.camera import CameraReader
+from drivers.camera import reader as reader_module
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, ProtocolError
 from simulators.camera import CameraSimulator, label_frame
 from simulators.camera.scene import Distortion
@@ -202,3 +205,76 @@ async def test_stream_that_stops_sending_times_out_then_is_lost(camera) -> None:
 def test_unsupported_url() -> None:
     with pytest.raises(ConnectionLost, match="unsupported"):
         asyncio.run(CameraReader("x", "ftp://camera/img.jpg").connect())
+
+
+def _jpeg(data: bytes | None):
+    """The image a result's JPEG bytes decode to (fails the test when they do not)."""
+    assert data is not None and data[:2] == b"\xff\xd8"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert image is not None
+    return image
+
+
+async def test_a_read_and_a_no_read_carry_their_frame_as_jpeg(camera) -> None:
+    sim, field = camera
+    reader = CameraReader("cam", sim.snapshot_url, timeout_s=2.0)
+    await reader.connect()
+    try:
+        field.parcel = spec(31)
+        read = await reader.trigger()
+        field.parcel = spec(32, ReaderOutcome.NO_READ)
+        no_read = await reader.trigger()
+    finally:
+        await reader.close()
+    assert [s.data for s in read.symbols] == ["LS0000000031"] and no_read.no_read
+    for result in (read, no_read):
+        assert _jpeg(result.image).shape == (1024, 1280)
+        assert "image" not in repr(result)  # kilobytes of JPEG never end up in a log line
+    # The kept image is good enough to read the label from again.
+    assert [s.data for s in reader.read_image(_jpeg(read.image)).symbols] == ["LS0000000031"]
+
+
+async def test_keep_images_policy_and_downscale(tmp_path) -> None:
+    label = label_frame("LS0000000041", seed=1)
+    big = cv2.resize(label, (2560, 2048))
+    assert cv2.imwrite(str(tmp_path / "read.png"), big)
+    assert cv2.imwrite(str(tmp_path / "blank.png"), np.full((1024, 1280), 255, np.uint8))
+    results = {}
+    for policy in ("all", "no_read", "none"):
+        for name in ("read", "blank"):
+            reader = CameraReader(
+                "f", f"file://{tmp_path / name}.png", timeout_s=5.0, keep_images=policy
+            )
+            try:
+                results[policy, name] = await reader.trigger()
+            finally:
+                await reader.close()
+    assert results["all", "read"].symbols and results["all", "blank"].no_read
+    assert _jpeg(results["all", "read"].image).shape == (1024, 1280)  # 2560 px wide halved
+    assert _jpeg(results["all", "blank"].image).shape == (1024, 1280)
+    assert results["no_read", "read"].image is None
+    assert _jpeg(results["no_read", "blank"].image).shape == (1024, 1280)
+    assert results["none", "read"].image is None and results["none", "blank"].image is None
+    with pytest.raises(ValueError, match="keep_images"):
+        CameraReader("f", f"file://{tmp_path}", keep_images="some")
+
+
+async def test_the_jpeg_is_encoded_in_the_decoding_worker_thread(camera, monkeypatch) -> None:
+    sim, field = camera
+    field.parcel = spec(51)
+    threads: list[str] = []
+    real = reader_module.encode_jpeg
+
+    def spy(frame, *args):
+        threads.append(threading.current_thread().name)
+        return real(frame, *args)
+
+    monkeypatch.setattr(reader_module, "encode_jpeg", spy)
+    reader = CameraReader("cam", sim.snapshot_url, timeout_s=2.0)
+    try:
+        result = await reader.trigger()
+    finally:
+        await reader.close()
+    assert result.image is not None
+    assert len(threads) == 1 and threads[0].startswith("camera-cam_"), threads
+    assert threads[0] != threading.main_thread().name
