@@ -11,6 +11,10 @@
                                         ask one device once, print the answer as JSON
     lanesort token create --name N --role tms|supervisor|viewer [--config FILE]
                                         an API token, printed once; also token list|revoke
+    lanesort user add --name N --role supervisor|viewer [--password-stdin] [--config FILE]
+                                        an HMI user (password asked twice); also user list,
+                                        user remove|passwd|disable|enable NAME,
+                                        user role NAME --role supervisor|viewer
 """
 
 from __future__ import annotations
@@ -24,17 +28,18 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from controller import token_cli
-from controller.api.server import run_line
+from controller import token_cli, user_cli
+from controller.api.server import WebExtension, run_line
 from controller.console import run_console
 from controller.errors import ConfigError, ControllerError
 from controller.line import LineController
 from controller.tokens import TokenStore, tokens_path
+from controller.users import UserStore, users_path
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
 from plc_configs.schema import LineConfig
 
@@ -126,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     line = LineController(config, _data_dir(config, args.data_dir), text)
 
     async def main() -> None:
-        task = asyncio.create_task(run_line(line, announce=log.info))
+        task = asyncio.create_task(run_line(line, announce=log.info, web=args.web))
         with contextlib.suppress(NotImplementedError):  # SIGTERM (systemd stop): clean stop
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         console = asyncio.create_task(run_console(line))
@@ -190,6 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report=Path(args.report) if args.report else None,
         live=sys.stdout.isatty() and not args.plain,
         scenario=Path(args.scenario).resolve() if args.scenario else None,
+        web=tuple(args.web),
     )
     print(f"demo data in {data_dir} (journal.sqlite, controller.log, simulator.log)")
     started = time.monotonic()
@@ -243,6 +249,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     config, _ = _load(Path(args.config) if args.config else demo_config_path())
     path = tokens_path(_data_dir(config, args.data_dir), config.api.tokens_path)
     return token_cli.cmd_token(args, TokenStore(path))
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """HMI users of the line's data directory."""
+    config, _ = _load(Path(args.config) if args.config else demo_config_path())
+    path = users_path(_data_dir(config, args.data_dir), config.hmi.users_path)
+    return user_cli.cmd_user(args, UserStore(path, max_attempts=config.hmi.login_attempts))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -307,12 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="the device's name in --config")
     p.set_defaults(func=cmd_probe)
     token_cli.add_parser(sub).set_defaults(func=cmd_token)
+    user_cli.add_parser(sub).set_defaults(func=cmd_user)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lanesort`` console script."""
+def main(argv: list[str] | None = None, web: Sequence[WebExtension] = ()) -> int:
+    """Run ``lanesort``; ``web`` extensions (the HMI) are mounted on the API's app."""
     args = build_parser().parse_args(argv)
+    args.web = web
     try:
         return int(args.func(args) or 0)
     except ControllerError as err:

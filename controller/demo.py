@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -25,13 +26,14 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from controller.api.server import bind, run_line
+from controller.api.server import WebExtension, bind, run_line
 from controller.child_process import ChildProcess
 from controller.demo_tms import TmsProcess
 from controller.errors import ControllerError
 from controller.line import LineController, LineSnapshot
 from controller.report import DemoReport, build_report, read_journal
 from controller.tokens import TokenStore, tokens_path
+from controller.users import UserStore, users_path
 from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class DemoOptions:
     report: Path | None
     live: bool
     scenario: Path | None = None
+    web: tuple[WebExtension, ...] = ()
+    """Pages mounted on the API's app (the HMI): the demo then makes HMI logins."""
 
 
 class SimulatorProcess:
@@ -180,7 +184,10 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         f"demo-{os.getpid()}",
         "viewer",
     )
-    task = asyncio.create_task(run_line(line, announce=print), name="line")
+    logins = await asyncio.to_thread(_demo_logins, config, options) if options.web else []
+    task = asyncio.create_task(run_line(line, announce=print, web=options.web), name="line")
+    for user, password in logins:
+        print(f"HMI login: user {user}, password {password}")
     print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
     print(f"a viewer token for the API (Authorize in /docs): {token}")
     progress = None
@@ -287,6 +294,23 @@ async def _drain_upstream(
         "delivered": stats.delivered_total,
         "tms": await tms.stats(),
     }
+
+
+def _demo_logins(config: LineConfig, options: DemoOptions) -> list[tuple[str, str]]:
+    """A supervisor and a viewer for the HMI, with fresh passwords printed for this run."""
+    if not config.hmi.enabled:
+        return []
+    store = UserStore(users_path(options.data_dir, config.hmi.users_path))
+    existing = {u.name for u in store.list()}
+    logins = []
+    for name in ("supervisor", "viewer"):
+        password = secrets.token_urlsafe(9)
+        if name in existing:
+            store.set_password(name, password)
+        else:
+            store.add(name, name, password)
+        logins.append((name, password))
+    return logins
 
 
 def _api_for_demo(config: LineConfig) -> LineConfig:

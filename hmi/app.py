@@ -104,14 +104,14 @@ def register_pages(hmi: Hmi) -> None:
         return Response(alarm_wav(), media_type="audio/wav")
 
     @app.get("/parcel-image", include_in_schema=False)
-    def parcel_image(path: str) -> FileResponse:
+    async def parcel_image(path: str) -> FileResponse:
         if current_session(hmi, touch=False) is None:
             raise HTTPException(401, "log in first")
         try:
-            file = hmi.line.image_file(path)
-        except (ControllerError, ValueError) as err:
+            file = await asyncio.to_thread(hmi.line.image_file, path)
+        except ControllerError as err:
             raise HTTPException(404, str(err)) from err
-        if not file.is_file():
+        if not await asyncio.to_thread(file.is_file):
             raise HTTPException(404, "no such image")
         return FileResponse(file, media_type="image/jpeg")
 

@@ -122,7 +122,7 @@ class LineFeed:
             chutes=self._chutes(snap),
             parcels=self._parcels(now),
             series=self._series,
-            unacked_critical=tuple(_unacked_critical(line)),
+            unacked_critical=tuple(line.alarms.unacknowledged_critical()),
             belt_length_mm=self._belt_length(),
             terminal_total=terminal,
         )
@@ -147,7 +147,7 @@ class LineFeed:
             for chute in chutes:
                 routes.setdefault(chute, []).append(route)
         by_host = line.plc.disabled_by_host
-        containers = getattr(snap, "containers", None) or {}
+        containers = snap.containers
         views = []
         for chute in (*topo.chutes, topo.reject_chute):
             cid = chute.id
@@ -226,18 +226,7 @@ class LineFeed:
         self._series_task = asyncio.create_task(self._load_series(), name="hmi-series")
 
     async def _load_series(self) -> None:
-        series = getattr(self.line, "throughput_series", None)
-        if series is None:
-            return
         try:
-            self._series = tuple(await series(60, 60))
+            self._series = tuple(await self.line.throughput_series(60, 60))
         except Exception as err:  # the journal may be busy or gone: keep the last one
             log.warning("HMI feed: throughput of the last hour unavailable: %s", err)
-
-
-def _unacked_critical(line: LineController) -> list[Alarm]:
-    board = line.alarms
-    pick = getattr(board, "unacknowledged_critical", None)
-    if pick is not None:
-        return pick()
-    return [a for a in board.active() if a.severity.value == "critical"]

@@ -8,6 +8,7 @@ every state also has a word and an icon or outline.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -93,7 +94,7 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
     ui.page_title(f"LaneSort · {hmi.line.config.line.name} · {current}")
     sound = {"on": True, "heard": set()}
     with ui.header().classes("items-center gap-2 py-1 px-3 no-wrap").style("background:#1c2128"):
-        ui.label(hmi.line.config.line.name).classes("text-xl font-bold mr-2")
+        ui.label(hmi.line.config.line.name).classes("text-xl font-bold mr-2 whitespace-nowrap")
         state_chip = (
             ui.label()
             .classes("text-lg font-bold px-3 py-1 rounded")
@@ -109,9 +110,9 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
                 )
                 audit.props("flat" if current != "Audit" else "unelevated color=primary")
         ui.space()
-        ui.label(f"{session.user} ({session.role})").classes("text-base opacity-80").props(
-            'data-testid="who"'
-        )
+        ui.label(f"{session.user} ({session.role})").classes(
+            "text-base opacity-80 whitespace-nowrap"
+        ).props('data-testid="who"')
         ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
             'flat aria-label="Log out"'
         ).classes("ls-touch").tooltip("Log out")
@@ -185,6 +186,19 @@ def kpi(label: str, testid: str) -> ui.label:
         ui.label(label).classes("ls-kpi-label")
         value = ui.label("–").classes("ls-big").props(f'data-testid="{testid}"')
     return value
+
+
+class PeriodSelect:
+    """A "last N hours" choice for history tables."""
+
+    CHOICES = {1: "last hour", 8: "last 8 h", 24: "last 24 h", 168: "last 7 days"}
+
+    def __init__(self, hours: int):
+        self.select = ui.select(self.CHOICES, value=hours, label="Period").classes("min-w-[160px]")
+
+    def since(self) -> float:
+        """The start of the chosen period, epoch seconds."""
+        return time.time() - float(self.select.value) * 3600
 
 
 def set_text(label: ui.label, text: str) -> None:

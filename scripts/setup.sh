@@ -37,6 +37,11 @@ if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'li
   apt_install libzbar0
 fi
 
+# Debian's Chromium for the HMI's browser tests (Playwright drives it; it never downloads one).
+if [ "${LANESORT_NO_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium fonts-dejavu-core
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   "$PYTHON" -m venv .venv

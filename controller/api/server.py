@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,6 +17,10 @@ from controller.line import LineController
 from controller.tokens import TokenStore, tokens_path
 
 log = logging.getLogger("lanesort.api")
+
+WebExtension = Callable[[FastAPI, LineController], "str | None"]
+"""Mounts more pages on the API's app (the HMI, from the layer above); returns a line to
+announce (its address) or None. The controller never imports what mounts itself here."""
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -51,7 +55,7 @@ async def serve(app: FastAPI, sock: socket.socket) -> None:
         app,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on",
         timeout_graceful_shutdown=3,
         loop="none",
     )
@@ -70,10 +74,15 @@ async def serve(app: FastAPI, sock: socket.socket) -> None:
         sock.close()
 
 
-async def run_line(line: LineController, announce: Callable[[str], None] | None = None) -> None:
+async def run_line(
+    line: LineController,
+    announce: Callable[[str], None] | None = None,
+    web: Sequence[WebExtension] = (),
+) -> None:
     """Run ``line`` with its API (when ``api.enabled``) in the line's TaskGroup, until cancelled.
 
     The API socket is bound before the line starts, so a taken port fails at once.
+    ``web`` extensions (the HMI) mount themselves on the API's app.
     """
     api = line.config.api
     if not api.enabled:
@@ -86,6 +95,10 @@ async def run_line(line: LineController, announce: Callable[[str], None] | None 
     line.api_url = f"http://{host}:{port}"
     if announce is not None:
         announce(f"API on {line.api_url}/docs")
+    for mount in web:
+        text = mount(app, line)
+        if text and announce is not None:
+            announce(text)
     try:
         await line.run(services=[lambda: serve(app, sock)])
     finally:

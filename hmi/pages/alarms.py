@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
 
 from nicegui import ui
 
 from controller.alarms import Alarm
 from hmi.context import Hmi, action
-from hmi.layout import BLUE, ORANGE, VERMILLION
+from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect
 from hmi.sessions import Session
 
 SEVERITY_LOOK = {
@@ -32,13 +31,7 @@ def _clock(hmi: Hmi, monotonic: float | None) -> str:
 
 
 def _key(alarm: Alarm) -> tuple:
-    return (
-        alarm.key,
-        alarm.count,
-        alarm.text,
-        getattr(alarm, "state", None),
-        getattr(alarm, "shelved_until", None),
-    )
+    return (alarm.key, alarm.count, alarm.text, alarm.state, alarm.shelved_until, alarm.acked_by)
 
 
 def build(hmi: Hmi, session: Session) -> None:
@@ -88,8 +81,7 @@ def build(hmi: Hmi, session: Session) -> None:
 
     def alarm_row(alarm: Alarm, is_shelved: bool) -> None:
         colour, icon, word = SEVERITY_LOOK.get(alarm.severity.value, SEVERITY_LOOK["info"])
-        state = getattr(alarm, "state", None)
-        state_value = getattr(state, "value", state)
+        state_value = alarm.state.value
         unacked = state_value in ("unacknowledged", "returned-unacknowledged")
         with (
             ui.row()
@@ -106,7 +98,7 @@ def build(hmi: Hmi, session: Session) -> None:
                 status = STATE_WORDS.get(state_value or "", "Active")
                 if is_shelved:
                     status = f"Shelved until {_clock(hmi, alarm.shelved_until)}"
-                elif getattr(alarm, "acked_by", None):
+                elif alarm.acked_by:
                     status += f" by {alarm.acked_by}"
                 ui.label(f"since {_clock(hmi, alarm.since)}{extra} · {status}").classes(
                     "text-base opacity-80"
@@ -142,7 +134,7 @@ def build(hmi: Hmi, session: Session) -> None:
     def refresh() -> None:
         snap = line.snapshot()
         now_active = tuple(_key(a) for a in snap.alarms)
-        parked = tuple(getattr(snap, "shelved", ()))
+        parked = snap.shelved
         now_shelved = tuple(_key(a) for a in parked)
         if now_active != shown["active"]:
             shown["active"] = now_active
@@ -170,11 +162,7 @@ def _history(hmi: Hmi) -> None:
     """The alarm history with filters."""
     ui.label("History").classes("text-2xl font-bold mt-4")
     with ui.row().classes("gap-3 items-end"):
-        hours = ui.select(
-            {1: "last hour", 8: "last 8 h", 24: "last 24 h", 168: "last 7 days"},
-            value=8,
-            label="Period",
-        ).classes("min-w-[160px]")
+        period = PeriodSelect(8)
         severity = ui.select(
             {"": "any", "critical": "critical", "warning": "warning", "info": "info"},
             value="",
@@ -200,7 +188,7 @@ def _history(hmi: Hmi) -> None:
     table.props('dense data-testid="alarm-history" no-data-label="No alarms in this period"')
 
     async def load() -> None:
-        since = (datetime.now() - timedelta(hours=float(hours.value))).timestamp()
+        since = period.since()
         rows = await hmi.line.alarm_history.query(
             since=since,
             severity=severity.value or None,

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
 
 from nicegui import ui
 
 from hmi.context import Hmi
+from hmi.layout import PeriodSelect
 from hmi.sessions import Session
 
 
 def build(hmi: Hmi, session: Session) -> None:
     """The audit page's content (the caller lets only supervisors in)."""
     with ui.row().classes("items-end gap-3"):
-        hours = ui.select(
-            {1: "last hour", 8: "last 8 h", 24: "last 24 h", 168: "last 7 days"},
-            value=24,
-            label="Period",
-        )
+        period = PeriodSelect(24)
         user = ui.input("User")
         show = ui.button("Show", icon="search").classes("ls-touch")
     columns = [
@@ -36,7 +32,7 @@ def build(hmi: Hmi, session: Session) -> None:
     )
 
     async def load() -> None:
-        since = (datetime.now() - timedelta(hours=float(hours.value))).timestamp()
+        since = period.since()
         rows = await hmi.line.audit.query(since=since, user=(user.value or None), limit=1000)
         table.rows = [
             {
@@ -47,7 +43,8 @@ def build(hmi: Hmi, session: Session) -> None:
                 "via": r["via"],
                 "action": r["action"],
                 "target": r["target"] or "",
-                "result": "done" if r["ok"] else f"refused: {r['detail'] or ''}",
+                "result": ("done" if r["ok"] else "refused")
+                + (f": {r['detail']}" if r["detail"] else ""),
             }
             for i, r in enumerate(rows)
         ]

@@ -104,8 +104,10 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
 
     async def close_out(who: Session) -> None:
         record = line.close_container(chute, who.actor)
-        count = getattr(record, "parcels", None) or getattr(record, "count", 0)
-        ui.notify(f"Container of chute {chute} closed with {count} parcels", type="positive")
+        ui.notify(
+            f"Container {record.id} of chute {chute} closed with {record.count} parcels",
+            type="positive",
+        )
         await load_history()
 
     toggle.on_click(ask_toggle)

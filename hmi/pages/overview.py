@@ -6,12 +6,12 @@ import time
 
 from nicegui import ui
 
-from controller.packml import state_name
+from controller.packml import check_command, state_name
 from hmi.context import Hmi, action
 from hmi.feed import FeedState
 from hmi.layout import GREEN, VERMILLION, confirm, kpi, set_text
 from hmi.sessions import Session
-from plc_configs.contract import PackMLCommand
+from plc_configs.contract import PackMLCommand, PackMLState
 
 COMMANDS = (
     (PackMLCommand.START, "Start", "play_arrow", "positive"),
@@ -25,9 +25,10 @@ def chart_options(state: FeedState) -> dict:
     points = [[time.strftime("%H:%M", time.localtime(t)), n] for t, n in state.series]
     return {
         "backgroundColor": "transparent",
-        "grid": {"left": 50, "right": 16, "top": 30, "bottom": 30},
+        "grid": {"left": 50, "right": 16, "top": 40, "bottom": 30},
         "title": {
             "text": "Parcels per minute, last hour",
+            "left": 0,
             "textStyle": {"color": "#eef1f4", "fontSize": 15},
         },
         "xAxis": {
@@ -69,14 +70,17 @@ def build(hmi: Hmi, session: Session) -> None:
             ui.label("Line").classes("ls-kpi-label")
             state = ui.label().classes("ls-big").props('data-testid="overview-state"')
             conveyor = ui.label().classes("text-lg")
+            buttons = {}
             with ui.row().classes("gap-2"):
                 for command, label, icon, colour in COMMANDS:
                     button = ui.button(label, icon=icon, on_click=send(command, label))
                     button.props(f'color={colour} data-testid="cmd-{label.lower()}"')
                     button.classes("ls-touch")
+                    buttons[command] = button
                     if not session.may_act:
                         button.disable()
                         button.tooltip("Supervisors only")
+            why_not = ui.label().classes("text-sm opacity-80")
         with ui.grid(columns=3).classes("grow gap-3"):
             throughput = kpi("Throughput now / h", "kpi-throughput")
             inducted = kpi("Inducted", "kpi-inducted")
@@ -101,6 +105,16 @@ def build(hmi: Hmi, session: Session) -> None:
         snap = st.snapshot
         set_text(state, state_name(snap.packml_state) if snap.packml_state is not None else "–")
         set_text(conveyor, "Conveyor running" if snap.conveyor_running else "Conveyor stopped")
+        if session.may_act:
+            state_now = (
+                snap.packml_state if snap.packml_state is not None else PackMLState.UNDEFINED
+            )
+            offline = not line.plc.link.up
+            for command, button in buttons.items():
+                allowed = not offline and check_command(command, state_now) is None
+                if button.enabled != allowed:
+                    button.set_enabled(allowed)
+            set_text(why_not, "The PLC is offline: no commands." if offline else "")
         set_text(throughput, f"{st.throughput_pph:,.0f}")
         set_text(inducted, f"{snap.counts.get('inducted', 0):,}")
         set_text(sorted_, f"{snap.counts.get('sorted', 0):,}")

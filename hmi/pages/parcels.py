@@ -110,10 +110,16 @@ def _show(hmi: Hmi, p: dict[str, Any]) -> None:
                 if all(d is not None for d in dims)
                 else "Size: none"
             ).classes("text-xl")
-            raw = p.get("measurements") or {}
-            for key, value in raw.items():
-                if "raw" in key or key in ("flags", "scale", "dimensioner"):
-                    ui.label(f"{key}: {value}").classes("text-sm font-mono break-all")
+            measured = p.get("measurements") or {}
+            for part in ("weight", "dimensions"):
+                reading = measured.get(part) or {}
+                if reading.get("raw"):
+                    ui.label(f"{reading.get('device', part)} sent:").classes("text-sm opacity-80")
+                    ui.label(repr(reading["raw"])).classes("text-sm font-mono break-all").props(
+                        f'data-testid="raw-{part}"'
+                    )
+                for flag in reading.get("flags") or []:
+                    ui.label(f"{part}: {flag}").classes("text-base")
         with (
             ui.column()
             .classes("ls-panel gap-1 min-w-[320px]")

@@ -68,6 +68,57 @@ def _rows(data: dict[str, Any], prefix: str = "") -> list[dict[str, str]]:
     return rows
 
 
+def _fmt(value: object, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}"
+    return f"{value:,}{unit}" if isinstance(value, int) else f"{value}{unit}"
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _draw(data: dict[str, Any], tiles: ui.row, rejects: ui.column, downtime: ui.column) -> None:
+    """The headline KPIs as tiles, rejects by reason and downtime by cause as lists."""
+    headline = (
+        ("Parcels", _fmt(data["parcels"]["inducted"])),
+        ("Throughput / h running", _fmt(round(data["throughput"]["parcels_per_h_running"] or 0))),
+        ("Read rate", _fmt(data["read"]["read_rate_pct"], " %")),
+        ("Reject rate", _fmt(data["rejects"]["reject_rate_pct"], " %")),
+        ("Weighed and measured", _fmt(data["measurement"]["with_both_pct"], " %")),
+        ("Availability", _fmt(data["period"]["availability_pct"], " %")),
+        ("Downtime", _duration(data["period"]["downtime_s"])),
+    )
+    tiles.clear()
+    with tiles:
+        for label, value in headline:
+            with ui.column().classes("ls-panel gap-0 min-w-[150px]"):
+                ui.label(label).classes("ls-kpi-label")
+                ui.label(value).classes("text-3xl font-bold")
+    rejects.clear()
+    with rejects:
+        ui.label("Rejects by reason").classes("ls-kpi-label")
+        counts = data["rejects_by_reason_count"]
+        if not counts:
+            ui.label("none").classes("text-lg")
+        for reason, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            pct = data["rejects_by_reason_pct"].get(reason)
+            ui.label(f"{reason.replace('_', ' ')}: {count:,} ({_fmt(pct, ' %')})").classes(
+                "text-lg"
+            )
+    downtime.clear()
+    with downtime:
+        ui.label("Downtime by cause").classes("ls-kpi-label")
+        causes = data["downtime_by_cause_s"]
+        if not causes:
+            ui.label("none").classes("text-lg")
+        for cause, seconds in sorted(causes.items(), key=lambda kv: -kv[1]):
+            ui.label(f"{cause}: {_duration(seconds)}").classes("text-lg")
+
+
 def build(hmi: Hmi, session: Session) -> None:
     """The report page's content."""
     now = datetime.now()
@@ -86,6 +137,11 @@ def build(hmi: Hmi, session: Session) -> None:
             .props('data-testid="report-csv"')
         )
     heading = ui.label().classes("text-xl font-bold")
+    tiles = ui.row().classes("w-full gap-3").props('data-testid="report-kpis"')
+    with ui.row().classes("w-full gap-3 items-start no-wrap"):
+        rejects = ui.column().classes("ls-panel gap-1 grow").props('data-testid="report-rejects"')
+        downtime = ui.column().classes("ls-panel gap-1 grow").props('data-testid="report-downtime"')
+    ui.label("Every figure").classes("ls-kpi-label mt-2")
     table = (
         ui.table(
             columns=[
@@ -121,7 +177,9 @@ def build(hmi: Hmi, session: Session) -> None:
             + " to "
             + time.strftime("%Y-%m-%d %H:%M", time.localtime(until))
         )
-        table.rows = _rows(report.to_dict())
+        data = report.to_dict()
+        _draw(data, tiles, rejects, downtime)
+        table.rows = _rows(data)
         table.update()
 
     async def download() -> None:

@@ -8,7 +8,7 @@ import io
 
 from nicegui import ui
 
-from controller.alarms import Severity
+from controller.alarms import AlarmState, Severity
 from tests.controller.line_helpers import finished, until
 from tests.hmi.conftest import PASSWORDS, log_in
 
@@ -70,11 +70,9 @@ async def test_an_alarm_is_acknowledged_by_a_supervisor(hmi_env):
     await user.open("/alarms")
     await user.should_see("belt slip on the induct", retries=30)
     user.find(marker="ack-test-alarm").click()
+    acked = AlarmState.ACK
     await until(
-        lambda: any(
-            a.key == "test-alarm" and a.state.value == "acknowledged" for a in line.snapshot().alarms
-        ),
-        5,
+        lambda: any(a.key == "test-alarm" and a.state is acked for a in line.snapshot().alarms)
     )
     await hmi_env.line.journal.barrier()
     rows = await line.audit.query(action="alarm.ack")
@@ -91,9 +89,7 @@ async def test_a_critical_alarm_shows_the_banner_until_acknowledged(hmi_env):
     await user.should_see("CRITICAL: line: emergency stop pressed at the induct", retries=20)
     line.acknowledge_alarm("e-stop")
     line.alarms.clear("e-stop", line.clock())
-    await until(
-        lambda: all(a.key != "e-stop" for a in hmi_env.hmi.feed.state.unacked_critical), 5
-    )
+    await until(lambda: all(a.key != "e-stop" for a in hmi_env.hmi.feed.state.unacked_critical), 5)
     await user.should_not_see("emergency stop pressed at the induct", retries=20)
 
 

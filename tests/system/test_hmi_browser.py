@@ -1,0 +1,238 @@
+"""The HMI in a real browser (Debian Chromium driven by Playwright) against ``lanesort demo``.
+
+The demo runs as its own process exactly as a user starts it; the test reads the
+HMI address and the supervisor's password from what it prints, logs in, watches
+the live counters move, disables a chute and checks that parcels avoid it,
+acknowledges an alarm (the tunnel-faults scenario makes some), looks a parcel
+up and saves a screenshot of every page under ``test-artifacts/hmi/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(os.environ.get("LANESORT_ARTIFACTS", ROOT / "test-artifacts")) / "hmi"
+CHROMIUM = os.environ.get("LANESORT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# As root in a container, without the network: no sandbox, no background connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tasks():
+    """These tests are synchronous (Playwright's sync API runs its own loop): nothing to check."""
+    yield
+
+
+class Demo:
+    """``lanesort demo`` as a child process, and what it printed."""
+
+    def __init__(self, data_dir: Path):
+        scenario = ROOT / "plc_configs" / "scenarios" / "tunnel-faults.yaml"
+        text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
+        for port in ("15020", "15023", "15031", "15032"):  # the demo line on free ports
+            text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+        config = data_dir / "line.yaml"
+        config.write_text(text)
+        argv = ["demo", "--plain", "--rate", "20000", "--config", str(config)]
+        argv += ["--data-dir", str(data_dir), "--scenario", str(scenario)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hmi.cli", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        self.lines: list[str] = []
+        self.hmi_url = ""
+        self.passwords: dict[str, str] = {}
+        self.token = ""
+        self.api_url = ""
+        deadline = time.monotonic() + 90
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline and not (self.hmi_url and len(self.passwords) == 2):
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if m := re.search(r"HMI on (\S+)", line):
+                self.hmi_url = m.group(1).rstrip("/")
+            if m := re.search(r"HMI login: user (\w+), password (\S+)", line):
+                self.passwords[m.group(1)] = m.group(2)
+            if m := re.search(r"viewer token for the API.*: (\S+)", line):
+                self.token = m.group(1)
+            if m := re.search(r"API on (http://\S+)/docs", line):
+                self.api_url = m.group(1)
+        assert self.hmi_url and self.passwords, "".join(self.lines)
+
+    def api(self, path: str) -> object:
+        """GET an API path with the demo's viewer token."""
+        request = urllib.request.Request(
+            self.api_url + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user would."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[Demo]:
+    running = Demo(tmp_path_factory.mktemp("hmi-demo"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, demo: Demo) -> Iterator[Page]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    opened.set_default_timeout(20_000)
+    failed: list[str] = []
+    opened.on("requestfailed", lambda r: failed.append(r.url))
+    opened.goto(f"{demo.hmi_url}/login")
+    opened.screenshot(path=str(SHOTS / "01-login.png"))
+    opened.get_by_test_id("login-user").fill("supervisor")
+    opened.get_by_test_id("login-password").fill(demo.passwords["supervisor"])
+    opened.get_by_test_id("login-submit").click()
+    expect(opened.get_by_test_id("who")).to_contain_text("supervisor")
+    yield opened
+    external = [url for url in failed if not url.startswith(demo.hmi_url)]
+    assert not external, f"the HMI asked for assets off this machine: {external}"
+    context.close()
+
+
+def _number(page: Page, testid: str) -> int:
+    return int(page.get_by_test_id(testid).inner_text().replace(",", "") or 0)
+
+
+def test_the_overview_counters_move_while_the_line_runs(page: Page, demo: Demo):
+    page.goto(f"{demo.hmi_url}/")
+    expect(page.get_by_test_id("overview-state")).to_have_text("Execute", timeout=30_000)
+    first = _number(page, "kpi-sorted")
+    deadline = time.monotonic() + 30
+    while _number(page, "kpi-sorted") <= first and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert _number(page, "kpi-sorted") > first
+    expect(page.get_by_test_id("link-sorter")).to_contain_text("UP")
+    page.screenshot(path=str(SHOTS / "02-overview.png"))
+    page.goto(f"{demo.hmi_url}/line")
+    expect(page.get_by_test_id("chute-1")).to_be_visible()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "03-line-mimic.png"))
+
+
+def test_a_disabled_chute_gets_no_more_parcels(page: Page, demo: Demo):
+    chute = 3
+    page.goto(f"{demo.hmi_url}/chutes")
+    expect(page.get_by_test_id(f"chute-{chute}")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "04-chutes.png"))
+    page.get_by_test_id(f"chute-{chute}").click()
+    expect(page.get_by_test_id("chute-summary")).to_contain_text(f"Chute {chute}")
+    page.get_by_test_id("chute-toggle").click()
+    page.get_by_test_id("confirm-yes").click()
+    expect(page.get_by_test_id(f"chute-{chute}")).to_have_attribute("data-state", "disabled")
+    page.screenshot(path=str(SHOTS / "05-chute-disabled.png"))
+    page.wait_for_timeout(2500)  # parcels already told to go there are on their way
+
+    def landed() -> tuple[int, int]:
+        chutes = demo.api("/api/v1/chutes")
+        assert isinstance(chutes, list)
+        mine = next(c for c in chutes if c["id"] == chute)
+        return mine["parcels_this_session"], sum(c["parcels_this_session"] for c in chutes)
+
+    before, total_before = landed()
+    deadline = time.monotonic() + 60
+    while landed()[1] < total_before + 40 and time.monotonic() < deadline:
+        time.sleep(1)
+    after, total_after = landed()
+    assert total_after >= total_before + 40, "the line did not sort 40 parcels in a minute"
+    assert after == before, f"chute {chute} got {after - before} parcels while disabled"
+    page.get_by_test_id("chute-toggle").click()
+    page.get_by_test_id("confirm-yes").click()
+    expect(page.get_by_test_id(f"chute-{chute}")).to_have_attribute("data-state", "normal")
+
+
+def test_an_alarm_is_acknowledged(page: Page, demo: Demo):
+    page.goto(f"{demo.hmi_url}/alarms")
+    ack = page.locator("[data-testid^='ack-']:not([disabled])").first
+    deadline = time.monotonic() + 60
+    while ack.count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+    assert ack.count() == 1, "no unacknowledged alarm appeared in a minute"
+    key = (ack.get_attribute("data-testid") or "")[len("ack-") :]
+    page.screenshot(path=str(SHOTS / "06-alarms.png"))
+    ack.click()
+    row = page.get_by_test_id(f"alarm-{key}")
+    expect(row).not_to_have_attribute("data-state", "unacknowledged")
+    page.screenshot(path=str(SHOTS / "07-alarm-acknowledged.png"))
+
+
+def test_a_parcel_is_looked_up(page: Page, demo: Demo):
+    found = demo.api("/api/v1/parcels?state=sorted&limit=1")
+    assert isinstance(found, dict) and found["items"], found
+    barcode = found["items"][0]["barcode"]
+    page.goto(f"{demo.hmi_url}/parcels")
+    page.get_by_test_id("barcode-input").fill(barcode)
+    page.get_by_test_id("barcode-input").press("Enter")
+    expect(page.get_by_test_id("parcel-barcode")).to_have_text(barcode)
+    expect(page.get_by_test_id("parcel-state")).to_contain_text("sorted")
+    expect(page.get_by_test_id("parcel-events")).to_contain_text("terminal")
+    page.screenshot(path=str(SHOTS / "08-parcel.png"), full_page=True)
+
+
+def test_report_and_audit_pages(page: Page, demo: Demo):
+    page.goto(f"{demo.hmi_url}/report")
+    expect(page.get_by_test_id("report-table")).to_contain_text("inducted")
+    page.screenshot(path=str(SHOTS / "09-report.png"))
+    with page.expect_download() as download:
+        page.get_by_test_id("report-csv").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    page.goto(f"{demo.hmi_url}/audit")
+    expect(page.get_by_test_id("audit-table")).to_contain_text("chute.disable")
+    page.screenshot(path=str(SHOTS / "10-audit.png"))
