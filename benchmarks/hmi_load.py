@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -48,7 +49,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_demo(work: Path, parcels: int, rate: float) -> tuple[subprocess.Popen, dict[str, str]]:
+def start_demo(
+    work: Path, parcels: int, rate: float, pin: bool
+) -> tuple[subprocess.Popen, dict[str, str]]:
     """The demo on free ports; returns the process and what it printed (URL, password)."""
     text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
     for port in ("15020", "15023", "15031", "15032"):
@@ -56,7 +59,8 @@ def start_demo(work: Path, parcels: int, rate: float) -> tuple[subprocess.Popen,
     text += f"\napi:\n  port: {free_port()}\n"
     config = work / "line.yaml"
     config.write_text(text)
-    argv = [sys.executable, "-m", "hmi.cli", "demo", "--plain", "--seed", "1"]
+    argv = ["taskset", "-c", "0"] if pin else []
+    argv += [sys.executable, "-m", "hmi.cli", "demo", "--plain", "--seed", "1"]
     argv += ["--parcels", str(parcels), "--rate", str(rate), "--config", str(config)]
     argv += ["--data-dir", str(work / "data"), "--report", str(work / "report.json")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -74,8 +78,17 @@ def start_demo(work: Path, parcels: int, rate: float) -> tuple[subprocess.Popen,
     return proc, found
 
 
-def browse(url: str, password: str, browsers: int, stop: threading.Event, opened: list[float]):
-    """Log ``browsers`` pages in and cycle them through the live pages until ``stop``."""
+def browse(
+    url: str,
+    password: str,
+    browsers: int,
+    stop: threading.Event,
+    opened: list[float],
+    cycle_s: float,
+    pages_to_cycle: tuple[str, ...] = PAGES,
+):
+    """Log ``browsers`` pages in and cycle them through the live pages until ``stop``
+    (``cycle_s`` 0: they stay on the overview)."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         pages = []
@@ -91,25 +104,30 @@ def browse(url: str, password: str, browsers: int, stop: threading.Event, opened
         while not stop.is_set():
             for i, page in enumerate(pages):
                 started = time.perf_counter()
-                page.goto(url + PAGES[(step + i) % len(PAGES)])
+                page.goto(url + pages_to_cycle[(step + i) % len(pages_to_cycle)])
                 page.get_by_test_id("packml-state").wait_for()
                 opened.append((time.perf_counter() - started) * 1000)
             step += 1
-            page.wait_for_timeout(4000)
+            if not cycle_s:
+                stop.wait()
+            page.wait_for_timeout(cycle_s * 1000)
         browser.close()
 
 
-def run(parcels: int, rate: float, browsers: int) -> tuple[dict, list[float]]:
+def run(
+    parcels: int, rate: float, browsers: int, cycle_s: float = 4.0, pin: bool = False
+) -> tuple[dict, list[float]]:
     """One demo run; the report and the page-open times."""
     with tempfile.TemporaryDirectory(prefix="hmi-load-") as tmp:
         work = Path(tmp)
-        proc, found = start_demo(work, parcels, rate)
+        proc, found = start_demo(work, parcels, rate, pin)
         stop = threading.Event()
         opened: list[float] = []
         thread = None
         if browsers:
             thread = threading.Thread(
-                target=browse, args=(found["url"], found["password"], browsers, stop, opened)
+                target=browse,
+                args=(found["url"], found["password"], browsers, stop, opened, cycle_s),
             )
             thread.start()
         try:
@@ -130,16 +148,31 @@ def main() -> None:
     parser.add_argument("--parcels", type=int, default=4000)
     parser.add_argument("--rate", type=float, default=150_000)
     parser.add_argument("--browsers", type=int, default=2)
+    parser.add_argument(
+        "--cycle-s", type=float, default=4.0, help="seconds on each page (0: stay on overview)"
+    )
+    parser.add_argument("--skip-baseline", action="store_true", help="only the run with browsers")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the demo on CPU 0, the browsers on CPU 1: the HMI's cost to the controller "
+        "without the browsers' rendering competing for its CPU (on a line the panel is "
+        "another computer)",
+    )
     args = parser.parse_args()
-    for browsers in (0, args.browsers):
-        report, opened = run(args.parcels, args.rate, browsers)
+    if args.pin:
+        os.sched_setaffinity(0, {1})  # this process and the browsers it starts
+    for browsers in (args.browsers,) if args.skip_baseline else (0, args.browsers):
+        report, opened = run(args.parcels, args.rate, browsers, args.cycle_s, args.pin)
         plc = report["answer_latency_ms_plc"]
+        ctl = report["answer_latency_ms_controller"]
         print(
             f"{browsers} browser(s): {report['inducted']} parcels at "
             f"{report['throughput_pph']:,.0f}/h; PLC-side answer p50 {plc['p50']:.2f} / "
             f"p99 {plc['p99']:.2f} / max {plc['max']:.2f} ms; wrong chute "
             f"{report['sorted_wrong_chute']}, lost {report['lost']}, too late "
-            f"{report['rejected_by_reason'].get('answer_too_late', 0)}"
+            f"{report['rejected_by_reason'].get('answer_too_late', 0)}; controller-side p50 "
+            f"{ctl['p50']:.2f} / p99 {ctl['p99']:.2f} / max {ctl['max']:.2f} ms"
         )
         if opened:
             ordered = sorted(opened)

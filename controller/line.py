@@ -88,13 +88,16 @@ class LineSnapshot:
     plan_version: int
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100, nearest rank) of ``values``, or None when empty."""
+def percentile(values: list[float], q: float, *, ordered: bool = False) -> float | None:
+    """The ``q``-th percentile (0..100, nearest rank) of ``values``, or None when empty.
+
+    ``ordered``: ``values`` is sorted already (several percentiles of one sort).
+    """
     if not values:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+    ranked = values if ordered else sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ranked)))
+    return ranked[rank - 1]
 
 
 class _ManifestRoutes:
@@ -231,10 +234,16 @@ class LineController:
 
     # -- running ---------------------------------------------------------------------------
 
-    async def run(self, services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()) -> None:
+    async def run(
+        self,
+        services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        ready: Sequence[asyncio.Event] = (),
+    ) -> None:
         """Open the stores, load the manifest file, run every device until cancelled.
 
-        ``services`` (the API server, say) run in the same TaskGroup.
+        ``services`` (the API server, say) run in the same TaskGroup. They start first;
+        the PLC link and the devices start once every ``ready`` event is set (at most
+        30 s later), so a service's start-up work never delays a parcel's answer.
         """
         await self.journal.open()
         self.line_states.started(self.clock())
@@ -247,6 +256,14 @@ class LineController:
             await self._import_manifest_file(startup=True)
             async with asyncio.TaskGroup() as group:
                 self._group = group
+                for make in services:
+                    group.create_task(make())
+                if ready:
+                    waits = asyncio.gather(*(event.wait() for event in ready))
+                    try:
+                        await asyncio.wait_for(waits, 30)
+                    except TimeoutError:
+                        log.warning("a service did not report ready within 30 s; starting anyway")
                 group.create_task(self.plc.run(), name="plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
@@ -254,8 +271,6 @@ class LineController:
                 group.create_task(self.upstream.run(), name="upstream")
                 group.create_task(self.line_states.run(), name="line-states")
                 group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
-                for make in services:
-                    group.create_task(make())
                 self.started.set()
         finally:
             self._group = None
@@ -475,7 +490,7 @@ class LineController:
         """A frozen picture of the line now (ended alarm shelves expire first)."""
         self.alarms.expire_shelves(self.clock())
         status = self.plc.status
-        latencies = self.plc.latencies_ms[-5000:]
+        latencies = sorted(self.plc.latencies_ms[-5000:])
         return LineSnapshot(
             line=self.config.line.name,
             packml_state=status.packml_state if status else None,
@@ -493,8 +508,8 @@ class LineController:
             chute_full=status.chute_full if status else frozenset(),
             chute_disabled=(status.chute_disabled if status else frozenset())
             | self.plc.disabled_by_host,
-            answer_p50_ms=percentile(latencies, 50),
-            answer_p99_ms=percentile(latencies, 99),
+            answer_p50_ms=percentile(latencies, 50, ordered=True),
+            answer_p99_ms=percentile(latencies, 99, ordered=True),
             manifest_size=len(self.manifest),
             per_chute=dict(self.tracker.per_chute),
             chute_fill=self.plc.chute_fill.counts(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 
 from fastapi import FastAPI, HTTPException
@@ -124,11 +125,16 @@ def _show(
     if session is None:
         ui.navigate.to("/login")
         return
+    started = time.perf_counter()
     with frame(hmi, session, name):
         if supervisor_only and not session.may_act:
             ui.label("This page is for supervisors.").classes("text-2xl")
             return
         build(hmi, session, *args)
+    took_ms = (time.perf_counter() - started) * 1000
+    log.log(
+        logging.INFO if took_ms > 20 else logging.DEBUG, "page %s built in %.1f ms", name, took_ms
+    )
 
 
 def _login(hmi: Hmi, expired: bool) -> None:

@@ -198,6 +198,10 @@ class LineFeed:
             )
         return tuple(dots)
 
+    def refresh_now(self) -> None:
+        """Take a new sample at once (after an operator's action, so the screen shows it)."""
+        self.state = self.sample()
+
     # -- running ---------------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -9,8 +9,9 @@ every state also has a word and an icon or outline.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from html import escape
 
 from nicegui import ui
 
@@ -33,7 +34,12 @@ body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
 .ls-panel {{ background: var(--ls-panel); border-radius: 10px; padding: 14px; }}
 .ls-big {{ font-size: 40px; font-weight: 700; line-height: 1.1; }}
 .ls-kpi-label {{ font-size: 15px; opacity: .8; text-transform: uppercase; letter-spacing: .04em; }}
-.ls-nav .q-btn {{ min-height: 56px; padding: 0 10px; font-size: 16px; }}
+.ls-navlink {{ display: flex; flex-direction: column; align-items: center; justify-content: center;
+               min-height: 56px; min-width: 84px; padding: 2px 10px; border-radius: 6px;
+               color: {BLUE}; text-decoration: none; font-size: 15px; font-weight: 600;
+               text-transform: uppercase; }}
+.ls-navlink .q-icon {{ font-size: 24px; }}
+.ls-navlink-on {{ background: {DEEP_BLUE}; color: #fff; }}
 .ls-touch {{ min-height: 56px; min-width: 120px; font-size: 18px; }}
 .ls-banner {{ background: {VERMILLION}; color: #fff; font-size: 22px; font-weight: 700;
               padding: 10px 16px; border: 4px solid #fff; }}
@@ -82,6 +88,19 @@ def state_text(hmi: Hmi) -> str:
     return state_name(snap.packml_state) if snap.packml_state is not None else "unknown"
 
 
+def nav_html(prefix: str, pages: Sequence[tuple[str, str, str]], current: str) -> str:
+    """Navigation as plain links (no server round trip, no handler to build per page)."""
+    links = []
+    for path, label, icon in pages:
+        css = "ls-navlink ls-navlink-on" if label == current else "ls-navlink"
+        links.append(
+            f'<a class="{css}" href="{prefix}{path if path != "/" else "/"}">'
+            f'<i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i>'
+            f"<span>{escape(label)}</span></a>"
+        )
+    return f'<nav class="row no-wrap">{"".join(links)}</nav>'
+
+
 @contextmanager
 def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], None]]:
     """Build the header and banner, yield the page's content area's refresher hook.
@@ -100,22 +119,16 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
             .classes("text-lg font-bold px-3 py-1 rounded")
             .props('data-testid="packml-state"')
         )
-        with ui.row().classes("ls-nav gap-0 ml-1 no-wrap"):
-            for path, label, icon in PAGES:
-                button = ui.button(label, icon=icon, on_click=lambda p=path: ui.navigate.to(p))
-                button.props("flat" if label != current else "unelevated color=primary")
-            if session.may_act:
-                audit = ui.button(
-                    "Audit", icon="history_edu", on_click=lambda: ui.navigate.to("/audit")
-                )
-                audit.props("flat" if current != "Audit" else "unelevated color=primary")
+        pages = [*PAGES, ("/audit", "Audit", "history_edu")] if session.may_act else PAGES
+        ui.html(nav_html(hmi.line.config.hmi.path, pages, current), sanitize=False).classes("ml-1")
         ui.space()
         ui.label(f"{session.user} ({session.role})").classes(
             "text-base opacity-80 whitespace-nowrap"
         ).props('data-testid="who"')
-        ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout")).props(
-            'flat aria-label="Log out"'
-        ).classes("ls-touch").tooltip("Log out")
+        ui.html(
+            nav_html(hmi.line.config.hmi.path, [("/logout", "Log out", "logout")], ""),
+            sanitize=False,
+        )
     banner = (
         ui.row().classes("ls-banner w-full items-center").props('data-testid="critical-banner"')
     )

@@ -49,8 +49,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: FastAPI, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until cancelled; then close connections gracefully."""
+async def serve(app: FastAPI, sock: socket.socket, started: asyncio.Event | None = None) -> None:
+    """Serve ``app`` on ``sock`` until cancelled; then close connections gracefully.
+
+    ``started`` is set once the server and the app's start-up (the HMI's) are done.
+    """
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -64,6 +67,10 @@ async def serve(app: FastAPI, sock: socket.socket) -> None:
     log.info("API on http://%s:%d/docs", host, port)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")
     try:
+        while started is not None and not server.started and not task.done():  # noqa: ASYNC110 (uvicorn has no event)
+            await asyncio.sleep(0.01)
+        if started is not None:
+            started.set()
         await asyncio.shield(task)
     except asyncio.CancelledError:
         server.should_exit = True
@@ -99,7 +106,8 @@ async def run_line(
         text = mount(app, line)
         if text and announce is not None:
             announce(text)
+    started = asyncio.Event()
     try:
-        await line.run(services=[lambda: serve(app, sock)])
+        await line.run(services=[lambda: serve(app, sock, started)], ready=[started])
     finally:
         sock.close()

@@ -46,11 +46,13 @@ def build(hmi: Hmi, session: Session) -> None:
     async def ack(who: Session, key: str) -> None:
         line.acknowledge_alarm(key, who.actor)
         ui.notify(f"Alarm {key} acknowledged", type="positive")
+        hmi.feed.refresh_now()
         refresh()
 
     async def unshelve(who: Session, key: str) -> None:
         line.unshelve_alarm(key, who.actor)
         ui.notify(f"Alarm {key} is back on the list", type="positive")
+        hmi.feed.refresh_now()
         refresh()
 
     def shelve_dialog(alarm: Alarm) -> None:
@@ -70,6 +72,7 @@ def build(hmi: Hmi, session: Session) -> None:
                 line.shelve_alarm(alarm.key, float(minutes.value), reason.value or None, who.actor)
                 dialog.close()
                 ui.notify(f"Alarm shelved for {minutes.value} min", type="positive")
+                hmi.feed.refresh_now()
                 refresh()
 
             with ui.row().classes("w-full justify-end gap-3 mt-4"):
@@ -132,7 +135,7 @@ def build(hmi: Hmi, session: Session) -> None:
                 shelve_button.disable()
 
     def refresh() -> None:
-        snap = line.snapshot()
+        snap = hmi.feed.state.snapshot
         now_active = tuple(_key(a) for a in snap.alarms)
         parked = snap.shelved
         now_shelved = tuple(_key(a) for a in parked)

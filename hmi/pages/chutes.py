@@ -6,7 +6,7 @@ import time
 
 from nicegui import ui
 
-from hmi.chute_tile import ChuteTile, describe
+from hmi.chute_board import ChuteBoard, describe
 from hmi.context import Hmi, action
 from hmi.feed import ChuteView
 from hmi.layout import confirm
@@ -19,19 +19,19 @@ def _view(hmi: Hmi, chute: int) -> ChuteView | None:
 
 def build_grid(hmi: Hmi, session: Session) -> None:
     """Every chute as a big tile; a touch opens the chute."""
-    tiles: dict[int, ChuteTile] = {}
     ui.label("Touch a chute to open it.").classes("text-base opacity-80")
-    with ui.row().classes("w-full gap-3").props('data-testid="chute-grid"'):
-        for view in hmi.feed.state.chutes:
-            tiles[view.id] = ChuteTile(
-                view, lambda chute: ui.navigate.to(f"/chutes/{chute}"), big=True
-            )
+    board = ChuteBoard(
+        hmi.feed.state.chutes,
+        lambda chute: ui.navigate.to(f"/chutes/{chute}"),
+        big=True,
+        classes="row w-full gap-3",
+        testid="chute-grid",
+    )
 
     def refresh() -> None:
-        for view in hmi.feed.state.chutes:
-            tiles[view.id].show(view)
+        board.show(hmi.feed.state.chutes)
 
-    ui.timer(0.5, refresh)
+    ui.timer(1.0, refresh)
 
 
 def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
@@ -43,7 +43,7 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
         ui.button("All chutes", on_click=lambda: ui.navigate.to("/chutes")).classes("ls-touch")
         return
     with ui.row().classes("w-full gap-4 items-start"):
-        tile = ChuteTile(view, lambda _c: None, big=True)
+        tile = ChuteBoard([view], lambda _c: None, big=True, testid="chute-tile")
         with ui.column().classes("ls-panel gap-2 grow"):
             ui.label(f"Chute {chute}").classes("text-3xl font-bold")
             summary = (
@@ -82,6 +82,7 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
 
     async def set_enabled(who: Session, enabled: bool) -> None:
         line.set_chute_enabled(chute, enabled, who.actor)
+        hmi.feed.refresh_now()
         ui.notify(f"Chute {chute} {'enabled' if enabled else 'disabled'}", type="positive")
 
     def ask_toggle() -> None:
@@ -104,6 +105,7 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
 
     async def close_out(who: Session) -> None:
         record = line.close_container(chute, who.actor)
+        hmi.feed.refresh_now()
         ui.notify(
             f"Container {record.id} of chute {chute} closed with {record.count} parcels",
             type="positive",
@@ -125,7 +127,7 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
         current = _view(hmi, chute)
         if current is None:
             return
-        tile.show(current)
+        tile.show([current])
         text = describe(current)
         if summary.text != text:
             summary.set_text(text)
@@ -135,7 +137,7 @@ def build_chute(hmi: Hmi, session: Session, chute: int) -> None:
             toggle.props(f"icon={'check_circle' if current.disabled_by_host else 'block'}")
 
     refresh()
-    ui.timer(0.5, refresh)
+    ui.timer(1.0, refresh)
     ui.timer(0.1, load_history, once=True)
 
 

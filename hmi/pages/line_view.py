@@ -12,7 +12,7 @@ from html import escape
 
 from nicegui import ui
 
-from hmi.chute_tile import ChuteTile
+from hmi.chute_board import ChuteBoard
 from hmi.context import Hmi
 from hmi.feed import FeedState
 from hmi.layout import BLUE, GREY, ORANGE, YELLOW
@@ -78,26 +78,41 @@ def belt_svg(hmi: Hmi, state: FeedState) -> str:
 def build(hmi: Hmi, session: Session) -> None:
     """The mimic page's content."""
     state = hmi.feed.state
-    tiles: dict[int, ChuteTile] = {}
 
     def open_chute(chute: int) -> None:
         ui.navigate.to(f"/chutes/{chute}")
 
-    def row(views, top: bool) -> None:
-        with ui.element("div").classes("relative w-full").style("height:120px"):
-            for view in views:
-                left = x_of(view.position_mm, state.belt_length_mm) / VIEW_W * 100
-                with (
-                    ui.element("div")
-                    .classes("absolute")
-                    .style(f"left:calc({left:.2f}% - 39px);{'bottom' if top else 'top'}:0")
-                ):
-                    tiles[view.id] = ChuteTile(view, open_chute)
+    def at(top: bool):
+        def layout(view) -> str:
+            left = x_of(view.position_mm, state.belt_length_mm) / VIEW_W * 100
+            return f"position:absolute;left:calc({left:.2f}% - 39px);{'bottom' if top else 'top'}:0"
+
+        return layout
+
+    def odd(views):
+        return [v for v in views if v.id % 2 == 1]
+
+    def even(views):
+        return [v for v in views if v.id % 2 == 0]
 
     with ui.column().classes("ls-panel w-full gap-0").props('data-testid="mimic"'):
-        row([v for v in state.chutes if v.id % 2 == 1], top=True)
+        above = ChuteBoard(
+            odd(state.chutes),
+            open_chute,
+            layout=at(True),
+            classes="relative w-full",
+            testid="chutes-above",
+        )
+        above.element.style("height:120px")
         belt = ui.html(belt_svg(hmi, state), sanitize=False).classes("w-full").style("height:110px")
-        row([v for v in state.chutes if v.id % 2 == 0], top=False)
+        below = ChuteBoard(
+            even(state.chutes),
+            open_chute,
+            layout=at(False),
+            classes="relative w-full",
+            testid="chutes-below",
+        )
+        below.element.style("height:120px")
     with ui.row().classes("gap-4 text-base items-center"):
         ui.label("Key:").classes("font-bold")
         for word, css, text in (
@@ -116,10 +131,8 @@ def build(hmi: Hmi, session: Session) -> None:
         svg = belt_svg(hmi, st)
         if belt.content != svg:
             belt.set_content(svg)
-        for view in st.chutes:
-            tile = tiles.get(view.id)
-            if tile is not None:
-                tile.show(view)
+        above.show(odd(st.chutes))
+        below.show(even(st.chutes))
         text = f"{len(st.parcels)} parcels on the belt · {st.throughput_pph:,.0f} parcels/h"
         if parcels.text != text:
             parcels.set_text(text)

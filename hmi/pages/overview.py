@@ -163,4 +163,4 @@ def build(hmi: Hmi, session: Session) -> None:
                             ui.label(error).classes("text-sm").style(f"color:{VERMILLION}")
 
     refresh()
-    ui.timer(0.5, refresh)
+    ui.timer(1.0, refresh)
