@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,13 +105,18 @@ def browse(
         while not stop.is_set():
             for i, page in enumerate(pages):
                 started = time.perf_counter()
-                page.goto(url + pages_to_cycle[(step + i) % len(pages_to_cycle)])
-                page.get_by_test_id("packml-state").wait_for()
+                try:
+                    page.goto(url + pages_to_cycle[(step + i) % len(pages_to_cycle)])
+                    page.get_by_test_id("packml-state").wait_for()
+                except PlaywrightError:
+                    if stop.wait(5):  # the demo finished while a page was opening
+                        break
+                    raise
                 opened.append((time.perf_counter() - started) * 1000)
             step += 1
             if not cycle_s:
                 stop.wait()
-            page.wait_for_timeout(cycle_s * 1000)
+            stop.wait(cycle_s)
         browser.close()
 
 

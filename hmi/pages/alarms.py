@@ -79,7 +79,7 @@ def build(hmi: Hmi, session: Session) -> None:
                 ui.button("Cancel", on_click=dialog.close).props("flat").classes("ls-touch")
                 ui.button("Shelve", on_click=action(hmi, do)).props(
                     'color=primary data-testid="shelve-apply"'
-                ).classes("ls-touch")
+                ).classes("ls-touch").mark("shelve-apply")
         dialog.open()
 
     def alarm_row(alarm: Alarm, is_shelved: bool) -> None:
@@ -127,6 +127,7 @@ def build(hmi: Hmi, session: Session) -> None:
                 ui.button("Shelve", icon="snooze", on_click=lambda a=alarm: shelve_dialog(a))
                 .classes("ls-touch")
                 .props(f'flat data-testid="shelve-{alarm.key}"')
+                .mark(f"shelve-{alarm.key}")
             )
             if not unacked:
                 ack_button.disable()

@@ -185,5 +185,5 @@ def _move_route_dialog(hmi: Hmi, chute: int) -> None:
             ui.button("Cancel", on_click=dialog.close).props("flat").classes("ls-touch")
             ui.button("Move route", on_click=action(hmi, apply)).props(
                 'color=primary data-testid="move-route-apply"'
-            ).classes("ls-touch")
+            ).classes("ls-touch").mark("move-route-apply")
     dialog.open()

@@ -137,3 +137,53 @@ async def test_an_idle_session_expires_and_is_logged_out(hmi_env):
     rows = await hmi_env.line.audit.query(action="logout")
     assert rows and "without a touch" in rows[0]["detail"]
     assert PASSWORDS  # the fixture's logins stay valid for other tests
+
+
+async def test_a_container_is_closed_out_and_listed(hmi_env):
+    line = hmi_env.line
+    await until(lambda: line.snapshot().per_chute.get(1, 0) >= 1, 30)
+    user = hmi_env.new_user()
+    await log_in(user, "anna")
+    await user.open("/chutes/1")
+    await user.should_see("Close out container", retries=30)
+    user.find("Close out container").click()
+    await user.should_see("Close out the container of chute 1?", retries=30)
+    user.find(marker="confirm-yes").click()
+    await until(lambda: line.snapshot().containers[1].count == 0, 5)
+    await user.should_see("closed by anna", retries=50)
+    await line.journal.barrier()
+    rows = await line.audit.query(action="chute.close-out")
+    assert rows[0]["user"] == "anna" and rows[0]["target"] == "chute 1"
+
+
+async def test_moving_a_route_onto_a_taken_chute_is_refused_in_plain_words(hmi_env):
+    line = hmi_env.line
+    plan = line.plan.as_dict()
+    route_a = next(r for r, chutes in plan.items() if 1 in chutes)
+    route_b = next(r for r, chutes in plan.items() if 1 not in chutes)
+    user = hmi_env.new_user()
+    await log_in(user, "anna")
+    await user.open("/chutes/1")
+    user.find("Move a route here").click()
+    await user.should_see("Move a route to chute 1", retries=30)
+    user.find(kind=ui.select).elements.pop().set_value(route_b)
+    user.find(marker="move-route-apply").click()
+    await user.should_see(f"already bound to route {route_a}", retries=30)
+    assert line.plan.as_dict() == plan
+
+
+async def test_an_alarm_is_shelved_and_hidden_from_the_list(hmi_env):
+    line = hmi_env.line
+    line.alarms.raise_("shelve-me", "label printer low on labels", line.clock(), device="printer")
+    user = hmi_env.new_user()
+    await log_in(user, "anna")
+    await user.open("/alarms")
+    await user.should_see("label printer low on labels", retries=30)
+    user.find(marker="shelve-shelve-me").click()
+    await user.should_see("Shelve “label printer low on labels”", retries=30)
+    user.find(marker="shelve-apply").click()
+    await until(lambda: any(a.key == "shelve-me" for a in line.snapshot().shelved), 5)
+    await user.should_see("Shelved until", retries=30)
+    await line.journal.barrier()
+    rows = await line.audit.query(action="alarm.shelve")
+    assert rows[0]["target"] == "shelve-me" and rows[0]["detail"].startswith("60 min")
