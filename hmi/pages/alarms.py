@@ -41,7 +41,7 @@ def build(hmi: Hmi, session: Session) -> None:
     active = ui.column().classes("w-full gap-2").props('data-testid="active-alarms"')
     ui.label("Shelved").classes("text-xl font-bold mt-2")
     shelved = ui.column().classes("w-full gap-2").props('data-testid="shelved-alarms"')
-    shown: dict[str, tuple] = {"active": (), "shelved": ()}
+    shown: dict[str, tuple | None] = {"active": None, "shelved": None}
 
     async def ack(who: Session, key: str) -> None:
         line.acknowledge_alarm(key, who.actor)
@@ -113,26 +113,28 @@ def build(hmi: Hmi, session: Session) -> None:
                 if not session.may_act:
                     button.disable()
                 return
-            ack_button = (
-                ui.button(
-                    "Acknowledge",
-                    icon="done",
-                    on_click=action(hmi, lambda who, k=alarm.key: ack(who, k)),
+            if unacked:
+                ack_button = (
+                    ui.button(
+                        "Acknowledge",
+                        icon="done",
+                        on_click=action(hmi, lambda who, k=alarm.key: ack(who, k)),
+                    )
+                    .classes("ls-touch")
+                    .props(f'color=primary data-testid="ack-{alarm.key}"')
+                    .mark(f"ack-{alarm.key}")
                 )
-                .classes("ls-touch")
-                .props(f'color=primary data-testid="ack-{alarm.key}"')
-                .mark(f"ack-{alarm.key}")
-            )
+                if not session.may_act:
+                    ack_button.disable()
+            else:
+                ui.label("✓ acknowledged").classes("text-lg px-4")
             shelve_button = (
                 ui.button("Shelve", icon="snooze", on_click=lambda a=alarm: shelve_dialog(a))
                 .classes("ls-touch")
                 .props(f'flat data-testid="shelve-{alarm.key}"')
                 .mark(f"shelve-{alarm.key}")
             )
-            if not unacked:
-                ack_button.disable()
             if not session.may_act:
-                ack_button.disable()
                 shelve_button.disable()
 
     def refresh() -> None:
@@ -189,7 +191,9 @@ def _history(hmi: Hmi) -> None:
         {"name": "user", "label": "By", "field": "user", "align": "left"},
     ]
     table = ui.table(columns=columns, rows=[], row_key="id", pagination=15).classes("w-full")
-    table.props('dense data-testid="alarm-history" no-data-label="No alarms in this period"')
+    table.props(
+        'dense wrap-cells data-testid="alarm-history" no-data-label="No alarms in this period"'
+    )
 
     async def load() -> None:
         since = period.since()
