@@ -214,6 +214,11 @@ class PeriodSelect:
         return time.time() - float(self.select.value) * 3600
 
 
+def columns(**labels: str) -> list[dict[str, str]]:
+    """Table columns from ``field="Label"`` pairs, left-aligned, in order."""
+    return [{"name": f, "label": label, "field": f, "align": "left"} for f, label in labels.items()]
+
+
 def set_text(label: ui.label, text: str) -> None:
     """Change a label only when its text changed (no message to the browser otherwise)."""
     if label.text != text:

@@ -8,7 +8,7 @@ from nicegui import ui
 
 from controller.alarms import Alarm
 from hmi.context import Hmi, action
-from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect
+from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect, columns
 from hmi.sessions import Session
 
 SEVERITY_LOOK = {
@@ -182,15 +182,10 @@ def _history(hmi: Hmi) -> None:
         search = (
             ui.button("Show", icon="search").classes("ls-touch").props('data-testid="history-show"')
         )
-    columns = [
-        {"name": "time", "label": "Time", "field": "time", "align": "left"},
-        {"name": "severity", "label": "Severity", "field": "severity", "align": "left"},
-        {"name": "state", "label": "Event", "field": "state", "align": "left"},
-        {"name": "device", "label": "Device", "field": "device", "align": "left"},
-        {"name": "text", "label": "Text", "field": "text", "align": "left"},
-        {"name": "user", "label": "By", "field": "user", "align": "left"},
-    ]
-    table = ui.table(columns=columns, rows=[], row_key="id", pagination=15).classes("w-full")
+    table_columns = columns(
+        time="Time", severity="Severity", state="Event", device="Device", text="Text", user="By"
+    )
+    table = ui.table(columns=table_columns, rows=[], row_key="id", pagination=15).classes("w-full")
     table.props(
         'dense wrap-cells data-testid="alarm-history" no-data-label="No alarms in this period"'
     )

@@ -7,7 +7,7 @@ import time
 from nicegui import ui
 
 from hmi.context import Hmi
-from hmi.layout import PeriodSelect
+from hmi.layout import PeriodSelect, columns
 from hmi.sessions import Session
 
 
@@ -17,16 +17,16 @@ def build(hmi: Hmi, session: Session) -> None:
         period = PeriodSelect(24)
         user = ui.input("User")
         show = ui.button("Show", icon="search").classes("ls-touch")
-    columns = [
-        {"name": "time", "label": "Time", "field": "time", "align": "left"},
-        {"name": "user", "label": "User", "field": "user", "align": "left"},
-        {"name": "role", "label": "Role", "field": "role", "align": "left"},
-        {"name": "via", "label": "Via", "field": "via", "align": "left"},
-        {"name": "action", "label": "Action", "field": "action", "align": "left"},
-        {"name": "target", "label": "Target", "field": "target", "align": "left"},
-        {"name": "result", "label": "Result", "field": "result", "align": "left"},
-    ]
-    table = ui.table(columns=columns, rows=[], row_key="id", pagination=20).classes("w-full")
+    table_columns = columns(
+        time="Time",
+        user="User",
+        role="Role",
+        via="Via",
+        action="Action",
+        target="Target",
+        result="Result",
+    )
+    table = ui.table(columns=table_columns, rows=[], row_key="id", pagination=20).classes("w-full")
     table.props(
         'dense wrap-cells data-testid="audit-table" no-data-label="No actions in this period"'
     )

@@ -12,6 +12,7 @@ from nicegui import ui
 
 from controller.errors import ControllerError
 from hmi.context import Hmi, plain
+from hmi.layout import columns
 from hmi.sessions import Session
 
 UPSTREAM_WORDS = {
@@ -150,19 +151,14 @@ def _show(hmi: Hmi, p: dict[str, Any]) -> None:
                         f'data-testid="parcel-image" alt="camera image from {image["device"]}"'
                     )
                     ui.label(f"{image['device']} · {_when(image.get('time'))}").classes("text-sm")
-    columns = [
-        {"name": "time", "label": "Time", "field": "time", "align": "left"},
-        {"name": "kind", "label": "Event", "field": "kind", "align": "left"},
-        {"name": "state", "label": "State", "field": "state", "align": "left"},
-        {"name": "chute", "label": "Chute", "field": "chute", "align": "left"},
-        {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
-        {
-            "name": "detail",
-            "label": "Detail (reads, decision, device text)",
-            "field": "detail",
-            "align": "left",
-        },
-    ]
+    table_columns = columns(
+        time="Time",
+        kind="Event",
+        state="State",
+        chute="Chute",
+        reason="Reason",
+        detail="Detail (reads, decision, device text)",
+    )
     rows = [
         {
             "id": i,
@@ -176,7 +172,7 @@ def _show(hmi: Hmi, p: dict[str, Any]) -> None:
         for i, e in enumerate(p.get("events") or [])
     ]
     ui.label("History").classes("ls-kpi-label")
-    ui.table(columns=columns, rows=rows, row_key="id").classes("w-full").props(
+    ui.table(columns=table_columns, rows=rows, row_key="id").classes("w-full").props(
         'dense wrap-cells data-testid="parcel-events"'
     )
     others = p.get("other_passes") or []
