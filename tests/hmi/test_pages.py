@@ -141,19 +141,25 @@ async def test_an_idle_session_expires_and_is_logged_out(hmi_env):
 
 async def test_a_container_is_closed_out_and_listed(hmi_env):
     line = hmi_env.line
-    await until(lambda: line.snapshot().per_chute.get(1, 0) >= 1, 30)
+    sort_chutes = line.config.topology.chute_ids
+
+    def a_filled_chute() -> int | None:
+        counts = line.snapshot().per_chute
+        return next((c for c in sorted(sort_chutes) if counts.get(c, 0) >= 1), None)
+
+    chute = await until(a_filled_chute, 30)
     user = hmi_env.new_user()
     await log_in(user, "anna")
-    await user.open("/chutes/1")
+    await user.open(f"/chutes/{chute}")
     await user.should_see("Close out container", retries=30)
     user.find("Close out container").click()
-    await user.should_see("Close out the container of chute 1?", retries=30)
+    await user.should_see(f"Close out the container of chute {chute}?", retries=30)
     user.find(marker="confirm-yes").click()
-    await until(lambda: line.snapshot().containers[1].count == 0, 5)
+    await until(lambda: line.snapshot().containers[chute].count == 0, 5)
     await user.should_see("closed by anna", retries=50)
     await line.journal.barrier()
     rows = await line.audit.query(action="chute.close-out")
-    assert rows[0]["user"] == "anna" and rows[0]["target"] == "chute 1"
+    assert rows[0]["user"] == "anna" and rows[0]["target"] == f"chute {chute}"
 
 
 async def test_moving_a_route_onto_a_taken_chute_is_refused_in_plain_words(hmi_env):

@@ -119,6 +119,7 @@ async def test_camera_images_and_dead_then_delivered_upstream_events(tmp_path):
                 assert event["next_attempt"] is None and event["delivered"] is None
                 await tms.set_mode("up")
                 await line.upstream.replay(None, "dead")
+                await until(lambda: tms.stats()["received"] == 6, within=30)
                 for _ in range(300):  # until the deliverer has marked it (up to 15 s)
                     event = (await api.get(f"/api/v1/parcels/{barcode}")).json()["upstream"][0]
                     if event["state"] != "pending":
