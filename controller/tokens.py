@@ -66,10 +66,15 @@ class TokenInfo:
     revoked: float | None = None
 
 
+def in_data_dir(data_dir: Path, configured: str) -> Path:
+    """A configured file path: absolute as given, else relative to the line's data dir."""
+    path = Path(configured)
+    return path if path.is_absolute() else data_dir / path
+
+
 def tokens_path(data_dir: Path, tokens_file: str) -> Path:
     """Where the line's token store lives (``api.tokens_path``, relative to the data dir)."""
-    path = Path(tokens_file)
-    return path if path.is_absolute() else data_dir / path
+    return in_data_dir(data_dir, tokens_file)
 
 
 def _hash(token_id: str, secret: str) -> str:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.errors import LoginRefused, UserError
-from controller.tokens import Role
+from controller.tokens import Role, in_data_dir
 
 __all__ = [
     "MIN_PASSWORD",
@@ -86,8 +86,7 @@ class UserInfo:
 
 def users_path(data_dir: Path, users_file: str) -> Path:
     """Where the line's user store lives (``hmi.users_path``, relative to the data dir)."""
-    path = Path(users_file)
-    return path if path.is_absolute() else data_dir / path
+    return in_data_dir(data_dir, users_file)
 
 
 def _params_text(n: int, r: int, p: int) -> str:

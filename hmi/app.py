@@ -90,8 +90,9 @@ def register_pages(hmi: Hmi) -> None:
         _show(hmi, "Audit", audit.build, supervisor_only=True)
 
     @ui.page("/login", title="LaneSort · Login")
-    def login_page(expired: str | None = None) -> None:
-        _login(hmi, expired is not None)
+    async def login_page(expired: str | None = None) -> None:
+        no_users = not await asyncio.to_thread(hmi.users.has_users)
+        _login(hmi, expired is not None, no_users)
 
     @ui.page("/logout")
     def logout_page() -> None:
@@ -137,7 +138,7 @@ def _show(
     )
 
 
-def _login(hmi: Hmi, expired: bool) -> None:
+def _login(hmi: Hmi, expired: bool, no_users: bool) -> None:
     ui.dark_mode(True)
     ui.add_css(CSS)
     with (
@@ -185,7 +186,7 @@ def _login(hmi: Hmi, expired: bool) -> None:
         ui.button("Log in", on_click=submit).props(
             'color=primary data-testid="login-submit"'
         ).classes("ls-touch text-xl")
-        if not hmi.users.has_users():
+        if no_users:
             ui.label(
                 "There are no HMI users yet. On the controller's computer run: "
                 "lanesort user add --name NAME --role supervisor"

@@ -16,7 +16,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from controller.alarms import Alarm
@@ -75,7 +76,6 @@ class FeedState:
     unacked_critical: tuple[Alarm, ...] = ()
     belt_length_mm: float = 0.0
     terminal_total: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def _terminal(snapshot: LineSnapshot) -> int:
@@ -91,7 +91,7 @@ class LineFeed:
         line: LineController,
         interval_s: float = 0.5,
         series_every_s: float = 10.0,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.line = line
         self.interval_s = interval_s

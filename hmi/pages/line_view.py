@@ -27,8 +27,21 @@ def x_of(position_mm: float, length_mm: float) -> float:
     return MARGIN + (VIEW_W - 2 * MARGIN) * max(0.0, min(1.0, position_mm / length_mm))
 
 
+_last_svg: tuple[FeedState | None, str] = (None, "")
+
+
 def belt_svg(hmi: Hmi, state: FeedState) -> str:
-    """The belt with its zones and the parcels on it, as SVG text."""
+    """The belt with its zones and the parcels on it, as SVG text (made once per feed state,
+    however many screens show it)."""
+    global _last_svg
+    if _last_svg[0] is state:
+        return _last_svg[1]
+    svg = _draw_belt(hmi, state)
+    _last_svg = (state, svg)
+    return svg
+
+
+def _draw_belt(hmi: Hmi, state: FeedState) -> str:
     topo = hmi.line.config.topology
     length = state.belt_length_mm
     tunnel0, tunnel1 = (
