@@ -197,7 +197,7 @@ def kpi(label: str, testid: str) -> ui.label:
     """A big figure with a caption; returns the figure's label to update."""
     with ui.column().classes("ls-panel gap-0 min-w-[150px]"):
         ui.label(label).classes("ls-kpi-label")
-        value = ui.label("–").classes("ls-big").props(f'data-testid="{testid}"')
+        value = ui.label("–").classes("ls-big").props(f'data-testid="{testid}"').mark(testid)
     return value
 
 

@@ -68,13 +68,19 @@ def build(hmi: Hmi, session: Session) -> None:
     with ui.row().classes("w-full gap-3 items-stretch"):
         with ui.column().classes("ls-panel gap-2 min-w-[300px]"):
             ui.label("Line").classes("ls-kpi-label")
-            state = ui.label().classes("ls-big").props('data-testid="overview-state"')
+            state = (
+                ui.label()
+                .classes("ls-big")
+                .props('data-testid="overview-state"')
+                .mark("overview-state")
+            )
             conveyor = ui.label().classes("text-lg")
             buttons = {}
             with ui.row().classes("gap-2"):
                 for command, label, icon, colour in COMMANDS:
                     button = ui.button(label, icon=icon, on_click=send(command, label))
                     button.props(f'color={colour} data-testid="cmd-{label.lower()}"')
+                    button.mark(f"cmd-{label.lower()}")
                     button.classes("ls-touch")
                     buttons[command] = button
                     if not session.may_act:

@@ -30,12 +30,37 @@ async def test_the_overview_shows_live_counters(hmi_env):
     user = hmi_env.new_user()
     await log_in(user, "anna")
     await user.should_see("Execute", retries=30)
-    await until(lambda: finished(hmi_env.line) >= 3, 15)
-    sorted_now = hmi_env.line.snapshot().counts["sorted"]
-    await until(lambda: hmi_env.hmi.feed.state.snapshot.counts["sorted"] >= sorted_now, 5)
-    await user.should_see(f"{hmi_env.hmi.feed.state.snapshot.counts['sorted']:,}", retries=20)
+    line = hmi_env.line
+
+    def shown() -> int:
+        (label,) = user.find(marker="kpi-sorted").elements
+        return int(label.text.replace(",", "")) if label.text != "–" else 0
+
+    await until(lambda: finished(line) == 12 and line.snapshot().on_belt == 0, 30)
+    final = line.snapshot().counts["sorted"]
+    assert final >= 1
+    await until(lambda: shown() == final, 5)  # the screen follows the line
     await user.should_see("sorter", retries=30)  # the PLC's link card
     await user.should_see("UP", retries=30)
+
+
+async def test_stop_from_the_overview_is_confirmed_and_the_state_follows(hmi_env):
+    user = hmi_env.new_user()
+    await log_in(user, "anna")
+    await user.should_see("Execute", retries=30)
+    user.find(marker="cmd-stop").click()
+    await user.should_see("Stop the line?", retries=30)
+    user.find(marker="confirm-yes").click()
+    await until(lambda: hmi_env.line.snapshot().packml_state.name == "STOPPED", 10)
+
+    def state_shown() -> str:
+        (label,) = user.find(marker="overview-state").elements
+        return label.text
+
+    await until(lambda: state_shown() == "Stopped", 5)
+    await hmi_env.line.journal.barrier()
+    rows = await hmi_env.line.audit.query(action="line.stop")
+    assert rows[0]["user"] == "anna" and rows[0]["ok"] is True
 
 
 async def test_a_viewer_cannot_command_the_line_or_see_the_audit_log(hmi_env):
