@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -58,3 +59,20 @@ async def api(tmp_path) -> AsyncIterator[Api]:
         ):
             await until(lambda: line.plc.link.up and line.plc.status is not None)
             yield Api(client, tokens, line, sim)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    config, tmp_path, token_name: str, role: str
+) -> AsyncIterator[tuple[LineController, httpx.AsyncClient]]:
+    """A running line with its simulator and an API client holding one token of ``role``."""
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        store = TokenStore(tmp_path / "tokens.sqlite")
+        auth = {"Authorization": f"Bearer {store.create(token_name, role)}"}
+        transport = httpx.ASGITransport(app=create_app(line, store))
+        async with (
+            running(line),
+            httpx.AsyncClient(transport=transport, base_url="http://x", headers=auth) as api,
+        ):
+            yield line, api

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
-
-from controller.api.app import create_app
-from controller.line import LineController
-from controller.tokens import TokenStore
 from simulators.tms import TmsSimulator
+from tests.controller.api.conftest import serving
 from tests.controller.line_helpers import (
     finished,
     line_config,
-    pointed_at,
-    running,
-    simulated_line,
     until,
 )
 from tests.controller.upstream.helpers import outbox_rows
@@ -93,21 +86,13 @@ async def test_the_tms_simulator_receives_container_closed(tmp_path):
             simulation={"parcels": 4},
             upstream={"webhook_url": tms.webhook_url, "backoff_min_ms": 10, "backoff_max_ms": 50},
         )
-        async with simulated_line(config, tmp_path) as sim:
-            line = LineController(pointed_at(config, sim), tmp_path)
-            store = TokenStore(tmp_path / "tokens.sqlite")
-            auth = {"Authorization": f"Bearer {store.create('lead', 'supervisor')}"}
-            transport = httpx.ASGITransport(app=create_app(line, store))
-            async with (
-                running(line),
-                httpx.AsyncClient(transport=transport, base_url="http://x", headers=auth) as api,
-            ):
-                await until(lambda: finished(line) == 4 and len(line.tracker) == 0)
-                chute = _fullest((await api.get("/api/v1/chutes")).json())
-                answer = await api.post(f"/api/v1/chutes/{chute['id']}/close-out", json={})
-                assert answer.status_code == 200, answer.text
-                await until(lambda: tms.stats()["by_type"].get("container.closed") == 1, 15)
-                await until(lambda: tms.stats()["received"] == 5, 15)
+        async with serving(config, tmp_path, "lead", "supervisor") as (line, api):
+            await until(lambda: finished(line) == 4 and len(line.tracker) == 0)
+            chute = _fullest((await api.get("/api/v1/chutes")).json())
+            answer = await api.post(f"/api/v1/chutes/{chute['id']}/close-out", json={})
+            assert answer.status_code == 200, answer.text
+            await until(lambda: tms.stats()["by_type"].get("container.closed") == 1, 15)
+            await until(lambda: tms.stats()["received"] == 5, 15)
     stats = tms.stats()
     assert (stats["rejected_malformed"], stats["order_violations"]) == (0, 0)
     assert stats["header_mismatches"] == 0 and stats["parcels"] == 4

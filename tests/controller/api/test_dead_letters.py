@@ -5,18 +5,11 @@ The test line has no scale or dimensioner: one event (sorted or rejected) per pa
 
 from __future__ import annotations
 
-import httpx
-
-from controller.api.app import create_app
-from controller.line import LineController
-from controller.tokens import TokenStore
 from simulators.tms import TmsSimulator
+from tests.controller.api.conftest import serving
 from tests.controller.line_helpers import (
     finished,
     line_config,
-    pointed_at,
-    running,
-    simulated_line,
     until,
 )
 
@@ -33,27 +26,19 @@ async def test_dead_letters_raise_an_alarm_and_replay_delivers_them(tmp_path):
                 "backoff_max_ms": 20,
             },
         )
-        async with simulated_line(config, tmp_path) as sim:
-            line = LineController(pointed_at(config, sim), tmp_path)
-            store = TokenStore(tmp_path / "tokens.sqlite")
-            auth = {"Authorization": f"Bearer {store.create('tms-1', 'tms')}"}
-            transport = httpx.ASGITransport(app=create_app(line, store))
-            async with (
-                running(line),
-                httpx.AsyncClient(transport=transport, base_url="http://x", headers=auth) as api,
-            ):
-                await until(lambda: finished(line) == 4 and len(line.tracker) == 0)
-                await until(lambda: line.upstream.stats().dead == 4, within=15)
-                assert line.alarms.is_active("upstream-dead-letter")
-                dead = (await api.get("/api/v1/upstream/events", params={"state": "dead"})).json()
-                assert len(dead) == 4 and all(e["attempts"] == 2 for e in dead)
-                assert all(e["last_error"].startswith("HTTP 500") for e in dead)
-                metrics = (await api.get("/metrics")).text
-                assert 'lanesort_outbox_events{line="test-line",state="dead"} 4.0' in metrics
-                assert tms.stats()["received"] == 0
-                await tms.set_mode("up")
-                answer = await api.post("/api/v1/upstream/replay", json={"state": "dead"})
-                assert answer.status_code == 200 and answer.json()["replayed"] == 4
-                await until(lambda: tms.stats()["received"] == 4, within=15)
+        async with serving(config, tmp_path, "tms-1", "tms") as (line, api):
+            await until(lambda: finished(line) == 4 and len(line.tracker) == 0)
+            await until(lambda: line.upstream.stats().dead == 4, within=15)
+            assert line.alarms.is_active("upstream-dead-letter")
+            dead = (await api.get("/api/v1/upstream/events", params={"state": "dead"})).json()
+            assert len(dead) == 4 and all(e["attempts"] == 2 for e in dead)
+            assert all(e["last_error"].startswith("HTTP 500") for e in dead)
+            metrics = (await api.get("/metrics")).text
+            assert 'lanesort_outbox_events{line="test-line",state="dead"} 4.0' in metrics
+            assert tms.stats()["received"] == 0
+            await tms.set_mode("up")
+            answer = await api.post("/api/v1/upstream/replay", json={"state": "dead"})
+            assert answer.status_code == 200 and answer.json()["replayed"] == 4
+            await until(lambda: tms.stats()["received"] == 4, within=15)
     ids = {e["event_id"] for e in dead}
     assert {r["event"]["event_id"] for r in tms.ledger.records} == ids

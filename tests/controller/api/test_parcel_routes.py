@@ -1,19 +1,13 @@
 import asyncio
 
 import cv2
-import httpx
 import numpy as np
 
-from controller.api.app import create_app
-from controller.line import LineController
-from controller.tokens import TokenStore
 from simulators.tms import TmsSimulator
+from tests.controller.api.conftest import serving
 from tests.controller.line_helpers import (
     camera_line_config,
     finished,
-    pointed_at,
-    running,
-    simulated_line,
     until,
 )
 
@@ -88,43 +82,35 @@ async def test_camera_images_and_dead_then_delivered_upstream_events(tmp_path):
                 "backoff_max_ms": 20,
             },
         )
-        async with simulated_line(config, tmp_path) as sim:
-            line = LineController(pointed_at(config, sim), tmp_path)
-            store = TokenStore(tmp_path / "tokens.sqlite")
-            auth = {"Authorization": f"Bearer {store.create('viewer-1', 'viewer')}"}
-            transport = httpx.ASGITransport(app=create_app(line, store))
-            async with (
-                running(line),
-                httpx.AsyncClient(transport=transport, base_url="http://x", headers=auth) as api,
-            ):
-                await until(lambda: finished(line) == 6 and len(line.tracker) == 0, within=30)
-                await until(lambda: line.upstream.stats().dead == 6, within=45)
-                page = (await api.get("/api/v1/parcels", params={"state": "sorted"})).json()
-                assert page["items"], "no parcel read by the camera in time"
-                barcode = page["items"][0]["barcode"]
-                parcel = (await api.get(f"/api/v1/parcels/{barcode}")).json()
-                (image,) = parcel["images"]
-                assert image["device"] == "cam" and image["time"].endswith("Z")
-                assert image["url"] == f"/api/v1/parcels/{barcode}/images/0"
-                response = await api.get(image["url"])
-                assert response.status_code == 200
-                assert response.headers["content-type"] == "image/jpeg"
-                frame = cv2.imdecode(np.frombuffer(response.content, np.uint8), 0)
-                assert frame.shape == (1024, 1280)
-                assert (tmp_path / "images" / image["path"]).read_bytes() == response.content
-                assert (await api.get(f"/api/v1/parcels/{barcode}/images/1")).status_code == 404
-                (event,) = parcel["upstream"]
-                assert event["state"] == "dead" and event["attempts"] == 2
-                assert event["last_error"].startswith("HTTP 500")
-                assert event["next_attempt"] is None and event["delivered"] is None
-                await tms.set_mode("up")
-                await line.upstream.replay(None, "dead")
-                await until(lambda: tms.stats()["received"] == 6, within=30)
-                for _ in range(300):  # until the deliverer has marked it (up to 15 s)
-                    event = (await api.get(f"/api/v1/parcels/{barcode}")).json()["upstream"][0]
-                    if event["state"] != "pending":
-                        break
-                    await asyncio.sleep(0.05)
+        async with serving(config, tmp_path, "viewer-1", "viewer") as (line, api):
+            await until(lambda: finished(line) == 6 and len(line.tracker) == 0, within=30)
+            await until(lambda: line.upstream.stats().dead == 6, within=45)
+            page = (await api.get("/api/v1/parcels", params={"state": "sorted"})).json()
+            assert page["items"], "no parcel read by the camera in time"
+            barcode = page["items"][0]["barcode"]
+            parcel = (await api.get(f"/api/v1/parcels/{barcode}")).json()
+            (image,) = parcel["images"]
+            assert image["device"] == "cam" and image["time"].endswith("Z")
+            assert image["url"] == f"/api/v1/parcels/{barcode}/images/0"
+            response = await api.get(image["url"])
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "image/jpeg"
+            frame = cv2.imdecode(np.frombuffer(response.content, np.uint8), 0)
+            assert frame.shape == (1024, 1280)
+            assert (tmp_path / "images" / image["path"]).read_bytes() == response.content
+            assert (await api.get(f"/api/v1/parcels/{barcode}/images/1")).status_code == 404
+            (event,) = parcel["upstream"]
+            assert event["state"] == "dead" and event["attempts"] == 2
+            assert event["last_error"].startswith("HTTP 500")
+            assert event["next_attempt"] is None and event["delivered"] is None
+            await tms.set_mode("up")
+            await line.upstream.replay(None, "dead")
+            await until(lambda: tms.stats()["received"] == 6, within=30)
+            for _ in range(300):  # until the deliverer has marked it (up to 15 s)
+                event = (await api.get(f"/api/v1/parcels/{barcode}")).json()["upstream"][0]
+                if event["state"] != "pending":
+                    break
+                await asyncio.sleep(0.05)
     assert tms.stats()["received"] == 6
     assert event["state"] == "delivered" and event["attempts"] == 1
     assert event["delivered"].endswith("Z") and event["last_error"] is None
