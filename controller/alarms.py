@@ -94,6 +94,9 @@ class AlarmBoard:
         self._alarms: dict[str, Alarm] = {}
         self._record = record
         self.raised_total = 0
+        self.listeners: list[Callable[[Alarm, str, float], None]] = []
+        """Called on the loop with (alarm, change, now) after every change (``raised``,
+        ``cleared``, ``acknowledged``, ``shelved``, ``unshelved``); they must not block."""
 
     # -- conditions (devices, links, the line) ----------------------------------------------
 
@@ -246,6 +249,8 @@ class AlarmBoard:
                     now, alarm.key, alarm.device, alarm.severity.value, state, alarm.text, user
                 )
             )
+        for listener in self.listeners:
+            listener(alarm, state, now)
 
 
 def _since(alarm: Alarm) -> float:

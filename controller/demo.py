@@ -314,12 +314,19 @@ def _demo_logins(config: LineConfig, options: DemoOptions) -> list[tuple[str, st
 
 
 def _api_for_demo(config: LineConfig) -> LineConfig:
-    """The configured API port, or any free one when it is taken (a second demo)."""
+    """The configured API and OPC UA ports, or any free ones when taken (a second demo)."""
     try:
         bind(config.api.host, config.api.port).close()
     except ControllerError:
         api = config.api.model_copy(update={"port": 0})
-        return config.model_copy(update={"api": api})
+        config = config.model_copy(update={"api": api})
+    opcua = config.opcua_server
+    if opcua.enabled and opcua.port:
+        try:
+            bind(opcua.host, opcua.port, "opcua_server").close()
+        except ControllerError:
+            any_port = opcua.model_copy(update={"port": 0})
+            config = config.model_copy(update={"opcua_server": any_port})
     return config
 
 

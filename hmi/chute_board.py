@@ -21,10 +21,10 @@ from nicegui.events import GenericEventArguments
 from hmi.feed import ChuteState, ChuteView
 
 LOOK = {
-    ChuteState.NORMAL: ("OK", "check"),
-    ChuteState.FULL: ("FULL", "inventory_2"),
-    ChuteState.DISABLED: ("OFF", "block"),
-    ChuteState.JAMMED: ("JAM", "warning"),
+    ChuteState.NORMAL: (ChuteState.NORMAL.word, "check"),
+    ChuteState.FULL: (ChuteState.FULL.word, "inventory_2"),
+    ChuteState.DISABLED: (ChuteState.DISABLED.word, "block"),
+    ChuteState.JAMMED: (ChuteState.JAMMED.word, "warning"),
 }
 
 _EMIT_CHUTE = "(e) => { const t = e.target.closest('[data-chute]'); if (t) emit(t.dataset.chute); }"

@@ -15,24 +15,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from controller.alarms import Alarm
 from controller.line import LineController, LineSnapshot
+from controller.line_views import (
+    ChuteState,
+    ThroughputMeter,
+    chute_fill,
+    chute_routes,
+    chute_state,
+    terminal_count,
+)
 
 log = logging.getLogger("lanesort.hmi")
-
-
-class ChuteState(StrEnum):
-    """What a chute shows: each has its own colour, outline, icon and word."""
-
-    NORMAL = "normal"
-    FULL = "full"
-    DISABLED = "disabled"
-    JAMMED = "jammed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +75,6 @@ class FeedState:
     terminal_total: int = 0
 
 
-def _terminal(snapshot: LineSnapshot) -> int:
-    counts = snapshot.counts
-    return counts.get("sorted", 0) + counts.get("rejected", 0) + counts.get("lost", 0)
-
-
 class LineFeed:
     """Samples the line for the HMI; start it once per process with :meth:`run`."""
 
@@ -97,7 +89,7 @@ class LineFeed:
         self.interval_s = interval_s
         self.series_every_s = series_every_s
         self.clock = clock
-        self._samples: deque[tuple[float, int]] = deque(maxlen=int(120 / interval_s) + 2)
+        self._throughput = ThroughputMeter(interval_s)
         self._series: tuple[tuple[float, int], ...] = ()
         self._series_at = -1e9
         self._series_task: asyncio.Task | None = None
@@ -113,12 +105,11 @@ class LineFeed:
         line = self.line
         now = self.clock()
         snap = line.snapshot()
-        terminal = _terminal(snap)
-        self._samples.append((now, terminal))
+        terminal = terminal_count(snap)
         return FeedState(
             snapshot=snap,
             taken=now,
-            throughput_pph=self._throughput(now, terminal),
+            throughput_pph=self._throughput.add(now, terminal),
             chutes=self._chutes(snap),
             parcels=self._parcels(now),
             series=self._series,
@@ -126,13 +117,6 @@ class LineFeed:
             belt_length_mm=self._belt_length(),
             terminal_total=terminal,
         )
-
-    def _throughput(self, now: float, terminal: int, window_s: float = 60.0) -> float:
-        """Parcels per hour finished over the last minute (or since the first sample)."""
-        oldest = next(((t, n) for t, n in self._samples if now - t <= window_s), None)
-        if oldest is None or now - oldest[0] < 1.0:
-            return 0.0
-        return (terminal - oldest[1]) * 3600 / (now - oldest[0])
 
     def _belt_length(self) -> float:
         topo = self.line.config.topology
@@ -142,23 +126,13 @@ class LineFeed:
     def _chutes(self, snap: LineSnapshot) -> tuple[ChuteView, ...]:
         line = self.line
         topo = line.config.topology
-        routes: dict[int, list[str]] = {}
-        for route, chutes in line.plan.as_dict().items():
-            for chute in chutes:
-                routes.setdefault(chute, []).append(route)
+        routes = chute_routes(line.plan)
         by_host = line.plc.disabled_by_host
         containers = snap.containers
         views = []
         for chute in (*topo.chutes, topo.reject_chute):
             cid = chute.id
-            if cid in by_host:
-                state = ChuteState.DISABLED
-            elif cid in snap.chute_disabled:
-                state = ChuteState.JAMMED  # the PLC took it out: jam or local fault
-            elif cid in snap.chute_full:
-                state = ChuteState.FULL
-            else:
-                state = ChuteState.NORMAL
+            state = chute_state(cid, snap, by_host)
             container = containers.get(cid)
             count = container.count if container is not None else snap.per_chute.get(cid, 0)
             views.append(
@@ -171,7 +145,7 @@ class LineFeed:
                     state=state,
                     container_count=count,
                     session_count=snap.per_chute.get(cid, 0),
-                    fill=min(1.0, snap.chute_fill.get(cid, 0) / max(1, chute.capacity)),
+                    fill=chute_fill(chute, snap),
                     disabled_by_host=cid in by_host,
                 )
             )

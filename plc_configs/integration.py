@@ -1,7 +1,9 @@
-"""The line config's integration sections: the REST API and upstream reporting to the TMS."""
+"""The line config's integration sections: the REST API, the OPC UA server and upstream
+reporting to the TMS."""
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -63,6 +65,44 @@ class HmiSection(Strict):
     )
     login_attempts: int = Field(
         5, ge=1, description="wrong passwords in a row before a user is locked out for a minute"
+    )
+
+
+SecurityMode = Literal["None", "Sign", "SignAndEncrypt"]
+"""An OPC UA message security mode (with policy Basic256Sha256 unless None)."""
+
+
+class OpcuaServerSection(Strict):
+    """LaneSort's own OPC UA server, for SCADA and MES: the line, its chutes, devices, alarms."""
+
+    enabled: bool = Field(False, description="serve the line over OPC UA")
+    host: str = Field(
+        "127.0.0.1",
+        description="address to listen on; 0.0.0.0 opens it to the network (clients need a "
+        "trusted certificate and, unless allow_anonymous, a user)",
+    )
+    port: int = Field(4841, ge=0, le=65535, description="TCP port (0: any free port)")
+    path: str = Field(
+        "/lanesort",
+        pattern=r"^(/[A-Za-z0-9._-]+)*$",
+        description="endpoint path: opc.tcp://host:port<path>",
+    )
+    security_modes: list[SecurityMode] = Field(
+        ["Sign", "SignAndEncrypt"],
+        min_length=1,
+        description="Basic256Sha256 modes offered; None (no signing, no encryption) only "
+        "when listed here, and the log warns",
+    )
+    pki_dir: str = Field(
+        "opcua-pki",
+        description="the server certificate (own/, made on first start), trusted client "
+        "certificates (trusted/) and refused ones (rejected/); relative to line.data_dir",
+    )
+    allow_anonymous: bool = Field(
+        False, description="let clients in without a user name (as viewers: read only)"
+    )
+    update_interval_ms: float = Field(
+        500, ge=50, le=60_000, description="how often the served values are refreshed"
     )
 
 

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from controller.api.app import create_app
 from controller.errors import ControllerError
 from controller.line import LineController
+from controller.opcua.server import LineOpcuaServer
 from controller.tokens import TokenStore, tokens_path
 
 log = logging.getLogger("lanesort.api")
@@ -31,8 +33,11 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (port 0: any free port); raises ControllerError when taken."""
+def bind(host: str, port: int, section: str = "api") -> socket.socket:
+    """A listening TCP socket (port 0: any free port); raises ControllerError when taken.
+
+    ``section`` names the config section whose port it is, in the error message.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -41,8 +46,8 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         raise ControllerError(
-            f"api: cannot listen on {host}:{port}: {err.strerror} "
-            "(is another controller running? set api.port in the line config)"
+            f"{section}: cannot listen on {host}:{port}: {err.strerror} "
+            f"(is another controller running? set {section}.port in the line config)"
         ) from err
     sock.listen(128)
     sock.setblocking(False)
@@ -86,14 +91,26 @@ async def run_line(
     announce: Callable[[str], None] | None = None,
     web: Sequence[WebExtension] = (),
 ) -> None:
-    """Run ``line`` with its API (when ``api.enabled``) in the line's TaskGroup, until cancelled.
+    """Run ``line`` with its API (when ``api.enabled``) and its OPC UA server (when
+    ``opcua_server.enabled``) in the line's TaskGroup, until cancelled.
 
-    The API socket is bound before the line starts, so a taken port fails at once.
-    ``web`` extensions (the HMI) mount themselves on the API's app.
+    The API socket is bound before the line starts, and the OPC UA port tried, so a taken
+    port fails at once. ``web`` extensions (the HMI) mount themselves on the API's app.
+    The PLC link starts once every service is up.
     """
     api = line.config.api
+    services: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    ready: list[asyncio.Event] = []
+    opcua = line.config.opcua_server
+    if opcua.enabled:
+        if opcua.port:
+            bind(opcua.host, opcua.port, "opcua_server").close()
+        opcua_server = LineOpcuaServer(line)
+        opcua_ready = asyncio.Event()
+        services.append(lambda: opcua_server.serve(opcua_ready, announce))
+        ready.append(opcua_ready)
     if not api.enabled:
-        await line.run()
+        await line.run(services=services, ready=ready)
         return
     sock = bind(api.host, api.port)
     tokens = TokenStore(tokens_path(line.data_dir, api.tokens_path))
@@ -108,6 +125,8 @@ async def run_line(
             announce(text)
     started = asyncio.Event()
     try:
-        await line.run(services=[lambda: serve(app, sock, started)], ready=[started])
+        await line.run(
+            services=[lambda: serve(app, sock, started), *services], ready=[started, *ready]
+        )
     finally:
         sock.close()

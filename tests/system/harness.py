@@ -31,6 +31,7 @@ def line_config(tmp_path: Path, webhook_url: str, api_port: int) -> Path:
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
     text += (
         f"\napi:\n  port: {api_port}\n"
+        f"opcua_server:\n  enabled: true\n  port: {free_port()}\n"
         f"upstream:\n  webhook_url: {webhook_url}\n  secret_env: LANESORT_TEST_SECRET\n"
         "  backoff_min_ms: 50\n  backoff_max_ms: 500\n"
     )
