@@ -90,6 +90,8 @@ def _setup_logging(verbose: bool, log_file: Path | None = None) -> None:
         force=True,
     )
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    # asyncua logs every endpoint (certificates included) and publish at INFO.
+    logging.getLogger("asyncua").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

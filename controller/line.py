@@ -26,6 +26,7 @@ from controller.audit import AuditLog
 from controller.containers import ContainerBook, ContainerInfo
 from controller.decision import SortPlan
 from controller.errors import ConfigError, ManifestError
+from controller.histogram import percentiles
 from controller.images import SCHEMA as IMAGES_SCHEMA
 from controller.images import ImageStore
 from controller.journal import Journal
@@ -196,7 +197,7 @@ class LineController(LineActions):
         ]
         self._group: asyncio.TaskGroup | None = None
         self.plc = PlcLink(
-            create_plc(config.plc_name, config.plc, config.register_map),
+            create_plc(config, data_dir),
             self.alarms,
             LineParts(
                 config,
@@ -365,7 +366,7 @@ class LineController(LineActions):
         """A frozen picture of the line now (ended alarm shelves expire first)."""
         self.alarms.expire_shelves(self.clock())
         status = self.plc.status
-        latencies = sorted(self.plc.latencies_ms[-5000:])
+        p50, p99 = percentiles(self.plc.latencies_ms[-5000:], (50, 99))
         return LineSnapshot(
             line=self.config.line.name,
             packml_state=status.packml_state if status else None,
@@ -383,8 +384,8 @@ class LineController(LineActions):
             chute_full=status.chute_full if status else frozenset(),
             chute_disabled=(status.chute_disabled if status else frozenset())
             | self.plc.disabled_by_host,
-            answer_p50_ms=percentile(latencies, 50, ordered=True),
-            answer_p99_ms=percentile(latencies, 99, ordered=True),
+            answer_p50_ms=p50,
+            answer_p99_ms=p99,
             manifest_size=len(self.manifest),
             per_chute=dict(self.tracker.per_chute),
             chute_fill=self.plc.chute_fill.counts(),

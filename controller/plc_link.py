@@ -154,6 +154,8 @@ class PlcLink(DeviceSupervisor):
             raise_if_cancelling()
             now = self.clock()
             entered_after, previous_poll = previous_poll, sent
+            if poll.scans_age_s is not None:  # a subscription: the PLC's timestamps tell
+                entered_after = now - poll.scans_age_s
             self._on_status(poll.status, now)
             for problem in poll.problems:
                 self.alarms.raise_(

@@ -7,7 +7,9 @@ maps to a factory that builds the driver from the device's config section.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from drivers.barcode.autoid import AutoIdReader
@@ -19,6 +21,7 @@ from drivers.dimensioner import create_dimensioner as make_dimensioner
 from drivers.dimensioner.base import Dimensioner
 from drivers.plc.base import SorterPlc
 from drivers.plc.modbus_tcp import ModbusTcpSorterPlc
+from drivers.plc.opcua import OpcuaClientOptions, OpcuaSorterPlc
 from drivers.scale.base import Scale
 from drivers.scale.mt_sics import MtSicsScale
 from drivers.scale.nci import NciScale
@@ -26,18 +29,44 @@ from drivers.scale.opcua_weighing import OpcUaWeighingScale
 from drivers.scale.sma import SmaScale
 from drivers.scale.toledo_continuous import ToledoContinuousScale
 from plc_configs.readers import PRESETS
-from plc_configs.register_map import RegisterMap
 from plc_configs.schema import (
     BarcodeReaderDevice,
     CameraDevice,
     DimensionerDevice,
+    LineConfig,
     ScaleDevice,
-    SorterPlcDevice,
 )
 
 
-def _modbus_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) -> SorterPlc:
-    return ModbusTcpSorterPlc(name, device.url, register_map, timeout_s=device.timeout_ms / 1000)
+def _modbus_plc(name: str, config: LineConfig, data_dir: Path) -> SorterPlc:
+    device = config.plc
+    return ModbusTcpSorterPlc(
+        name, device.url, config.register_map, timeout_s=device.timeout_ms / 1000
+    )
+
+
+def _opcua_plc(name: str, config: LineConfig, data_dir: Path) -> SorterPlc:
+    device = config.plc
+    password = None
+    if device.password_env:
+        password = os.environ.get(device.password_env)
+        if password is None:
+            raise ValueError(
+                f"devices.{name}.password_env: environment variable {device.password_env} "
+                "is not set"
+            )
+    options = OpcuaClientOptions(
+        timeout_s=device.timeout_ms / 1000,
+        publishing_interval_ms=device.publishing_interval_ms,
+        security_mode=device.security_mode,
+        pki_dir=data_dir / device.pki_dir,
+        server_certificate=(
+            data_dir / device.server_certificate if device.server_certificate else None
+        ),
+        username=device.username,
+        password=password,
+    )
+    return OpcuaSorterPlc(name, device.url, config.node_map, options)
 
 
 def _tcp_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
@@ -100,7 +129,7 @@ def _camera(name: str, device: CameraDevice) -> BarcodeReader:
     )
 
 
-PLC_DRIVERS: dict[str, Callable[..., SorterPlc]] = {"modbus-tcp": _modbus_plc}
+PLC_DRIVERS: dict[str, Callable[..., SorterPlc]] = {"modbus-tcp": _modbus_plc, "opcua": _opcua_plc}
 READER_DRIVERS: dict[str, Callable[..., BarcodeReader]] = {
     "cognex": _tcp_reader,
     "sick": _tcp_reader,
@@ -133,9 +162,10 @@ def _lookup(table: dict[str, Callable[..., Any]], kind: str, driver: str) -> Cal
         raise UnknownDriver(f"no {kind} driver {driver!r}; known: {known}") from None
 
 
-def create_plc(name: str, device: SorterPlcDevice, register_map: RegisterMap) -> SorterPlc:
-    """Build the sorter PLC driver named by ``device.driver``."""
-    return _lookup(PLC_DRIVERS, "sorter_plc", device.driver)(name, device, register_map)
+def create_plc(config: LineConfig, data_dir: Path) -> SorterPlc:
+    """Build the line's sorter PLC driver (``devices.<plc>.driver``); files under ``data_dir``."""
+    name = config.plc_name
+    return _lookup(PLC_DRIVERS, "sorter_plc", config.plc.driver)(name, config, data_dir)
 
 
 def create_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:

@@ -28,24 +28,57 @@ class _Device(_Strict):
 
 
 class SorterPlcDevice(_Device):
-    """The sorter PLC: the controller is the Modbus client, the PLC the server."""
+    """The sorter PLC: the controller is the client (Modbus TCP or OPC UA), the PLC the server."""
 
     kind: Literal["sorter_plc"]
-    driver: Literal["modbus-tcp"] = "modbus-tcp"
-    url: str = Field(description="modbus-tcp://HOST:PORT")
-    timeout_ms: int = Field(500, gt=0, le=60000, description="per Modbus request")
+    driver: Literal["modbus-tcp", "opcua"] = Field(
+        "modbus-tcp", description="modbus-tcp (register_map) or opcua (node_map)"
+    )
+    url: str = Field(description="modbus-tcp://HOST:PORT or opc.tcp://HOST:PORT[/path]")
+    timeout_ms: int = Field(500, gt=0, le=60000, description="per request")
     poll_interval_ms: float = Field(
-        1.0, ge=0, le=1000, description="pause between two reads of the PLC area"
+        1.0, ge=0, le=1000, description="pause between two cycles of the handshake"
     )
     heartbeat_interval_ms: int = Field(1000, gt=0, description="how often our life counter ticks")
     heartbeat_timeout_ms: int = Field(
         3000, gt=0, description="the PLC's life counter unchanged this long = link lost"
     )
+    publishing_interval_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="opcua: subscription publishing interval (the PLC may revise it)",
+    )
+    security_mode: Literal["None", "Sign", "SignAndEncrypt"] = Field(
+        "SignAndEncrypt",
+        description="opcua: Basic256Sha256 Sign or SignAndEncrypt; None only when the PLC "
+        "offers nothing else (logged as a warning)",
+    )
+    pki_dir: str = Field(
+        "opcua-pki-plc",
+        description="opcua: our client certificate (made on first start) and trusted "
+        "certificates, relative to line.data_dir",
+    )
+    server_certificate: str | None = Field(
+        None,
+        description="opcua: the PLC's certificate file (relative to line.data_dir) to pin; "
+        "unset = accept the one its endpoint presents (its thumbprint is logged)",
+    )
+    username: str | None = Field(None, description="opcua: user name (unset = anonymous)")
+    password_env: str | None = Field(
+        None, description="opcua: environment variable holding the user's password"
+    )
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _check_url(v, ("modbus-tcp",))
+    @model_validator(mode="after")
+    def _url(self) -> SorterPlcDevice:
+        scheme = "opc.tcp" if self.driver == "opcua" else "modbus-tcp"
+        try:
+            _check_url(self.url, (scheme,))
+        except ValueError as err:
+            raise ValueError(f"url: {err} for driver {self.driver}") from None
+        if self.password_env and not self.username:
+            raise ValueError("password_env: set username too")
+        return self
 
 
 class BarcodeReaderDevice(_Device):

@@ -6,10 +6,11 @@ connects and where the simulator listens. Sim or real is only an address.
 
 Sections: ``line`` (name, data folder), ``devices`` (driver name and URL per
 device), ``topology`` (belt, scan point, decision point, chutes, reject chute),
-``register_map`` (the PLC's Modbus map), ``decision`` (deadline), ``sort_plan``
-(route -> chutes), ``manifest``, ``incidents`` (policy per incident kind), ``images``
-(camera images kept with the parcels) and ``simulation`` (the line twin; ignored by the
-controller).
+``register_map`` (the PLC's Modbus map), ``node_map`` (its OPC UA variables),
+``decision`` (deadline), ``sort_plan`` (route -> chutes), ``manifest``, ``incidents``
+(policy per incident kind), ``images`` (camera images kept with the parcels), ``api``,
+``hmi``, ``opcua_server`` (LaneSort's own OPC UA server), ``upstream`` and
+``simulation`` (the line twin; ignored by the controller).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from plc_configs.devices import (
     SorterPlcDevice,
     check_serial_url,
 )
-from plc_configs.integration import ApiSection, HmiSection, UpstreamSection
+from plc_configs.integration import ApiSection, HmiSection, OpcuaServerSection, UpstreamSection
+from plc_configs.node_map import NodeMap
 from plc_configs.register_map import RegisterMap
 from plc_configs.sections import (
     UNSORTABLE_INCIDENTS,
@@ -88,6 +90,7 @@ class LineConfig(_Strict):
     devices: dict[str, Device] = Field(min_length=1)
     topology: Topology
     register_map: RegisterMap = RegisterMap()
+    node_map: NodeMap = NodeMap()
     decision: DecisionSection = DecisionSection()
     sort_plan: dict[str, list[int]] = Field(
         min_length=1, description="route -> chutes in order of preference"
@@ -101,6 +104,7 @@ class LineConfig(_Strict):
     api: ApiSection = ApiSection()
     hmi: HmiSection = HmiSection()
     upstream: UpstreamSection = UpstreamSection()
+    opcua_server: OpcuaServerSection = OpcuaServerSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:

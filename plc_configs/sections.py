@@ -298,6 +298,11 @@ class PlcSimulation(_Strict):
     host_heartbeat_timeout_ms: int = Field(3000, gt=0)
     start_state: Literal["stopped", "idle", "execute"] = "stopped"
     transition_ms: int = Field(200, ge=0, description="duration of Resetting/Starting/Stopping")
+    opcua_security: list[Literal["None", "Sign", "SignAndEncrypt"]] = Field(
+        default_factory=lambda: ["Sign", "SignAndEncrypt"],
+        min_length=1,
+        description="OPC UA PLC: the endpoints' security modes (Basic256Sha256)",
+    )
 
 
 class Simulation(_Strict):

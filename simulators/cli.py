@@ -99,7 +99,9 @@ async def run(
     config_dir: Path | None = None,
 ) -> int:
     """Run the simulators until SIGINT/SIGTERM; return the exit code."""
-    sim_line = SimulatedLine(config, config_dir=config_dir)
+    sim_line = SimulatedLine(
+        config, config_dir=config_dir, plc_pki_dir=Path(config.line.data_dir) / "plc-sim-pki"
+    )
     twin, plc, readers = sim_line.twin, sim_line.plc, list(sim_line.readers.values())
     topo_speed = config.topology.belt_speed_mps
     if twin.belt_speed_mps > topo_speed:
@@ -165,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
+    logging.getLogger("asyncua").setLevel(logging.WARNING)
     try:
         config = apply_overrides(load_line_config(args.config), args)
     except LineConfigError as err:

@@ -18,6 +18,7 @@ from simulators.measure.devices import MeasureDevices, MeasureTiming
 from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
+from simulators.plc_opcua import OpcuaPlcSimulator
 from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
 from simulators.twin import Event, EventKind, LineTwin
 
@@ -33,6 +34,7 @@ class SimulatedLine:
     """The line twin with one PLC simulator and one simulator per reader, scale, dimensioner.
 
     ``config_dir`` is the config file's folder (the scenario path is relative to it).
+    ``plc_pki_dir``: where an OPC UA PLC simulator keeps its certificate.
     """
 
     def __init__(
@@ -42,11 +44,22 @@ class SimulatedLine:
         any_port: bool = False,
         config_dir: Path | None = None,
         measure_timing: MeasureTiming | None = None,
+        plc_pki_dir: Path | None = None,
     ):
         self.config = config
         self.twin = LineTwin(config)
-        host, port = host_port(config.plc.url)
-        self.plc = PlcSimulator(config, self.twin, host, 0 if any_port else port)
+        self.plc: PlcSimulator | OpcuaPlcSimulator
+        if config.plc.driver == "opcua":
+            url = config.plc.url
+            if any_port:
+                parts = urlsplit(url)
+                url = f"opc.tcp://{parts.hostname}:0{parts.path}"
+            pki = plc_pki_dir or (config_dir or Path(".")) / "plc-sim-pki"
+            modes = config.simulation.plc.opcua_security
+            self.plc = OpcuaPlcSimulator(config, self.twin, url, pki_dir=pki, security_modes=modes)
+        else:
+            host, port = host_port(config.plc.url)
+            self.plc = PlcSimulator(config, self.twin, host, 0 if any_port else port)
         self.readers: dict[str, AnyReaderSimulator] = {}
         for name, device in config.readers.items():
             reader = make_reader_simulator(
@@ -136,6 +149,8 @@ class SimulatedLine:
     @property
     def plc_url(self) -> str:
         """Where the PLC simulator listens."""
+        if isinstance(self.plc, OpcuaPlcSimulator):
+            return self.plc.url
         return f"modbus-tcp://{self.plc.host}:{self.plc.port}"
 
     def camera_urls(self) -> dict[str, str]:

@@ -8,15 +8,12 @@ sees every request before pymodbus applies it: reads bring the PLC up to date
 first, writes go to :meth:`PlcLogic.on_host_write`. A background task steps the
 PLC every ``tick_s`` (1 ms by default).
 
-Fault injection (Python API): :meth:`PlcSimulator.force_chute_full`,
-:meth:`PlcSimulator.disable_chute`, :meth:`PlcSimulator.disconnect_clients`,
-:meth:`PlcSimulator.stall`, :meth:`PlcSimulator.freeze_heartbeat`.
+Fault injection (Python API): those of :class:`~simulators.plc_base.PlcSimulatorBase`
+and :meth:`PlcSimulator.disconnect_clients`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +23,8 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from plc_configs.schema import LineConfig
-from simulators.plc_logic import PlcLogic, register_count
+from simulators.plc_base import PlcSimulatorBase
+from simulators.plc_logic import register_count
 from simulators.twin import LineTwin
 
 log = logging.getLogger(__name__)
@@ -60,7 +58,7 @@ def _register_blocks(config: LineConfig) -> list[SimData]:
     return blocks
 
 
-class PlcSimulator:
+class PlcSimulator(PlcSimulatorBase):
     """The sorter PLC as a Modbus TCP server over a line twin."""
 
     def __init__(
@@ -73,29 +71,19 @@ class PlcSimulator:
         tick_s: float = 0.001,
         clock: Callable[[], float] = time.perf_counter,
     ):
-        self.config = config
-        self.twin = twin
+        super().__init__(config, twin, tick_s=tick_s, clock=clock)
         self.host = host
         self.requested_port = port
-        self.tick_s = tick_s
-        self.clock = clock
         self.server: ModbusTcpServer | None = None
-        self.logic: PlcLogic | None = None
-        self._ticker: asyncio.Task[None] | None = None
-        self._stall_until = 0.0
-        self._stopping = asyncio.Event()
-        self.action_errors = 0
 
     async def start(self) -> None:
         """Build the registers, start listening and start the PLC cycle."""
         device = SimDevice(id=0, simdata=_register_blocks(self.config), action=self._action)
         self.server = ModbusTcpServer(device, address=(self.host, self.requested_port))
         runtime = self.server.context.devices[0]  # type: ignore[union-attr]
-        registers = runtime.block["x"][2]
-        self.logic = PlcLogic(self.config, self.twin, registers)
-        self.logic.step(self.clock())
+        self._make_logic(runtime.block["x"][2])
         await self.server.serve_forever(background=True)
-        self._ticker = asyncio.create_task(self._cycle(), name="plc-sim-cycle")
+        self._start_cycle()
         log.info("sorter PLC simulator listening on %s:%d", self.host, self.port)
 
     @property
@@ -103,21 +91,6 @@ class PlcSimulator:
         """The TCP port actually listened on."""
         assert self.server is not None and self.server.transport is not None
         return self.server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-
-    def sync(self) -> PlcLogic:
-        """Bring the PLC and the twin up to now; return the PLC logic."""
-        assert self.logic is not None
-        self.logic.step(self.clock())
-        return self.logic
-
-    async def _cycle(self) -> None:
-        while True:
-            try:
-                self.sync()
-            except Exception:
-                self.action_errors += 1
-                log.exception("PLC cycle failed")
-            await asyncio.sleep(self.tick_s)
 
     async def _action(
         self,
@@ -128,11 +101,7 @@ class PlcSimulator:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
-        wait = self._stall_until - self.clock()
-        if wait > 0:
-            # Woken early by stop(), so a stalled request never outlives the server.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+        await self._wait_if_stalled()
         assert self.logic is not None
         try:
             if set_values is not None and function_code in WRITE_FUNCTION_CODES:
@@ -148,19 +117,6 @@ class PlcSimulator:
 
     # -- fault injection ------------------------------------------------------------
 
-    def force_chute_full(self, chute: int, full: bool = True) -> None:
-        """Hold a chute full (its bit is set and parcels for it get CHUTE_FULL)."""
-        self.twin.force_full(chute, full)
-        self.sync()
-
-    def disable_chute(self, chute: int, disabled: bool = True) -> None:
-        """Disable a chute on the PLC side (in addition to the host's requests)."""
-        if disabled:
-            self.twin.forced_disabled.add(chute)
-        else:
-            self.twin.forced_disabled.discard(chute)
-        self.sync()
-
     def disconnect_clients(self) -> int:
         """Drop every client connection; return how many were dropped."""
         assert self.server is not None
@@ -170,23 +126,9 @@ class PlcSimulator:
         log.warning("dropped %d Modbus client connection(s)", len(connections))
         return len(connections)
 
-    def stall(self, seconds: float) -> None:
-        """Answer no Modbus request for ``seconds`` (they are answered late)."""
-        self._stall_until = self.clock() + seconds
-
-    def freeze_heartbeat(self, frozen: bool = True) -> None:
-        """Stop (or resume) incrementing the PLC's life counter."""
-        assert self.logic is not None
-        self.logic.heartbeat_frozen = frozen
-
     async def stop(self) -> None:
         """Stop the cycle and the server, closing client connections."""
-        self._stopping.set()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await self._stop_cycle()
         if self.server is not None:
             await self.server.shutdown()
             self.server = None

@@ -1,6 +1,6 @@
-"""What a sorter PLC driver offers, whatever the wire (Modbus TCP today, OPC UA later).
+"""What a sorter PLC driver offers, whatever the wire (Modbus TCP or OPC UA).
 
-The handshake (see ``plc_configs.register_map``):
+The handshake (see ``plc_configs.register_map`` and ``plc_configs.node_map``):
 
 1. the PLC reports a parcel at the scan point (``ScanEvent``, from a ring);
 2. the PLC asks for a destination (``DestinationRequest``: sequence number and
@@ -67,14 +67,17 @@ class RegisterProblem:
     """A PLC register held a value outside its range; the entry was skipped, not guessed."""
 
     register: str
+    """What held it: a register map or node map entry (``confirm_ring[3].result …``)."""
     address: int
+    """The register's address; -1 for an OPC UA variable (named by ``register``)."""
     value: int
     expected: str
 
     def __str__(self) -> str:
-        return (
-            f"register {self.register} at {self.address} = {self.value}, expected {self.expected}"
-        )
+        where = f"register {self.register} at {self.address}"
+        if self.address < 0:
+            where = f"node {self.register}"
+        return f"{where} = {self.value}, expected {self.expected}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,10 @@ class PlcPoll:
     scans: tuple[ScanEvent, ...] = ()
     confirmations: tuple[SortConfirmation, ...] = ()
     problems: tuple[RegisterProblem, ...] = field(default=())
+    scans_age_s: float | None = None
+    """The new scans entered at most this long before the poll returned (a subscription's
+    driver knows it from the PLC's timestamps); None: they entered after the previous
+    poll was sent, as for a read on the wire."""
 
 
 class SorterPlc(Protocol):

@@ -9,7 +9,6 @@ single write requests. Values outside their range are reported as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -22,21 +21,16 @@ from drivers.plc.base import (
     PlcStatus,
     RegisterProblem,
     ScanEvent,
-    SortConfirmation,
 )
+from drivers.plc.decode import decode_confirmation, decode_state, ring_indices
 from plc_configs.contract import (
     PackMLCommand,
-    PackMLState,
-    SortResult,
     chute_bits_to_ids,
     chute_ids_to_bits,
     join_u32,
     split_u32,
 )
 from plc_configs.register_map import RegisterMap, RingLayout
-
-_PACKML_VALUES = frozenset(s.value for s in PackMLState)
-_RESULT_VALUES = frozenset(r.value for r in SortResult)
 
 
 class ModbusTcpSorterPlc:
@@ -54,6 +48,7 @@ class ModbusTcpSorterPlc:
         self._confirm_cursor = 0
         self._command_seq = 0
         self._block_start, self._block_count = register_map.plc_block
+        self._regs: list[int] = []
 
     # -- connection ------------------------------------------------------------------------
 
@@ -163,7 +158,7 @@ class ModbusTcpSorterPlc:
 
     async def poll(self) -> PlcPoll:
         """Read the PLC area once; return status, the open request and new ring entries."""
-        regs = await self._read(self._block_start, self._block_count)
+        regs = self._regs = await self._read(self._block_start, self._block_count)
         start = self._block_start
         plc = self.map.plc
         problems: list[RegisterProblem] = []
@@ -174,14 +169,7 @@ class ModbusTcpSorterPlc:
         def words(addr: int) -> list[int]:
             return regs[addr - start : addr - start + self.map.chute_words]
 
-        raw_state = at(plc.packml_state)
-        if raw_state in _PACKML_VALUES:
-            state = PackMLState(raw_state)
-        else:
-            state = PackMLState.UNDEFINED
-            problems.append(
-                RegisterProblem("packml_state", plc.packml_state, raw_state, "0..17 (PackML)")
-            )
+        state = decode_state(at(plc.packml_state), problems, "packml_state", plc.packml_state)
         running = at(plc.conveyor_running)
         if running not in (0, 1):
             problems.append(
@@ -210,69 +198,39 @@ class ModbusTcpSorterPlc:
             else:
                 request = DestinationRequest(seq=seq, tracking_id=tid)
 
-        scans: list[ScanEvent] = []
-        new_cursor = self._ring_entries(
-            regs,
-            "scan",
-            plc.scan_ring,
-            at(plc.scan_write_index),
-            self._scan_cursor,
-            problems,
-            lambda e, i: scans.append(ScanEvent(join_u32(e[0], e[1]), i)),
-        )
-        self._scan_cursor = new_cursor
-
-        confirms: list[SortConfirmation] = []
-
-        def confirm(entry: list[int], index: int) -> None:
-            tid = join_u32(entry[0], entry[1])
-            chute, result = entry[2], entry[3]
-            if result not in _RESULT_VALUES:
-                problems.append(
-                    RegisterProblem(
-                        f"confirm_ring[{index}].result (tracking id {tid})",
-                        plc.confirm_ring.entry_address(index) + 3,
-                        result,
-                        "a SortResult code 1..8",
-                    )
-                )
-                return
-            confirms.append(SortConfirmation(tid, chute, SortResult(result), index))
-
-        self._confirm_cursor = self._ring_entries(
-            regs,
-            "confirm",
-            plc.confirm_ring,
-            at(plc.confirm_write_index),
-            self._confirm_cursor,
-            problems,
-            confirm,
-        )
+        scans = [
+            ScanEvent(join_u32(*self._entry(plc.scan_ring, i)[:2]), i)
+            for i in self._new_entries(at(plc.scan_write_index), "scan", problems)
+        ]
+        confirms = []
+        for i in self._new_entries(at(plc.confirm_write_index), "confirm", problems):
+            tid_high, tid_low, chute, result = self._entry(plc.confirm_ring, i)[:4]
+            address = plc.confirm_ring.entry_address(i) + 3
+            c = decode_confirmation(
+                join_u32(tid_high, tid_low), chute, result, i, problems, "confirm_ring", address
+            )
+            if c is not None:
+                confirms.append(c)
         return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems))
 
-    def _ring_entries(
-        self,
-        regs: list[int],
-        name: str,
-        ring: RingLayout,
-        write_index: int,
-        cursor: int,
-        problems: list[RegisterProblem],
-        emit: Callable[[list[int], int], None],
-    ) -> int:
-        """Emit ring entries from ``cursor`` up to ``write_index``; return the new cursor."""
-        if not 0 <= write_index < ring.size:
-            address = getattr(self.map.plc, f"{name}_write_index")
-            problems.append(
-                RegisterProblem(f"{name}_write_index", address, write_index, f"0..{ring.size - 1}")
-            )
-            return cursor
-        start = self._block_start
-        while cursor != write_index:
-            addr = ring.entry_address(cursor) - start
-            emit(regs[addr : addr + ring.entry_words], cursor)
-            cursor = (cursor + 1) % ring.size
-        return cursor
+    def _entry(self, ring: RingLayout, index: int) -> list[int]:
+        """The registers of ring entry ``index`` in the last read."""
+        addr = ring.entry_address(index) - self._block_start
+        return self._regs[addr : addr + ring.entry_words]
+
+    def _new_entries(
+        self, write_index: int, name: str, problems: list[RegisterProblem]
+    ) -> list[int]:
+        """Ring positions not yet delivered; advances that ring's cursor past them."""
+        ring = getattr(self.map.plc, f"{name}_ring")
+        cursor = getattr(self, f"_{name}_cursor")
+        address = getattr(self.map.plc, f"{name}_write_index")
+        indices = ring_indices(
+            cursor, write_index, ring.size, problems, f"{name}_write_index", address
+        )
+        if indices:
+            setattr(self, f"_{name}_cursor", (indices[-1] + 1) % ring.size)
+        return indices
 
     async def answer(self, request: DestinationRequest, chute: int) -> None:
         """Write seq, tracking id and chute in one request."""

@@ -175,49 +175,53 @@ def test_every_parcel_is_weighed_and_measured_as_the_twin_says(shift):
     assert detail["weight"]["raw"].startswith("S S") and detail["dimensions"]["raw"]
 
 
-def test_the_demo_line_runs_with_a_camera_instead_of_a_reader(tmp_path):
-    base = tmp_path / "demo-line.yaml"
-    base.write_text(
-        (ROOT / "plc_configs" / "demo-line.yaml")
-        .read_text()
-        .replace("127.0.0.1:15020", f"127.0.0.1:{free_port()}")
-        .replace("127.0.0.1:15031", f"127.0.0.1:{free_port()}")
-        .replace("127.0.0.1:15032", f"127.0.0.1:{free_port()}")
-    )
-    camera = tmp_path / "demo-line-camera.yaml"
-    camera.write_text(
-        (ROOT / "plc_configs" / "demo-line-camera.yaml")
-        .read_text()
-        .replace("127.0.0.1:15040", f"127.0.0.1:{free_port()}")
-    )
+def _variant(tmp_path: Path, name: str, port: str) -> Path:
+    """The demo line on free ports and a variant of it (``name`` extends demo-line.yaml)."""
+    base = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
+    for used in ("15020", "15023", "15031", "15032"):
+        base = base.replace(f"127.0.0.1:{used}", f"127.0.0.1:{free_port()}")
+    (tmp_path / "demo-line.yaml").write_text(base.replace("port: 4841", f"port: {free_port()}"))
+    variant = tmp_path / name
+    text = (ROOT / "plc_configs" / name).read_text()
+    variant.write_text(text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}"))
+    return variant
+
+
+def _demo(config: Path, tmp_path: Path, parcels: int, rate: int, seed: int) -> dict:
+    """Run ``lanesort demo`` on ``config``; its report (the data folder is tmp_path/data)."""
     report = tmp_path / "report.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "controller.cli",
-            "demo",
-            "--config",
-            str(camera),
-            "--parcels",
-            "80",
-            "--rate",
-            "14400",
-            "--seed",
-            "4",
-            "--report",
-            str(report),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--plain",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    cmd = [sys.executable, "-m", "controller.cli", "demo", "--config", str(config),
+           "--parcels", str(parcels), "--rate", str(rate), "--seed", str(seed),
+           "--report", str(report), "--data-dir", str(tmp_path / "data"), "--plain"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    r = json.loads(report.read_text())
+    return json.loads(report.read_text())
+
+
+def test_the_demo_line_runs_with_a_camera_instead_of_a_reader(tmp_path):
+    r = _demo(_variant(tmp_path, "demo-line-camera.yaml", "15040"), tmp_path, 80, 14400, 4)
     assert r["inducted"] == 80 and r["without_terminal_state"] == 0 and r["lost"] == 0
     assert r["sorted_wrong_chute"] == 0
     assert r["sorted_right_chute"] >= 65, r
+
+
+def test_the_demo_line_runs_over_opcua_with_encryption(tmp_path):
+    """The whole demo line with its sorter PLC on OPC UA (SignAndEncrypt): 500 parcels,
+    each with exactly one terminal state, none in a wrong chute."""
+    config = _variant(tmp_path, "demo-line-opcua.yaml", "15050")
+    r = _demo(config, tmp_path, PARCELS, 60000, 5)
+    assert r["inducted"] == PARCELS and r["without_terminal_state"] == 0 and r["lost"] == 0
+    assert r["more_than_one_terminal_state"] == 0 and r["sorted_wrong_chute"] == 0
+    assert r["sorted_right_chute"] + r["rejected"] == PARCELS
+    assert r["sorted_right_chute"] > PARCELS * 0.8, r["rejected_by_reason"]
+    data = tmp_path / "data"
+    conn = sqlite3.connect(data / "journal.sqlite")
+    try:
+        terminal = conn.execute(
+            "SELECT count(DISTINCT tracking_id), count(*) FROM events WHERE kind = 'terminal'"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert terminal == (PARCELS, PARCELS)
+    assert (data / "opcua-pki-plc" / "own" / "certificate.der").is_file()
+    assert (data / "plc-sim-pki" / "own" / "certificate.der").is_file()
