@@ -366,7 +366,7 @@ class LineController(LineActions):
         """A frozen picture of the line now (ended alarm shelves expire first)."""
         self.alarms.expire_shelves(self.clock())
         status = self.plc.status
-        p50, p99 = percentiles(self.plc.latencies_ms[-5000:], (50, 99))
+        p50, p99 = percentiles(list(self.plc.latencies_ms), (50, 99))
         return LineSnapshot(
             line=self.config.line.name,
             packml_state=status.packml_state if status else None,

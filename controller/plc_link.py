@@ -45,6 +45,9 @@ from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
 
+LATENCY_WINDOW = 5000
+"""Answers the live latency figures are taken over (about two minutes at 150,000/h)."""
+
 _FAULT_TEXT = {
     PlcFault.ESTOP: ("emergency stop pressed", Severity.CRITICAL),
     PlcFault.JAM: ("jam on the sorter", Severity.CRITICAL),
@@ -107,7 +110,8 @@ class PlcLink(DeviceSupervisor):
         self.device = device
         self.status: PlcStatus | None = None
         self.heartbeat_ok = False
-        self.latencies_ms: list[float] = []
+        self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        """The latest answer latencies (ms), for the live p50/p99 (the journal has all)."""
         self.chute_fill = ChuteFill()
         self.answer_histogram = Histogram()
         """Answer latency in seconds as the controller saw it (for /metrics)."""

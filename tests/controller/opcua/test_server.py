@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import random
 import socket
-import statistics
 
 import pytest
 
@@ -63,7 +62,8 @@ async def test_node_ids_and_the_certificate_stay_the_same_across_restarts(tmp_pa
     assert prints[0] == prints[1]  # made on the first start, reused after
 
 
-async def test_a_refresh_of_a_32_chute_line_costs_well_under_a_millisecond(tmp_path):
+async def test_a_refresh_of_a_busy_32_chute_line_writes_what_changed(tmp_path):
+    """What it costs is measured by benchmarks/opcua_server_refresh.py, not asserted here."""
     chutes = [{"id": i, "position_mm": 800 + 100 * i, "capacity": 50} for i in range(1, 32)]
     config = line_config(
         topology={"chutes": chutes, "reject_chute": {"id": 32, "position_mm": 5000}},
@@ -89,10 +89,9 @@ async def test_a_refresh_of_a_32_chute_line_costs_well_under_a_millisecond(tmp_p
             written.append(await server.refresh())
     finally:
         await server.stop()
-    median = statistics.median(server.update_costs_ms)
-    print(f"refresh of a 32-chute line: median {median:.3f} ms (snapshot included)")
     assert min(written) >= 5  # counters, chute counts, ... changed each time
-    assert median < 1.0
+    assert len(server.update_costs_ms) == 200
+    assert await server.refresh() == 0  # nothing changed since: nothing written
 
 
 async def test_run_line_serves_opcua_with_the_api_and_announces_it(tmp_path):

@@ -58,21 +58,28 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory) -> Path:
+    """Certificate folders shared by the session's PLC simulators and drivers (an RSA key
+    takes a while to make; every test would otherwise make two)."""
+    return tmp_path_factory.mktemp("pki")
+
+
 @pytest.fixture
-async def plc_rig(request, backend, tmp_path) -> AsyncIterator[PlcRig]:
+async def plc_rig(request, backend, pki) -> AsyncIterator[PlcRig]:
     """A started PLC simulator of the backend, with a driver factory (closed at the end)."""
     overrides = dict(getattr(request, "param", {}) or {}).get("config", {})
     drivers: list[SorterPlc] = []
     if backend == "opcua":
         config = make_config(**{**overrides, **OPCUA_PLC})
         sim: PlcSimulatorBase = OpcuaPlcSimulator(
-            config, LineTwin(config), "opc.tcp://127.0.0.1:0/plc", pki_dir=tmp_path / "plc"
+            config, LineTwin(config), "opc.tcp://127.0.0.1:0/plc", pki_dir=pki / "plc"
         )
         await sim.start()
 
         def make(timeout_s: float = 0.5) -> SorterPlc:
             assert isinstance(sim, OpcuaPlcSimulator)
-            drivers.append(opcua_driver(config, sim.url, tmp_path / "host", timeout_s))
+            drivers.append(opcua_driver(config, sim.url, pki / "host", timeout_s))
             return drivers[-1]
 
     else:

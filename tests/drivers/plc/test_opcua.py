@@ -16,25 +16,25 @@ from tests.drivers.plc.test_plc_contract import SLOW_LINE, poll_until, start_lin
 from tests.simulators.sim_helpers import make_config
 
 
-async def _sim(tmp_path, **overrides) -> OpcuaPlcSimulator:
+async def _sim(pki, **overrides) -> OpcuaPlcSimulator:
     config = make_config(**{**overrides, **OPCUA_PLC})
     sim = OpcuaPlcSimulator(
-        config, LineTwin(config), "opc.tcp://127.0.0.1:0/plc", pki_dir=tmp_path / "plc"
+        config, LineTwin(config), "opc.tcp://127.0.0.1:0/plc", pki_dir=pki / "plc"
     )
     await sim.start()
     return sim
 
 
-def _driver(sim: OpcuaPlcSimulator, tmp_path, **options) -> OpcuaSorterPlc:
-    return opcua_driver(sim.config, sim.url, tmp_path / "host", **options)
+def _driver(sim: OpcuaPlcSimulator, pki, **options) -> OpcuaSorterPlc:
+    return opcua_driver(sim.config, sim.url, pki / "host", **options)
 
 
-async def test_a_server_restart_mid_shift_loses_no_confirmation_and_doubles_none(tmp_path):
+async def test_a_server_restart_mid_shift_loses_no_confirmation_and_doubles_none(pki):
     """The PLC runs on while its OPC UA server restarts; the driver reconnects and every
     parcel is confirmed exactly once (entries acknowledged before the drop never return)."""
     line = {**SLOW_LINE, "simulation": {**SLOW_LINE["simulation"], "parcels": 16}}
-    sim = await _sim(tmp_path, **line)
-    plc = _driver(sim, tmp_path)
+    sim = await _sim(pki, **line)
+    plc = _driver(sim, pki)
     confirmed: dict[int, int] = {}
     unacked: set[int] = set()
     repeats: list[int] = []
@@ -80,9 +80,9 @@ async def test_a_server_restart_mid_shift_loses_no_confirmation_and_doubles_none
     assert sim.twin.stats.landed == 16
 
 
-async def test_a_lost_notification_is_made_good_by_the_periodic_read(tmp_path):
-    sim = await _sim(tmp_path, simulation={"parcels": 1, "plc": {"start_state": "stopped"}})
-    plc = _driver(sim, tmp_path, resync_s=0.2)
+async def test_a_lost_notification_is_made_good_by_the_periodic_read(pki):
+    sim = await _sim(pki, simulation={"parcels": 1, "plc": {"start_state": "stopped"}})
+    plc = _driver(sim, pki, resync_s=0.2)
     try:
         await plc.connect()
         await plc.poll()
@@ -99,9 +99,9 @@ async def test_a_lost_notification_is_made_good_by_the_periodic_read(tmp_path):
         await sim.stop()
 
 
-async def test_a_repeated_request_notification_is_not_a_new_request(tmp_path):
-    sim = await _sim(tmp_path, **SLOW_LINE)
-    plc = _driver(sim, tmp_path)
+async def test_a_repeated_request_notification_is_not_a_new_request(pki):
+    sim = await _sim(pki, **SLOW_LINE)
+    plc = _driver(sim, pki)
     try:
         await plc.connect()
         await start_line(plc)
@@ -118,15 +118,15 @@ async def test_a_repeated_request_notification_is_not_a_new_request(tmp_path):
         await sim.stop()
 
 
-async def test_node_ids_siemens_style_work_like_browse_paths(tmp_path):
+async def test_node_ids_siemens_style_work_like_browse_paths(pki):
     node_map = {
         "namespace_uri": "http://www.siemens.com/simatic-s7-opcua",
         "root": "PLC_1/DataBlocksGlobal/DB_Sorter",
         "plc": {k: f's="DB_Sorter"."{k}"' for k in ("heartbeat", "request", "scan_ring")},
         "host": {"answer": 's="DB_Sorter"."hostAnswer"'},
     }
-    sim = await _sim(tmp_path, node_map=node_map, **SLOW_LINE)
-    plc = _driver(sim, tmp_path)
+    sim = await _sim(pki, node_map=node_map, **SLOW_LINE)
+    plc = _driver(sim, pki)
     try:
         await plc.connect()
         await start_line(plc)
@@ -144,25 +144,25 @@ async def test_node_ids_siemens_style_work_like_browse_paths(tmp_path):
         await sim.stop()
 
 
-async def test_a_node_map_that_does_not_match_the_plc_names_the_entry(tmp_path):
-    sim = await _sim(tmp_path)
+async def test_a_node_map_that_does_not_match_the_plc_names_the_entry(pki):
+    sim = await _sim(pki)
     try:
         wrong_ns = make_config(node_map={"namespace_uri": "urn:other"}, **OPCUA_PLC)
-        plc = opcua_driver(wrong_ns, sim.url, tmp_path / "host")
+        plc = opcua_driver(wrong_ns, sim.url, pki / "host")
         with pytest.raises(ProtocolError, match=r"namespace_uri 'urn:other' is not on the server"):
             await plc.connect()
         assert not plc.connected
         wrong_path = make_config(node_map={"plc": {"request": "Mailbox/Request"}}, **OPCUA_PLC)
-        plc = opcua_driver(wrong_path, sim.url, tmp_path / "host")
+        plc = opcua_driver(wrong_path, sim.url, pki / "host")
         with pytest.raises(ProtocolError, match=r"node_map\.plc\.request: Objects/Sorter/Mailbox"):
             await plc.connect()
     finally:
         await sim.stop()
 
 
-async def test_values_out_of_range_are_reported_and_skipped(tmp_path):
-    sim = await _sim(tmp_path, simulation={"parcels": 1, "plc": {"start_state": "stopped"}})
-    plc = _driver(sim, tmp_path, resync_s=0.05)
+async def test_values_out_of_range_are_reported_and_skipped(pki):
+    sim = await _sim(pki, simulation={"parcels": 1, "plc": {"start_state": "stopped"}})
+    plc = _driver(sim, pki, resync_s=0.05)
     try:
         await plc.connect()
         await sim._stop_cycle()  # hold the PLC program: the test writes its variables
@@ -184,9 +184,9 @@ async def test_values_out_of_range_are_reported_and_skipped(tmp_path):
         await sim.stop()
 
 
-async def test_a_dead_server_is_a_lost_link_within_the_timeout(tmp_path):
-    sim = await _sim(tmp_path, simulation={"parcels": 1})
-    plc = _driver(sim, tmp_path, timeout_s=0.2, resync_s=0.1)
+async def test_a_dead_server_is_a_lost_link_within_the_timeout(pki):
+    sim = await _sim(pki, simulation={"parcels": 1})
+    plc = _driver(sim, pki, timeout_s=0.2, resync_s=0.1)
     try:
         await plc.connect()
         await plc.poll()
