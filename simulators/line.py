@@ -54,7 +54,7 @@ class SimulatedLine:
             if any_port:
                 parts = urlsplit(url)
                 url = f"opc.tcp://{parts.hostname}:0{parts.path}"
-            pki = plc_pki_dir or (config_dir or Path(".")) / "plc-sim-pki"
+            pki = plc_pki_dir or Path(config.line.data_dir) / "plc-sim-pki"
             modes = config.simulation.plc.opcua_security
             self.plc = OpcuaPlcSimulator(config, self.twin, url, pki_dir=pki, security_modes=modes)
         else:

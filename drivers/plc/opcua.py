@@ -79,6 +79,8 @@ class OpcuaSorterPlc:
         self._subscription: Subscription | None = None
         self._nodes: ResolvedNodes | None = None
         self._mirror: dict[str, Any] = {}
+        self._stamps: dict[str, datetime | None] = {}
+        """The PLC's SourceTimestamp of each mirrored value."""
         self._by_node: dict[ua.NodeId, str] = {}
         self._source_clock = SourceClock()
         self._scan_source: datetime | None = None
@@ -141,11 +143,13 @@ class OpcuaSorterPlc:
     async def _start(self, client: Client) -> None:
         nodes = await resolve_nodes(client, self.map, self.name, self.address)
         self._nodes = nodes
-        values = await self._read(nodes.plc_ids + nodes.host_ids, "the PLC and host variables")
+        read = await self._read(nodes.plc_ids + nodes.host_ids, "the PLC and host variables")
+        values = [dv.Value.Value if dv.Value is not None else None for dv in read]
         plc_values = dict(zip(nodes.plc_keys, values[: len(nodes.plc_keys)], strict=True))
         host = dict(zip(nodes.host_keys, values[len(nodes.plc_keys) :], strict=True))
         nodes.check_shapes(plc_values, host)
         self._mirror = plc_values
+        self._stamps = {k: dv.SourceTimestamp for k, dv in zip(nodes.plc_keys, read, strict=False)}
         self._answered_seq = int(host["answer"][0])
         self._command_seq = int(host["command"][1])
         self._last_seq = int(plc_values["request"][0])
@@ -219,7 +223,7 @@ class OpcuaSorterPlc:
             return ProtocolError(self.name, self.address, f"{what}: {err!r}")
         return ProtocolError(self.name, self.address, f"{what}: {type(err).__name__}: {err}")
 
-    async def _read(self, ids: Sequence[ua.NodeId], what: str) -> list[Any]:
+    async def _read(self, ids: Sequence[ua.NodeId], what: str) -> list[ua.DataValue]:
         client = self._client
         if client is None:
             raise ConnectionLost(self.name, self.address, "not connected")
@@ -233,7 +237,7 @@ class OpcuaSorterPlc:
         bad = [str(r.StatusCode) for r in results if not r.StatusCode.is_good()]
         if bad:
             raise DeviceFault(self.name, self.address, f"reading {what} refused: {bad[0]}")
-        return [r.Value.Value if r.Value is not None else None for r in results]
+        return list(results)
 
     async def _write(self, keys: Sequence[str], values: Sequence[Any]) -> None:
         client, nodes = self._require()
@@ -263,25 +267,40 @@ class OpcuaSorterPlc:
             raise ConnectionLost(self.name, self.address, "not connected")
         return queue
 
+    def _take(self, key: str, dv: ua.DataValue) -> bool:
+        """Keep ``dv`` as ``key``'s value unless the PLC stamped what we hold later (a
+        notification delayed past a read must not move a ring back)."""
+        if dv.Value is None or dv.Value.Value is None:
+            return False
+        source, held = dv.SourceTimestamp, self._stamps.get(key)
+        if source is not None and held is not None and source < held:
+            return False
+        self._mirror[key] = dv.Value.Value
+        self._stamps[key] = source
+        return True
+
     def _apply(self, event: Any) -> int:
-        """Apply one subscription event to the mirror; 1 if it changed a value."""
+        """Apply one subscription event to the mirror; 1 if it brought a newer value."""
         if isinstance(event, DataChangeEvent):
             key = self._by_node.get(event.node.nodeid)
-            if key is not None and event.value is not None:
-                source = event.data.monitored_item.Value.SourceTimestamp
-                self._source_clock.observe(source)
-                if key == "scan_ring":
-                    self._scan_source_before, self._scan_source = self._scan_source, source
-                self._mirror[key] = event.value
-                self.notifications += 1
-                return 1
-        elif isinstance(event, StatusChangeEvent):
+            dv = event.data.monitored_item.Value
+            if key is None or dv is None:
+                return 0
+            self._source_clock.observe(dv.SourceTimestamp)
+            held = self._stamps.get(key)
+            if not self._take(key, dv):
+                return 0
+            if key == "scan_ring" and dv.SourceTimestamp != held:
+                self._scan_source_before, self._scan_source = held, dv.SourceTimestamp
+            self.notifications += 1
+            return 1
+        if isinstance(event, StatusChangeEvent):
             raise ConnectionLost(
                 self.name,
                 self.address,
                 f"subscription ended by the server: {event.notification.Status}",
             )
-        elif event is None:
+        if event is None:
             raise ConnectionLost(self.name, self.address, "subscription closed")
         return 0
 
@@ -308,13 +327,15 @@ class OpcuaSorterPlc:
         self._drain()
 
     async def _resync(self) -> None:
+        """Read every PLC variable; keep what is newer than the notifications brought."""
         _, nodes = self._require()
-        values = await self._read(nodes.plc_ids, "the PLC variables")
-        self._drain()  # notifications that arrived meanwhile are older than this read
-        fresh = dict(zip(nodes.plc_keys, values, strict=True))
-        if any(self._mirror.get(k) != v for k, v in fresh.items() if k != "heartbeat"):
+        read = await self._read(nodes.plc_ids, "the PLC variables")
+        self._drain()
+        before = dict(self._mirror)
+        for key, dv in zip(nodes.plc_keys, read, strict=True):
+            self._take(key, dv)
+        if any(before[k] != self._mirror[k] for k in before if k != "heartbeat"):
             self.corrected += 1
-        self._mirror.update(fresh)
         self.resyncs += 1
         self._resynced_at = time.monotonic()
 

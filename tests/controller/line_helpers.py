@@ -70,7 +70,7 @@ def pointed_at(config: LineConfig, sim: SimulatedLine) -> LineConfig:
 @contextlib.asynccontextmanager
 async def simulated_line(config: LineConfig, data_dir: Path) -> AsyncIterator[SimulatedLine]:
     """A running simulated line with its manifest written into ``data_dir``."""
-    sim = SimulatedLine(config, any_port=True)
+    sim = SimulatedLine(config, any_port=True, plc_pki_dir=data_dir / "plc-sim-pki")
     sim.write_manifest(data_dir / config.manifest.path, config.simulation.parcels or 1000)
     await sim.start()
     try:

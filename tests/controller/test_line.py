@@ -83,6 +83,30 @@ async def test_plc_link_drop_loses_and_duplicates_no_confirmation(tmp_path):
     assert not line.alarms.is_active("link:sorter")
 
 
+async def test_an_opcua_plc_restarting_its_server_mid_shift_loses_and_doubles_nothing(tmp_path):
+    """The PLC on OPC UA (SignAndEncrypt) restarts its OPC UA server while parcels run:
+    the link alarm rises, the driver reconnects and subscribes again, and every parcel
+    still has exactly one terminal state in the journal."""
+    opcua = {"driver": "opcua", "url": "opc.tcp://127.0.0.1:4840/plc"}
+    config = line_config(devices={"sorter": opcua}, simulation={"parcels": 40, "rate_pph": 20000})
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) >= 10)
+            link_alarm: list[bool] = []
+            line.alarms.listeners.append(
+                lambda alarm, change, now: link_alarm.append(alarm.key == "link:sorter")
+            )
+            await sim.plc.restart_server()
+            await until(lambda: any(link_alarm), within=5)
+            await until(lambda: line.plc.link.up, within=10)
+            await until(lambda: finished(line) == 40 and len(line.tracker) == 0, within=30)
+            await line.journal.barrier()
+    assert sum(sim.twin.stats.results.values()) == 40
+    assert _terminal_counts(tmp_path / "journal.sqlite") == [1] * 40
+    assert not line.alarms.is_active("link:sorter")
+
+
 async def test_a_frozen_plc_heartbeat_raises_an_alarm_and_shows_in_the_line_state(tmp_path):
     config = line_config(simulation={"parcels": 1})
     async with simulated_line(config, tmp_path) as sim:
