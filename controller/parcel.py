@@ -217,9 +217,16 @@ class ParcelTracker:
         return [self._event(parcel, now, "measured", measurement.to_detail())]
 
     def on_request(self, tracking_id: int, now: float) -> tuple[Parcel, list[ParcelEvent]]:
-        """The PLC asks for a destination; an unseen tracking id is an unknown parcel."""
+        """The PLC asks for a destination; an unseen tracking id is an unknown parcel.
+
+        A request for a parcel that already has its terminal state is the PLC's mailbox
+        still showing an expired request (seen after a link outage): the finished parcel
+        is returned, unchanged.
+        """
         events: list[ParcelEvent] = []
-        parcel = self._active.get(tracking_id)
+        parcel = self.get(tracking_id)
+        if parcel is not None and parcel.terminal:
+            return parcel, events
         if parcel is None:
             parcel, events = self._new(tracking_id, now, "destination request")
             parcel.identification = Identification(

@@ -249,6 +249,16 @@ class PlcLink(DeviceSupervisor):
         parcel, events = tracker.on_request(request.tracking_id, now)
         if events:
             self.parts.journal.extend(events)
+        if parcel.terminal:
+            # An expired request the mailbox still shows (the parcel was confirmed while
+            # the link was down): close it with the reject chute; the PLC ignores it.
+            log.info(
+                "%s: request for finished tracking id %d closed",
+                self.driver.name,
+                parcel.tracking_id,
+            )
+            await self.driver.answer(request, self.parts.plan.reject_chute)
+            return
         if parcel.state is ParcelState.ASSIGNED:
             # The answer for this parcel was written but the PLC has not taken it yet
             # (e.g. the link dropped right after): answer again with the same decision.

@@ -87,6 +87,17 @@ def test_request_without_scan_is_an_unknown_parcel():
     assert parcel.identification.reason is RejectReason.UNKNOWN_PARCEL
 
 
+def test_a_request_for_a_finished_parcel_is_an_expired_mailbox_not_a_new_parcel():
+    """After a link outage the PLC's mailbox may still show a request whose parcel was
+    confirmed meanwhile: it must not start a second, never-confirmed parcel."""
+    tracker = ParcelTracker()
+    tracker.on_scan(13, 1.0)
+    tracker.on_confirmation(13, 32, SortResult.NO_ANSWER, 2.0)
+    parcel, events = tracker.on_request(13, 2.1)
+    assert events == [] and parcel.terminal and parcel.tracking_id == 13
+    assert len(tracker) == 0 and tracker.counts["inducted"] == 1
+
+
 def test_confirmation_for_unseen_parcel_is_still_recorded_once():
     tracker = ParcelTracker()
     events = tracker.on_confirmation(77, 32, SortResult.NO_ANSWER, 1.0)
