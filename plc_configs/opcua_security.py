@@ -404,6 +404,13 @@ async def secure_client(
         endpoints = await client.connect_and_get_server_endpoints()
         endpoint = Client.find_endpoint(endpoints, security_mode, SecurityPolicyBasic256Sha256.URI)
         peer = uacrypto.x509_from_der(endpoint.ServerCertificate)
+        log.info(
+            "OPC UA server %s presents certificate %s (thumbprint %s), not pinned: set "
+            "server_certificate to accept only this one",
+            client.server_url.geturl(),
+            _common_name(peer),
+            thumbprint(peer),
+        )
     # as Client.set_security does, with the key loaded in a thread (not on the loop)
     client.security_policy = SecurityPolicyBasic256Sha256(peer, certificate, key, security_mode)
     client.uaclient.set_security(client.security_policy)

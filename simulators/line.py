@@ -55,8 +55,7 @@ class SimulatedLine:
                 parts = urlsplit(url)
                 url = f"opc.tcp://{parts.hostname}:0{parts.path}"
             pki = plc_pki_dir or Path(config.line.data_dir) / "plc-sim-pki"
-            modes = config.simulation.plc.opcua_security
-            self.plc = OpcuaPlcSimulator(config, self.twin, url, pki_dir=pki, security_modes=modes)
+            self.plc = OpcuaPlcSimulator(config, self.twin, url, pki_dir=pki)
         else:
             host, port = host_port(config.plc.url)
             self.plc = PlcSimulator(config, self.twin, host, 0 if any_port else port)

@@ -55,7 +55,7 @@ class OpcuaPlcSimulator(PlcSimulatorBase):
         url: str,
         *,
         pki_dir: Path | None = None,
-        security_modes: Sequence[SecurityMode] = ("Sign", "SignAndEncrypt"),
+        security_modes: Sequence[SecurityMode] | None = None,
         tick_s: float = 0.001,
         clock: Callable[[], float] = time.perf_counter,
         fast_init: bool = True,
@@ -67,7 +67,8 @@ class OpcuaPlcSimulator(PlcSimulatorBase):
         self.path = parts.path or "/"
         self.map: NodeMap = config.node_map
         self.pki_dir = pki_dir
-        self.security_modes = tuple(security_modes) if pki_dir is not None else ("None",)
+        modes = security_modes or config.simulation.plc.opcua_security
+        self.security_modes = tuple(modes) if pki_dir is not None else ("None",)
         self.fast_init = fast_init
         self.server: Server | None = None
         self.ns = 0

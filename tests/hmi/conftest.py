@@ -27,6 +27,7 @@ from controller.line import LineController
 from controller.users import UserStore
 from hmi.app import make_hmi, register_pages
 from hmi.context import Hmi
+from plc_configs.contract import PackMLState
 from tests.controller.line_helpers import line_config, pointed_at, running, simulated_line, until
 
 PASSWORDS = {"anna": "supervisor-pw-1", "victor": "viewer-pw-123"}
@@ -73,19 +74,30 @@ async def _simulation(hmi: Hmi) -> AsyncIterator[Callable[[], User]]:
 
 @pytest.fixture
 async def hmi_env(tmp_path) -> AsyncIterator[HmiEnv]:
-    config = line_config(simulation={"parcels": 12}, api={"port": 0})
+    # The PLC starts stopped and the controller starts it once connected (auto_start), and
+    # NiceGUI starts up (it scans every object on the heap) before that: no parcel is
+    # inducted while the loop is busy with either, so none misses its answer for it.
+    config = line_config(
+        line={"auto_start": True},
+        simulation={"parcels": 12, "plc": {"start_state": "stopped"}},
+        api={"port": 0},
+    )
     async with simulated_line(config, tmp_path) as sim:
         line = LineController(pointed_at(config, sim), tmp_path)
         users = UserStore(tmp_path / "users.sqlite")
         users.add("anna", "supervisor", PASSWORDS["anna"])
         users.add("victor", "viewer", PASSWORDS["victor"])
         hmi = make_hmi(line, users)
-        async with running(line):
-            await until(lambda: line.plc.link.up and line.plc.status is not None)
+        async with _simulation(hmi) as new_user, running(line):
+            await until(
+                lambda: (
+                    line.plc.status is not None
+                    and line.plc.status.packml_state is PackMLState.EXECUTE
+                )
+            )
             feed = asyncio.create_task(hmi.feed.run())
             try:
-                async with _simulation(hmi) as new_user:
-                    yield HmiEnv(line, hmi, new_user)
+                yield HmiEnv(line, hmi, new_user)
             finally:
                 feed.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

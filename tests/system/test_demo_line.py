@@ -209,7 +209,7 @@ def test_the_demo_line_runs_over_opcua_with_encryption(tmp_path):
     """The whole demo line with its sorter PLC on OPC UA (SignAndEncrypt): 500 parcels,
     each with exactly one terminal state, none in a wrong chute."""
     config = _variant(tmp_path, "demo-line-opcua.yaml", "15050")
-    r = _demo(config, tmp_path, PARCELS, 60000, 5)
+    r = _demo(config, tmp_path, PARCELS, 90000, 5)
     assert r["inducted"] == PARCELS and r["without_terminal_state"] == 0 and r["lost"] == 0
     assert r["more_than_one_terminal_state"] == 0 and r["sorted_wrong_chute"] == 0
     assert r["sorted_right_chute"] + r["rejected"] == PARCELS

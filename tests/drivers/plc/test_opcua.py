@@ -8,7 +8,8 @@ import pytest
 from asyncua import ua
 
 from drivers.errors import ConnectionLost, DeviceTimeout, DriverError, ProtocolError
-from drivers.plc.opcua import OpcuaSorterPlc
+from drivers.plc.opcua import OpcuaClientOptions, OpcuaSorterPlc
+from plc_configs.opcua_security import ensure_certificate
 from simulators.plc_opcua import OpcuaPlcSimulator
 from simulators.twin import LineTwin
 from tests.drivers.plc.conftest import OPCUA_PLC, opcua_driver
@@ -197,4 +198,44 @@ async def test_a_dead_server_is_a_lost_link_within_the_timeout(pki):
                 await asyncio.sleep(0.01)
     finally:
         await plc.close()
+        await sim.stop()
+
+
+async def test_sign_only_and_a_pinned_plc_certificate_work_and_a_wrong_pin_is_refused(pki, caplog):
+    sim = await _sim(pki, simulation={"parcels": 1})
+    other = pki / "other"
+    ensure_certificate(other, "urn:somebody:else", "somebody else")
+    try:
+        pinned = OpcuaClientOptions(
+            pki_dir=pki / "host",
+            security_mode="Sign",
+            server_certificate=pki / "plc" / "own" / "certificate.der",
+        )
+        plc = OpcuaSorterPlc("sorter", sim.url, sim.config.node_map, pinned)
+        await plc.connect()
+        assert (await plc.poll()).status.packml_state is not None
+        await plc.close()
+        wrong = OpcuaClientOptions(
+            pki_dir=pki / "host",
+            security_mode="SignAndEncrypt",
+            server_certificate=other / "own" / "certificate.der",
+            timeout_s=0.3,
+        )
+        plc = OpcuaSorterPlc("sorter", sim.url, sim.config.node_map, wrong)
+        with pytest.raises(DriverError, match=r"sorter \(opc\.tcp://127\.0\.0\.1:\d+/plc\)"):
+            await plc.connect()
+        assert not plc.connected
+    finally:
+        await sim.stop()
+
+
+async def test_mode_none_is_only_used_when_configured_and_is_logged(pki, caplog):
+    sim = await _sim(pki, simulation={"parcels": 1, "plc": {"opcua_security": ["None"]}})
+    try:
+        plain = OpcuaClientOptions(pki_dir=pki / "host", security_mode="None")
+        plc = OpcuaSorterPlc("sorter", sim.url, sim.config.node_map, plain)
+        await plc.connect()
+        await plc.close()
+        assert "security mode None: unencrypted and unauthenticated" in caplog.text
+    finally:
         await sim.stop()
