@@ -25,7 +25,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,8 @@ from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverErr
 from drivers.opcua_client import close_client
 from drivers.plc.base import DestinationRequest, PlcPoll, PlcStatus, RegisterProblem, ScanEvent
 from drivers.plc.decode import decode_confirmation, decode_state, ring_indices
+from drivers.plc.opcua_mirror import ValueMirror
 from drivers.plc.opcua_nodes import ResolvedNodes, resolve_nodes
-from drivers.plc.source_clock import SourceClock
 from plc_configs.contract import PackMLCommand
 from plc_configs.node_map import CONFIRM_ENTRY, HOST_TYPES, NodeMap
 from plc_configs.opcua_security import SecurityMode, secure_client
@@ -78,13 +77,8 @@ class OpcuaSorterPlc:
         self._client: Client | None = None
         self._subscription: Subscription | None = None
         self._nodes: ResolvedNodes | None = None
-        self._mirror: dict[str, Any] = {}
-        self._stamps: dict[str, datetime | None] = {}
-        """The PLC's SourceTimestamp of each mirrored value."""
+        self._mirror = ValueMirror({}, {})
         self._by_node: dict[ua.NodeId, str] = {}
-        self._source_clock = SourceClock()
-        self._scan_source: datetime | None = None
-        self._scan_source_before: datetime | None = None
         self._answered_seq = 0
         self._command_seq = 0
         self._scan_cursor = 0
@@ -144,15 +138,14 @@ class OpcuaSorterPlc:
         nodes = await resolve_nodes(client, self.map, self.name, self.address)
         self._nodes = nodes
         read = await self._read(nodes.plc_ids + nodes.host_ids, "the PLC and host variables")
-        values = [dv.Value.Value if dv.Value is not None else None for dv in read]
-        plc_values = dict(zip(nodes.plc_keys, values[: len(nodes.plc_keys)], strict=True))
-        host = dict(zip(nodes.host_keys, values[len(nodes.plc_keys) :], strict=True))
-        nodes.check_shapes(plc_values, host)
-        self._mirror = plc_values
-        self._stamps = {k: dv.SourceTimestamp for k, dv in zip(nodes.plc_keys, read, strict=False)}
+        count = len(nodes.plc_keys)
+        mirror = ValueMirror.read(nodes.plc_keys, read[:count])
+        host = ValueMirror.read(nodes.host_keys, read[count:]).values
+        nodes.check_shapes(mirror.values, host)
+        self._mirror = mirror
         self._answered_seq = int(host["answer"][0])
         self._command_seq = int(host["command"][1])
-        self._last_seq = int(plc_values["request"][0])
+        self._last_seq = int(mirror["request"][0])
         self._scan_cursor = self._valid_index(host["scan_read_index"], nodes.scan_size)
         self._confirm_cursor = self._valid_index(host["confirm_read_index"], nodes.confirm_size)
         self._resynced_at = time.monotonic()
@@ -267,31 +260,13 @@ class OpcuaSorterPlc:
             raise ConnectionLost(self.name, self.address, "not connected")
         return queue
 
-    def _take(self, key: str, dv: ua.DataValue) -> bool:
-        """Keep ``dv`` as ``key``'s value unless the PLC stamped what we hold later (a
-        notification delayed past a read must not move a ring back)."""
-        if dv.Value is None or dv.Value.Value is None:
-            return False
-        source, held = dv.SourceTimestamp, self._stamps.get(key)
-        if source is not None and held is not None and source < held:
-            return False
-        self._mirror[key] = dv.Value.Value
-        self._stamps[key] = source
-        return True
-
     def _apply(self, event: Any) -> int:
         """Apply one subscription event to the mirror; 1 if it brought a newer value."""
         if isinstance(event, DataChangeEvent):
             key = self._by_node.get(event.node.nodeid)
             dv = event.data.monitored_item.Value
-            if key is None or dv is None:
+            if key is None or dv is None or not self._mirror.notified(key, dv):
                 return 0
-            self._source_clock.observe(dv.SourceTimestamp)
-            held = self._stamps.get(key)
-            if not self._take(key, dv):
-                return 0
-            if key == "scan_ring" and dv.SourceTimestamp != held:
-                self._scan_source_before, self._scan_source = held, dv.SourceTimestamp
             self.notifications += 1
             return 1
         if isinstance(event, StatusChangeEvent):
@@ -331,9 +306,9 @@ class OpcuaSorterPlc:
         _, nodes = self._require()
         read = await self._read(nodes.plc_ids, "the PLC variables")
         self._drain()
-        before = dict(self._mirror)
+        before = dict(self._mirror.values)
         for key, dv in zip(nodes.plc_keys, read, strict=True):
-            self._take(key, dv)
+            self._mirror.take(key, dv)
         if any(before[k] != self._mirror[k] for k in before if k != "heartbeat"):
             self.corrected += 1
         self.resyncs += 1
@@ -391,15 +366,9 @@ class OpcuaSorterPlc:
                 confirms.append(c)
             self._confirm_cursor = (i + 1) % nodes.confirm_size
         age = None
-        if scans:
-            # One new entry changed the ring at its timestamp; with more, the first of
-            # them came after the ring's previous change.
-            source = self._scan_source if len(scans) == 1 else self._scan_source_before
-            earliest = self._source_clock.earliest(source)
-            # Unknown (a resync brought them, or no timestamp): as old as a subscription
-            # can make news, from its publishing interval.
+        if scans:  # unknown without timestamps: as old as a subscription can make news
             fallback = self.options.publishing_interval_ms / 1000 + self.options.wake_s
-            age = time.time() - earliest if earliest is not None else fallback
+            age = self._mirror.scans_age_s(len(scans), fallback)
         return PlcPoll(
             status, request, tuple(scans), tuple(confirms), tuple(problems), scans_age_s=age
         )

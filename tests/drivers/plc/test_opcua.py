@@ -111,7 +111,7 @@ async def test_a_repeated_request_notification_is_not_a_new_request(pki):
         assert request is not None
         stale = plc._mirror["request"]
         await plc.answer(request, 1)
-        plc._mirror["request"] = list(stale)  # the same notification delivered again
+        plc._mirror.values["request"] = list(stale)  # the same notification delivered again
         again = await plc.poll()
         assert again.request is None or again.request.seq != request.seq
     finally:
