@@ -119,7 +119,7 @@ class OpcuaPlcSimulator(PlcSimulatorBase):
             self.port = server.bserver.port
         self.server = server
         self._published = {}
-        await self._publish()
+        self._publish_now()
 
     async def _stop_server(self) -> None:
         server, self.server = self.server, None
@@ -260,9 +260,6 @@ class OpcuaPlcSimulator(PlcSimulatorBase):
             self._scan_changed_at = datetime.now(UTC) - timedelta(seconds=seconds)
         if self.server is not None:
             self._publish_now()
-
-    async def _publish(self) -> None:
-        self._publish_now()
 
     def _publish_now(self) -> None:
         """Write every PLC variable whose value changed, without yielding to the loop."""
