@@ -42,17 +42,23 @@ if [ "${LANESORT_NO_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1;
   apt_install chromium fonts-dejavu-core
 fi
 
+# The lock must match pyproject.toml (standard library only, before anything is installed).
+"$PYTHON" scripts/lock.py check
+
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   "$PYTHON" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Install exactly the locked versions (hashes checked), pip and setuptools included, then
+# LaneSort itself; again only when the lock or pyproject.toml changed since the last install.
 stamp=.venv/.lanesort-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing LaneSort and its test tools into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e ".[test]" >&2
+  echo "setup: installing the locked packages (requirements.lock) into .venv" >&2
+  pip_version=$(sed -n 's/^pip==\([^ ]*\).*/\1/p' requirements.lock)
+  .venv/bin/python -m pip install -q "pip==$pip_version" >&2
+  .venv/bin/python -m pip install -q --require-hashes -r requirements.lock >&2
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >&2
   echo "$want" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
