@@ -104,6 +104,7 @@ class TmsSimulator:
         self._mode_until: float | None = None
         self._mode_lock = asyncio.Lock()
         self._revert_task: asyncio.Task[None] | None = None
+        self._switched = asyncio.Event()  # set, then replaced, at every mode switch
         self._webhook: web.AppRunner | None = None
         self._control: web.AppRunner | None = None
 
@@ -187,6 +188,8 @@ class TmsSimulator:
             elif self._webhook is None:
                 await self._open_webhook()
             self._mode = new
+            self._switched.set()
+            self._switched = asyncio.Event()
             self._mode_until = None
             if new.for_s is not None and new.mode != "up":
                 self._mode_until = time.monotonic() + new.for_s
@@ -194,6 +197,12 @@ class TmsSimulator:
                     self._revert_after(new.for_s), name="tms-mode-revert"
                 )
         log.info("TMS simulator mode: %s", new)
+
+    async def wait_mode(self, mode: str) -> Mode:
+        """Return once the failure mode is ``mode`` (at once if it is): a timed revert, say."""
+        while self._mode.mode != mode:
+            await self._switched.wait()
+        return self._mode
 
     async def _revert_after(self, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
