@@ -7,6 +7,7 @@ from controller.manifest_jobs import ImportJobs
 from controller.manifest_rows import BadRow
 from controller.manifest_store import JobState
 from tests.controller.manifest_helpers import BAD, BIG, GOOD, write
+from tests.simulators.sim_helpers import wait_for
 
 
 async def test_the_manager_runs_a_job_deletes_the_spool_and_refreshes_the_count(
@@ -15,10 +16,7 @@ async def test_the_manager_runs_a_job_deletes_the_spool_and_refreshes_the_count(
     spool = write(tmp_path, "upload.csv", GOOD)
     queued = await jobs.start(spool, "csv", actor="alice")
     assert queued.state is JobState.QUEUED and queued.actor == "alice"
-    for _ in range(6000):  # poll, as the REST API does
-        if jobs.status(queued.id).state.finished:
-            break
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: jobs.status(queued.id).state.finished, within=60)  # as the API polls
     assert store.size == 3  # refreshed before the job shows as done
     done = await jobs.wait(queued.id, timeout=60)
     assert done.state is JobState.DONE and done.rows_loaded == 3 and done.rows_per_s > 0
@@ -43,7 +41,8 @@ async def test_jobs_run_one_at_a_time(tmp_path, store, jobs, big_csv):
     big.write_bytes(big_csv.read_bytes())
     first = await jobs.start(big, "csv")
     second = await jobs.start(write(tmp_path, "small.csv", GOOD), "csv")
-    await asyncio.sleep(0.3)
+    await wait_running(jobs, first.id)  # 200,000 rows: it runs for a while yet
+    assert jobs.status(first.id).state is JobState.RUNNING
     assert jobs.status(second.id).state is JobState.QUEUED
     done = await jobs.wait(second.id, timeout=120)
     assert done.state is JobState.DONE
@@ -52,9 +51,14 @@ async def test_jobs_run_one_at_a_time(tmp_path, store, jobs, big_csv):
 
 
 async def wait_running(jobs, job_id):
-    while (job := jobs.status(job_id)).rows_read == 0:
-        assert job.state in (JobState.QUEUED, JobState.RUNNING)
-        await asyncio.sleep(0.02)
+    """Wait until the importer has reported rows read (it is past its start-up)."""
+
+    def reading() -> bool:
+        job = jobs.status(job_id)
+        assert job.state in (JobState.QUEUED, JobState.RUNNING), job
+        return job.rows_read > 0
+
+    await wait_for(reading, within=60)
 
 
 @pytest.mark.parametrize("partial", [False, True])
