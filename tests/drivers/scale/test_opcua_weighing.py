@@ -17,6 +17,7 @@ from drivers.scale.base import WeightMode
 from drivers.scale.opcua_weighing import OpcUaWeighingScale, WeighingSnapshot, exact_decimal
 from simulators.opcua_scale import OpcUaScaleSimulator
 from tests.conftest import free_port
+from tests.simulators.sim_helpers import wait_for
 
 
 class Platter:
@@ -38,12 +39,19 @@ async def make_pair() -> AsyncIterator[Callable[..., Any]]:
     started: list[tuple[OpcUaWeighingScale, OpcUaScaleSimulator]] = []
 
     async def make(
-        kg: float | None = 12.345, *, node: str | None = None, timeout_s: float = 0.3, **sim_kw
+        kg: float | None = 12.345,
+        *,
+        node: str | None = None,
+        timeout_s: float = 10.0,  # a bound for a loaded machine, not a figure under test
+        stable_timeout_s: float | None = None,
+        **sim_kw,
     ) -> Pair:
         platter = Platter(kg)
         sim = OpcUaScaleSimulator("scale", platter, **sim_kw)
         await sim.start()
-        driver = OpcUaWeighingScale("scale", sim.url, node=node, timeout_s=timeout_s)
+        driver = OpcUaWeighingScale(
+            "scale", sim.url, node=node, timeout_s=timeout_s, stable_timeout_s=stable_timeout_s
+        )
         started.append((driver, sim))
         await driver.connect()
         return driver, sim, platter
@@ -92,7 +100,7 @@ async def test_pounds_convert_with_the_exact_international_pound(make_pair):
 
 
 async def test_unstable_read_now_says_so_and_read_stable_gives_up_after_the_timeout(make_pair):
-    driver, sim, _ = await make_pair(5.0)
+    driver, sim, _ = await make_pair(5.0, stable_timeout_s=0.3)
     sim.unstable = True
     await sim.update()
     weight = await driver.read_now()
@@ -100,24 +108,40 @@ async def test_unstable_read_now_says_so_and_read_stable_gives_up_after_the_time
     assert "motion" in weight.flags
     start = time.monotonic()
     with pytest.raises(DeviceFault, match="not stable within 300 ms") as info:
-        await driver.read_stable()
-    assert 0.3 <= time.monotonic() - start < 1.0
+        await asyncio.wait_for(driver.read_stable(), 60)  # gives up by itself, long before
+    assert time.monotonic() - start >= 0.3  # not before its timeout
     assert info.value.device == "scale" and info.value.address == sim.url
 
 
+class WatchedScale(OpcUaWeighingScale):
+    """The real driver; it tells the test when it has read a weight in motion."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.saw_motion = asyncio.Event()
+
+    async def read_snapshot(self) -> WeighingSnapshot:
+        snap = await super().read_snapshot()
+        if not snap.stable:
+            self.saw_motion.set()
+        return snap
+
+
 async def test_read_stable_waits_for_the_scale_to_settle(make_pair):
-    driver, sim, _ = await make_pair(5.0, timeout_s=1.0)
+    _, sim, _ = await make_pair(5.0)
     sim.unstable = True
     await sim.update()
-
-    async def settle() -> None:
-        await asyncio.sleep(0.15)
+    driver = WatchedScale("scale", sim.url, timeout_s=10.0, stable_timeout_s=60)
+    await driver.connect()
+    try:
+        reading = asyncio.create_task(driver.read_stable())
+        await asyncio.wait_for(driver.saw_motion.wait(), 60)
+        assert not reading.done()  # still waiting while the scale moves
         sim.unstable = False
         await sim.update()
-
-    settling = asyncio.create_task(settle())
-    weight = await driver.read_stable()
-    await settling
+        weight = await asyncio.wait_for(reading, 60)
+    finally:
+        await driver.close()
     assert weight.stable and weight.kg == Decimal("5")
 
 
@@ -228,7 +252,8 @@ async def test_a_silent_server_is_a_device_timeout(make_pair):
     sim.method_delay_s = 0.5
     with pytest.raises(DeviceTimeout, match="no answer to SetTare in 100 ms"):
         await driver.tare()
-    await asyncio.sleep(0.45)  # let the simulated method finish before teardown
+    await wait_for(lambda: sim.method_calls, within=60)  # it finishes (before teardown)
+    assert sim.method_calls == [("SetTare", "Good")]  # the late tare did happen
 
 
 @pytest.mark.parametrize(
