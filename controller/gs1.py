@@ -160,6 +160,8 @@ def parse_gs1(data: str) -> Gs1Label:
             if end > len(text):
                 raise Gs1Error(f"AI {ai} needs {fixed - len(ai)} characters, the data ends first")
             value = text[start:end]
+            if GS in value:
+                raise Gs1Error(f"AI {ai} needs {fixed - len(ai)} characters, an FNC1 comes first")
             pos = end + (1 if text[end : end + 1] == GS else 0)
         else:
             sep = text.find(GS, start)
@@ -169,7 +171,8 @@ def parse_gs1(data: str) -> Gs1Label:
                 raise Gs1Error(f"AI {ai}: {len(value)} characters, expected 1 to {maximum}")
             pos = end + 1
         checked = ai in _CHECKED or ai.startswith("41")
-        if checked and (not value.isdigit() or gs1_check_digit(value[:-1]) != int(value[-1])):
+        digits = value.isascii() and value.isdigit()  # isdigit() alone takes U+00B2, U+0661…
+        if checked and (not digits or gs1_check_digit(value[:-1]) != int(value[-1])):
             raise Gs1Error(f"AI {ai} {value}: wrong check digit")
         elements.append((ai, value))
     if not elements:
