@@ -12,7 +12,7 @@ Two connections per store:
   primary-key lookup that never waits for a writer (WAL). With 1,000,000 rows on
   the 2-core test VM: 5-8 µs when its pages are cached, 11-19 µs for random
   barcodes back to back, about 90 µs for the first lookup after the event loop
-  has idled (cold CPU caches; see ``test_route_of_is_a_few_microseconds``);
+  has idled (cold CPU caches; ``python benchmarks/manifest_lookup.py`` prints them);
 - a thread-side connection for everything else (the caller wraps those calls in
   ``asyncio.to_thread``), serialised by a lock.
 
