@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS parcels(
     PRIMARY KEY(session, uid));
 CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
 CREATE INDEX IF NOT EXISTS parcels_by_time ON parcels(inducted, session, uid);
+CREATE INDEX IF NOT EXISTS parcels_open ON parcels(session, uid)
+    WHERE state IN ('inducted', 'identified', 'assigned');
 CREATE TABLE IF NOT EXISTS alarms(
     id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
     device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL, user TEXT);
@@ -319,7 +321,8 @@ class Journal:
             raise
         return queued_upstream
 
-    def _write_event(self, conn: sqlite3.Connection, session: int, e: ParcelEvent) -> bool:
+    def _write_event(self, conn: sqlite3.Connection, current: int, e: ParcelEvent) -> bool:
+        session = current if e.session is None else e.session  # a resumed parcel: its own
         detail = json.dumps(e.detail, separators=(",", ":")) if e.detail else None
         conn.execute("SAVEPOINT ev")
         try:

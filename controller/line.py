@@ -37,7 +37,8 @@ from controller.links import Backoff, LinkState
 from controller.manifest_import import new_job_id, run_import
 from controller.manifest_jobs import ImportJobs
 from controller.manifest_store import ImportJob, ManifestStore
-from controller.parcel import ParcelTracker
+from controller.open_parcels import read_open_records, read_recent_finished
+from controller.parcel import KEEP_TERMINAL, ParcelTracker
 from controller.parcel_queries import ParcelQueries
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
@@ -248,6 +249,7 @@ class LineController(LineActions):
         await self.journal.open()
         self.line_states.started(self.clock())
         try:
+            await self._resume_open_parcels()
             await asyncio.to_thread(self.manifest.open)
             if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
                 log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
@@ -280,6 +282,34 @@ class LineController(LineActions):
             finally:
                 self.line_states.stopped(self.clock())
                 await self.journal.close()
+
+    async def _resume_open_parcels(self) -> None:
+        """Take back the parcels an earlier run left on the belt (see ``ParcelTracker.resume``)."""
+        path, session = self.journal.path, self.journal.session
+        resume_s = self.config.decision.resume_open_s
+        finished = await asyncio.to_thread(
+            read_recent_finished, path, session, time.time() - resume_s, KEEP_TERMINAL
+        )
+        self.tracker.remember_finished(finished)
+        records = await asyncio.to_thread(read_open_records, path, session)
+        if not records:
+            return
+        events = self.tracker.resume(
+            records,
+            self.clock(),
+            time.time(),
+            resume_s,
+            measures=bool(self.scales or self.dimensioners),
+        )
+        self.journal.extend(events)
+        closed = sum(1 for e in events if e.terminal)
+        log.warning(
+            "%d parcel(s) left open by an earlier run: %d resumed (their confirmation closes "
+            "them), %d closed as lost",
+            len(records),
+            len(records) - closed,
+            closed,
+        )
 
     def _outbox_committed(self) -> None:
         """Called by the journal's writer thread after it committed outbox rows."""

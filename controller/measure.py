@@ -12,7 +12,7 @@ from typing import Any
 
 from controller.decision import RejectReason
 from drivers.dimensioner.base import Dimensions
-from drivers.scale.base import Weight
+from drivers.scale.base import Weight, WeightMode
 from plc_configs.schema import TunnelSection
 
 
@@ -64,6 +64,46 @@ class Measurement:
         if self.volumetric_kg is not None:
             detail["volumetric_kg"] = str(self.volumetric_kg)
         return detail
+
+    @classmethod
+    def from_detail(cls, detail: dict[str, Any]) -> Measurement:
+        """The measurement a journal record of :meth:`to_detail` holds (tare not kept)."""
+        weight = dims = None
+        if (w := detail.get("weight")) is not None:
+            weight = Weight(
+                kg=Decimal(w["kg"]),
+                value=Decimal(w["value"]),
+                unit=w["unit"],
+                stable=bool(w["stable"]),
+                mode=WeightMode(w["mode"]),
+                legal_for_trade=bool(w["legal_for_trade"]),
+                raw=w["raw"],
+                flags=tuple(w.get("flags", ())),
+            )
+        if (d := detail.get("dimensions")) is not None:
+            dims = Dimensions(
+                length_mm=_d(d.get("length_mm")),
+                width_mm=_d(d.get("width_mm")),
+                height_mm=_d(d.get("height_mm")),
+                legal_for_trade=bool(d["legal_for_trade"]),
+                raw=d["raw"],
+                weight_kg=_d(d.get("weight_kg")),
+                no_dimension_reason=d.get("no_dimension_reason"),
+                flags=tuple(d.get("flags", ())),
+            )
+        return cls(
+            weight=weight,
+            weight_device=(detail.get("weight") or {}).get("device"),
+            weight_error=detail.get("weight_error"),
+            dimensions=dims,
+            dimensions_device=(detail.get("dimensions") or {}).get("device"),
+            dimensions_error=detail.get("dimensions_error"),
+            volumetric_kg=_d(detail.get("volumetric_kg")),
+        )
+
+
+def _d(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _s(value: Decimal | None) -> str | None:

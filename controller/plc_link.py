@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from controller.reader_link import ReaderLink, identify_with
 from controller.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.tunnel_link import DimensionerLink, ScaleLink, measure_with
 from drivers.errors import DriverError
-from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
+from drivers.plc.base import DestinationRequest, PlcPoll, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
 from plc_configs.schema import LineConfig
 
@@ -150,16 +151,18 @@ class PlcLink(DeviceSupervisor):
         self._disabled_written = None
         interval = self.device.poll_interval_ms / 1000
         tracker, journal = self.parts.tracker, self.parts.journal
-        previous_poll = now
+        previous_poll: float | None = None  # nothing read yet in this session
+        overflow_before = False
         while True:
-            # Anything new in this read appeared after the previous read was sent.
             sent = self.clock()
             poll = await self.driver.poll()
             raise_if_cancelling()
             now = self.clock()
-            entered_after, previous_poll = previous_poll, sent
-            if poll.scans_age_s is not None:  # a subscription: the PLC's timestamps tell
-                entered_after = now - poll.scans_age_s
+            overflow = bool(poll.status.fault_word & (1 << PlcFault.RING_OVERFLOW))
+            entered_after = self._entered_after(
+                poll, now, previous_poll, overflow_before or overflow
+            )
+            previous_poll, overflow_before = sent, overflow
             self._on_status(poll.status, now)
             for problem in poll.problems:
                 self.alarms.raise_(
@@ -168,13 +171,7 @@ class PlcLink(DeviceSupervisor):
                     now,
                     device=self.driver.name,
                 )
-            for scan in poll.scans:
-                parcel, events = tracker.on_scan(scan.tracking_id, now)
-                if events:
-                    journal.extend(events)
-                    self.parts.spawn(self._identify(parcel, entered_after))
-                    if self.parts.measures:
-                        self.parts.spawn(self._measure(parcel, entered_after))
+            self._on_scans(poll, entered_after, now)
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
@@ -197,6 +194,67 @@ class PlcLink(DeviceSupervisor):
             await self._housekeeping(now)
             raise_if_cancelling()
             await asyncio.sleep(interval)
+
+    @staticmethod
+    def _entered_after(
+        poll: PlcPoll, now: float, previous_poll: float | None, overflow: bool
+    ) -> float:
+        """The earliest time this poll's new scans can have entered the tunnel.
+
+        A read on the wire sees an entry at most one poll after the PLC wrote it, and the
+        PLC writes it when the parcel enters: after the previous poll was sent. That holds
+        only for entries the controller could have seen at once. The first read of a
+        session brings whatever the ring kept while nobody read it (a restart, a
+        reconnect), and while the PLC reports a ring overflow it holds entries back and
+        writes them late; the driver also says when it cannot tell (``scans_age_s`` is
+        infinite). Such entries may be long gone from the readers' field: -inf.
+        """
+        if previous_poll is None or overflow or poll.scans_age_s == math.inf:
+            return -math.inf
+        if poll.scans_age_s is not None:  # a subscription: the PLC's timestamps tell
+            return now - poll.scans_age_s
+        return previous_poll
+
+    def _on_scans(self, poll: PlcPoll, entered_after: float, now: float) -> None:
+        """Start each new parcel; trigger the tunnel's devices while it can be in their field.
+
+        A parcel that may have left the field already is not triggered for (the devices
+        would see whatever is in the field now): it is recorded as not read and not
+        measured, with the reason, and goes to the reject chute.
+        """
+        tracker, journal = self.parts.tracker, self.parts.journal
+        backlog = entered_after == -math.inf
+        late_ms = (now - entered_after) * 1000
+        gone = None
+        if late_ms > self.scan_window_ms:
+            gone = (
+                "reported by the PLC after the parcel may have left the readers' field "
+                + (
+                    "(entries kept while the controller was not reading, or held back by a "
+                    "full PLC ring)"
+                    if backlog
+                    else f"({late_ms:.1f} ms after it entered at the latest; the field is "
+                    f"{self.scan_window_ms:.1f} ms long)"
+                )
+                + ": readers not triggered, nothing bound"
+            )
+        for scan in poll.scans:
+            parcel, events = tracker.on_scan(
+                scan.tracking_id, now, backlog=backlog, not_scanned=gone
+            )
+            if not events:
+                continue
+            journal.extend(events)
+            if gone is None:
+                self.parts.spawn(self._identify(parcel, entered_after))
+                if self.parts.measures:
+                    self.parts.spawn(self._measure(parcel, entered_after))
+                continue
+            no_read = Identification(None, RejectReason.NO_READ, gone)
+            journal.extend(tracker.on_identified(parcel, no_read, (), "", now))
+            if self.parts.measures:
+                missing = Measurement(weight_error=gone, dimensions_error=gone)
+                journal.extend(tracker.on_measured(parcel, missing, now))
 
     async def _identify(self, parcel: Parcel, entered_after: float) -> None:
         """Trigger the readers for ``parcel``; a read that may be a neighbour's is no read."""

@@ -99,6 +99,13 @@ class DecisionSection(_Strict):
     lost_after_s: float = Field(
         30, gt=0, description="a parcel with no confirmation this long after its request is lost"
     )
+    resume_open_s: float = Field(
+        3600,
+        ge=0,
+        description="at start, parcels an earlier run left open (a crash) and heard of this "
+        "recently are taken back: their confirmation closes their own record; older ones "
+        "are closed as lost",
+    )
 
 
 class ManifestSection(_Strict):

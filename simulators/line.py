@@ -8,6 +8,9 @@ with ``any_port=True``, on free ports and temporary pty paths (``plc_url`` /
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +24,8 @@ from simulators.plc_modbus import PlcSimulator
 from simulators.plc_opcua import OpcuaPlcSimulator
 from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
 from simulators.twin import Event, EventKind, LineTwin
+
+log = logging.getLogger(__name__)
 
 
 def host_port(url: str) -> tuple[str, int]:
@@ -92,6 +97,7 @@ class SimulatedLine:
             )
         if self.cameras:
             self.twin.listeners.append(self._prepare_frames)
+        self._plc_faults: asyncio.Task[None] | None = None
         self.opcua_scales: dict[str, OpcUaScaleSimulator] = {}
         for name, scale in config.scales.items():
             if scale.driver != "opcua-weighing":
@@ -133,9 +139,26 @@ class SimulatedLine:
             await scale.start()
         for camera in self.cameras.values():
             await camera.start()
+        if self.measure.scenario.plc:
+            self._plc_faults = asyncio.create_task(self._run_plc_faults())
+
+    async def _run_plc_faults(self) -> None:
+        """The scenario's one-off PLC faults, each at its time (scenario time)."""
+        for entry in sorted(self.measure.scenario.plc, key=lambda e: e.at_s):
+            await asyncio.sleep(max(0.0, entry.at_s - self.measure.elapsed()))
+            log.warning("scenario: PLC %s at %.1f s", entry.fault, self.measure.elapsed())
+            if entry.fault == "disconnect":
+                self.plc.disconnect_clients()
+            else:
+                self.plc.stall(entry.seconds)
 
     async def stop(self) -> None:
         """Stop the scales and dimensioners, the readers, then the PLC."""
+        if self._plc_faults is not None:
+            self._plc_faults.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._plc_faults
+            self._plc_faults = None
         for camera in self.cameras.values():
             await camera.stop()
         for scale in self.opcua_scales.values():

@@ -15,6 +15,12 @@ split, truncated, garbage, silence, disconnect); ``rate`` is the share of reques
 (``to_s`` null: no end). The rate in force for a device and fault at ``t`` is the
 largest of the config's rate and the rates of the entries active at ``t``.
 
+One-off faults of the sorter PLC happen at a moment of the scenario::
+
+    plc:
+      - {at_s: 30, fault: disconnect}            # drop every client connection
+      - {at_s: 45, fault: stall, seconds: 1.5}   # answer nothing for 1.5 s (a timeout)
+
 Problems are reported all at once, each with the file, line and key
 (``scenario.yaml:4: faults.1.rate: …``).
 """
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -56,12 +62,23 @@ class FaultWindow(BaseModel):
         return self.from_s <= t and (self.to_s is None or t < self.to_s)
 
 
+class PlcFaultAt(BaseModel):
+    """A one-off fault of the sorter PLC simulator at ``at_s`` seconds of the scenario."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at_s: float = Field(ge=0)
+    fault: Literal["disconnect", "stall"]
+    seconds: float = Field(1.0, gt=0, description="stall: how long the PLC answers nothing")
+
+
 class Scenario(BaseModel):
     """The fault windows of a scenario file (empty: the config's rates only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     faults: tuple[FaultWindow, ...] = ()
+    plc: tuple[PlcFaultAt, ...] = ()
 
     def rate(self, device: str, fault: Fault | str, t: float, config_rate: float = 0.0) -> float:
         """The rate in force: the max of ``config_rate`` and the entries active at ``t``."""

@@ -78,3 +78,22 @@ def test_journal_detail_keeps_exact_values_and_raw_text():
     assert detail["weight"]["kg"] == "1.230" and detail["weight"]["raw"] == "S S 1.230 kg"
     assert detail["dimensions"]["length_mm"] == "321.5"
     assert detail["volumetric_kg"] == "0.643"
+
+
+def test_a_journal_record_gives_back_the_measurement():
+    m = Measurement(
+        weight=Weight(
+            Decimal("0.250"), Decimal("250"), "g", False, WeightMode.NET, False, "S D 250 g",
+            flags=("motion", "net"),
+        ),
+        weight_device="scale",
+        dimensions=Dimensions(
+            None, None, None, False, "C", no_dimension_reason="NODIM_BOX_STACKED",
+            flags=("length:over_range",),
+        ),
+        dimensions_device="dim",
+        dimensions_error=None,
+    )  # fmt: skip
+    assert Measurement.from_detail(m.to_detail()) == m
+    errors = Measurement(weight_error="timeout", dimensions_error="garbage")
+    assert Measurement.from_detail(errors.to_detail()) == errors

@@ -24,11 +24,20 @@ ROOT = Path(__file__).parents[2]
 SECRET = "system-test-secret"
 
 
-def line_config(tmp_path: Path, webhook_url: str, api_port: int) -> Path:
-    """The demo line on free ports, reporting to ``webhook_url``, its API on ``api_port``."""
+def line_config(tmp_path: Path, webhook_url: str, api_port: int, extra: str = "") -> Path:
+    """The demo line on free ports, reporting to ``webhook_url``, its API on ``api_port``.
+
+    ``extra``: YAML lines replacing lines of the demo line's config, ``key: value`` (an
+    indented line replaces the first line with the same key and indentation).
+    """
     text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
     for port in ("15020", "15023", "15031", "15032"):
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    for line in extra.splitlines():
+        key = line.split(":", 1)[0] + ":"
+        old = next((t for t in text.splitlines() if t.startswith(key)), None)
+        assert old is not None, f"no line {key!r} in demo-line.yaml"
+        text = text.replace(old, line, 1)
     text += (
         f"\napi:\n  port: {api_port}\n"
         f"opcua_server:\n  enabled: true\n  port: {free_port()}\n"
@@ -89,8 +98,17 @@ class Process:
 class Line:
     """Simulator, TMS simulator and controller for one test."""
 
-    def __init__(self, tmp_path: Path, parcels: int, rate_pph: float):
+    def __init__(
+        self,
+        tmp_path: Path,
+        parcels: int,
+        rate_pph: float,
+        config_extra: str = "",
+        scenario: Path | None = None,
+    ):
         self.tmp = tmp_path
+        self.scenario = scenario
+        self.truth_path = tmp_path / "truth.json"
         self.data = tmp_path / "data"
         self.data.mkdir()
         self.parcels = parcels
@@ -108,7 +126,7 @@ class Line:
         self.webhook_url, self.control_url = ready["webhook_url"], ready["control_url"]
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
-        self.config = line_config(tmp_path, self.webhook_url, self.api_port)
+        self.config = line_config(tmp_path, self.webhook_url, self.api_port, config_extra)
         self.sim: Process | None = None
         self.controller: Process | None = None
         self.token = ""
@@ -119,11 +137,30 @@ class Line:
             [
                 sys.executable, "-m", "simulators", "--config", str(self.config),
                 "--data-dir", str(self.data), "--parcels", str(self.parcels),
-                "--rate", str(self.rate), "--seed", "3",
-            ],
+                "--rate", str(self.rate), "--seed", "3", "--truth", str(self.truth_path),
+            ] + (["--scenario", str(self.scenario)] if self.scenario else []),
             self.tmp / "sim.log",
         )  # fmt: skip
         self.sim.first_json_line()
+
+    def wait_sim_drained(self, timeout_s: float) -> dict[str, Any]:
+        """Wait for the simulator's ``drained`` line: every parcel left the sorter."""
+        assert self.sim is not None and self.sim.proc.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            line = self.sim.proc.stdout.readline()  # the simulator prints few lines
+            if not line:
+                raise AssertionError(f"simulator ended:\n{self.sim.tail()}")
+            message = json.loads(line)
+            if message.get("event") == "drained":
+                return message
+        raise AssertionError(f"the simulator did not drain in {timeout_s} s")
+
+    def stop_sim(self) -> dict[str, Any]:
+        """Stop the simulator (SIGTERM); the twin's ground truth it wrote."""
+        assert self.sim is not None
+        assert self.sim.stop() == 0, self.sim.tail()
+        return json.loads(self.truth_path.read_text())
 
     def start_controller(self) -> None:
         """``lanesort run`` on the data directory; waits until the API answers."""
