@@ -3,7 +3,7 @@
 Usage::
 
     python -m simulators --config FILE [--data-dir DIR] [--parcels N] [--rate PPH]
-                         [--seed S] [--truth FILE] [--log-level LEVEL]
+                         [--seed S] [--truth FILE] [--log-level LEVEL] [--parent-pid P]
 
 Writes the manifest CSV, starts the sorter PLC (Modbus TCP) and the readers (TCP) at
 the addresses of the config's devices, then prints one JSON line on stdout::
@@ -12,7 +12,8 @@ the addresses of the config's devices, then prints one JSON line on stdout::
 
 and, once ``--parcels`` were all inducted and confirmed in the ring,
 ``{"event": "drained", "inducted": N}``. It serves until SIGINT/SIGTERM, then writes
-the truth file (``--truth``) and exits 0. Logs go to stderr.
+the truth file (``--truth``) and exits 0. With ``--parent-pid P`` it also stops when P,
+its parent, dies (:mod:`simulators.parent`). Logs go to stderr.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import gc
 import json
 import logging
 import math
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -35,6 +35,7 @@ from plc_configs.loader import LineConfigError, load_line_config
 from plc_configs.schema import LineConfig
 from simulators.files import truth, write_truth
 from simulators.line import SimulatedLine
+from simulators.parent import die_with_parent, watch_parent
 
 log = logging.getLogger("simulators")
 
@@ -56,7 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--parent-pid",
         type=int,
-        help="stop (and write the truth file) when this process is no longer our parent",
+        help="stop (and write the truth file) when this process, our parent, dies",
     )
     return ap.parse_args(argv)
 
@@ -122,6 +123,9 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = None
+    if parent_pid is not None:
+        watch = asyncio.create_task(watch_parent(parent_pid, stop.set), name="parent-watch")
     try:
         await sim_line.start()
         _emit(
@@ -137,9 +141,6 @@ async def run(
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.01)
-            if parent_pid is not None and os.getppid() != parent_pid:
-                log.warning("parent process %d is gone: stopping", parent_pid)
-                break
             if not drained and plc.logic is not None and plc.logic.drained:
                 drained = True
                 _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
@@ -147,6 +148,10 @@ async def run(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         await sim_line.stop()
         if truth_path is not None:
             extra = {
@@ -166,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.parent_pid is not None and not die_with_parent(args.parent_pid):
+        print(f"parent process {args.parent_pid} is gone: not starting", file=sys.stderr)
+        return 1
     logging.getLogger("pymodbus").setLevel(logging.WARNING)
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     try:

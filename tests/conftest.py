@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterator
 
 import pytest
+
+from tests.watched_process import Processes
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +31,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Processes a test starts (:mod:`tests.watched_process`), killed at its end if running."""
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.close()

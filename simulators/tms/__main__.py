@@ -4,7 +4,8 @@ Prints one JSON line on stdout once both sites listen::
 
     {"event": "ready", "webhook_url": "...", "control_url": "...", "manifest_url": "..."}
 
-and runs until SIGTERM or SIGINT, then closes both sites and exits 0. The HMAC
+and runs until SIGTERM or SIGINT (or, with ``--parent-pid P``, until P, its parent,
+dies: :mod:`simulators.parent`), then closes both sites and exits 0. The HMAC
 secret is read from the environment variable named by ``--secret-env`` so that it
 never appears on a command line. Logs go to stderr.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulators.parent import die_with_parent, watch_parent
 from simulators.tms.server import DEFAULT_PATH, TmsSimulator
 
 log = logging.getLogger("simulators.tms")
@@ -41,15 +44,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--manifest", type=Path, help="CSV served at GET /manifest.csv")
     parser.add_argument("--events-file", type=Path, help="append accepted events (JSON lines)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (stderr)")
+    parser.add_argument("--parent-pid", type=int, help="stop when this process, our parent, dies")
     return parser.parse_args(argv)
 
 
-async def run(sim: TmsSimulator) -> int:
-    """Serve until SIGINT/SIGTERM; return the exit code."""
+async def run(sim: TmsSimulator, parent_pid: int | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (or ``parent_pid`` dies); return the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watch = None
+    if parent_pid is not None:
+        watch = asyncio.create_task(watch_parent(parent_pid, stop.set), name="parent-watch")
     try:
         await sim.start()
         ready = {
@@ -65,6 +72,10 @@ async def run(sim: TmsSimulator) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         await sim.stop()
     return 0
 
@@ -73,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators.tms``."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    if args.parent_pid is not None and not die_with_parent(args.parent_pid):
+        print(f"parent process {args.parent_pid} is gone: not starting", file=sys.stderr)
+        return 1
     secret = None
     if args.secret_env:
         secret = os.environ.get(args.secret_env)
@@ -89,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest=args.manifest,
             events_file=args.events_file,
         )
-        return asyncio.run(run(sim))
+        return asyncio.run(run(sim, args.parent_pid))
     except (OSError, ValueError) as err:
         print(f"simulators.tms: {err}", file=sys.stderr)
         return 1
