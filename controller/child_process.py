@@ -2,6 +2,12 @@
 
 The simulators print ``{"event": "ready", ...}`` on stdout once they listen; their
 logs go to a file, whose tail is shown if they fail to start.
+
+A child never outlives the demo: it is started with ``--parent-pid <this pid>`` and then
+asks the kernel for SIGTERM when this process dies, even by SIGKILL (Linux
+``PR_SET_PDEATHSIG``), and also stops when its parent changes (``simulators.parent``).
+The death signal follows the thread that started the child: children are started from
+the event loop's thread, which lives as long as the process.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -27,10 +34,13 @@ class ChildProcess:
     async def start(
         self, args: list[str], timeout_s: float = 60.0, env: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        """Start ``args`` and return its ready message; ControllerError with its log if not."""
+        """Start ``args`` (with ``--parent-pid``) and return its ready message; ControllerError
+        with its log if not. Cancelled while it starts, the child is stopped first."""
         with self.log_path.open("wb") as log_file:
             self.proc = await asyncio.create_subprocess_exec(
                 *args,
+                "--parent-pid",
+                str(os.getpid()),
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log_file,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -42,6 +52,9 @@ class ChildProcess:
             message = json.loads(line) if line else {}
         except (TimeoutError, json.JSONDecodeError):
             message = {}
+        except asyncio.CancelledError:
+            await self.stop()
+            raise
         if not isinstance(message, dict) or message.get("event") != "ready":
             await self.stop()
             tail = self.log_path.read_text(errors="replace").strip().splitlines()[-8:]

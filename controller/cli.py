@@ -23,9 +23,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import io
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Coroutine, Sequence
@@ -38,6 +38,7 @@ from controller.api.server import WebExtension, run_line
 from controller.console import run_console
 from controller.errors import ConfigError, ControllerError
 from controller.line import LineController
+from controller.stop_signal import StopSignal
 from controller.tokens import TokenStore, tokens_path
 from controller.users import UserStore, users_path
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
@@ -127,45 +128,49 @@ def _data_dir(config: LineConfig, override: str | None) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the controller until Ctrl-C; line commands are read from standard input."""
-    config, text = _load(Path(args.config))
-    _setup_logging(args.verbose)
-    line = LineController(config, _data_dir(config, args.data_dir), text)
-
-    async def main() -> None:
-        task = asyncio.create_task(run_line(line, announce=log.info, web=args.web))
-        with contextlib.suppress(NotImplementedError):  # SIGTERM (systemd stop): clean stop
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        console = asyncio.create_task(run_console(line))
-        try:
-            while not task.done():
-                await asyncio.wait({task}, timeout=10)
-                if task.done():
-                    break
-                snap = line.snapshot()
-                log.info(
-                    "state %s inducted %d sorted %d rejected %d lost %d alarms %d",
-                    snap.packml_state.name if snap.packml_state else "?",
-                    snap.counts["inducted"],
-                    snap.counts["sorted"],
-                    snap.counts["rejected"],
-                    snap.counts["lost"],
-                    len(snap.alarms),
-                )
-            await task
-        finally:
-            console.cancel()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await console
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    try:
-        _run_loop(main())
-    except KeyboardInterrupt:
-        log.info("stopped by Ctrl-C")
+    """Run the controller until Ctrl-C or SIGTERM (the same clean stop: the journal is
+    closed, exit 0); line commands are read from standard input."""
+    stop = StopSignal()
+    with stop.handled():
+        config, text = _load(Path(args.config))
+        _setup_logging(args.verbose)
+        line = LineController(config, _data_dir(config, args.data_dir), text)
+        _run_loop(stop.stops(_run_with_console(line, args.web)))
+    if stop.received is not None:
+        log.info("stopped by %s", stop.name)
     return 0
+
+
+async def _run_with_console(line: LineController, web: Sequence[WebExtension]) -> None:
+    """The line with its API and the console until cancelled (a stop) or the line fails;
+    a summary line every 10 s."""
+    task = asyncio.create_task(run_line(line, announce=log.info, web=web))
+    console = asyncio.create_task(run_console(line))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=10)
+            if task.done():
+                break
+            snap = line.snapshot()
+            log.info(
+                "state %s inducted %d sorted %d rejected %d lost %d alarms %d",
+                snap.packml_state.name if snap.packml_state else "?",
+                snap.counts["inducted"],
+                snap.counts["sorted"],
+                snap.counts["rejected"],
+                snap.counts["lost"],
+                len(snap.alarms),
+            )
+        await task
+    finally:
+        # Stopped (cancelled) or the line failed: the console stops reading, and the line
+        # runs its clean-up (the journal is flushed and closed) before this returns.
+        console.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await console
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -181,36 +186,40 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run simulator and controller together."""
-    from controller.demo import DemoOptions, default_data_dir, run_demo
-
-    config_path = Path(args.config) if args.config else demo_config_path()
-    config, text = _load(config_path)
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir(config.line.data_dir)
-    _setup_logging(args.verbose, data_dir / "controller.log")
-    options = DemoOptions(
-        config_path=config_path.resolve(),
-        data_dir=data_dir.resolve(),
-        parcels=args.parcels,
-        rate_pph=args.rate,
-        seed=args.seed,
-        report=Path(args.report) if args.report else None,
-        live=sys.stdout.isatty() and not args.plain,
-        scenario=Path(args.scenario).resolve() if args.scenario else None,
-        web=tuple(args.web),
-    )
-    print(f"demo data in {data_dir} (journal.sqlite, controller.log, simulator.log)")
+    """Run simulator and controller together. Ctrl-C and SIGTERM stop it the same way:
+    the line and both simulators are stopped, exit 0 (2 if a parcel reached a wrong chute)."""
+    stop = StopSignal()
+    report = None
     started = time.monotonic()
-    try:
-        report = _run_loop(run_demo(config, options, text))
-    except KeyboardInterrupt:
-        print("stopped by Ctrl-C")
-        return 130
-    if report is not None:
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # a pipe, too, sees each line as it comes
+    with stop.handled():
+        from controller.demo import DemoOptions, default_data_dir, run_demo
+
+        config_path = Path(args.config) if args.config else demo_config_path()
+        config, text = _load(config_path)
+        data_dir = Path(args.data_dir) if args.data_dir else default_data_dir(config.line.data_dir)
+        _setup_logging(args.verbose, data_dir / "controller.log")
+        options = DemoOptions(
+            config_path=config_path.resolve(),
+            data_dir=data_dir.resolve(),
+            parcels=args.parcels,
+            rate_pph=args.rate,
+            seed=args.seed,
+            report=Path(args.report) if args.report else None,
+            live=sys.stdout.isatty() and not args.plain,
+            scenario=Path(args.scenario).resolve() if args.scenario else None,
+            web=tuple(args.web),
+        )
+        print(f"demo data in {data_dir} (journal.sqlite, controller.log, simulator.log)")
+        report = _run_loop(stop.stops(run_demo(config, options, text)))
+    if stop.received is not None:
+        print(f"stopped by {stop.name}", flush=True)
+    elif report is not None:
         print(report.to_json())
         print(f"done in {time.monotonic() - started:.1f} s")
-        if report.sorted_wrong_chute or report.more_than_one_terminal_state:
-            return 2
+    if report is not None and (report.sorted_wrong_chute or report.more_than_one_terminal_state):
+        return 2
     return 0
 
 

@@ -93,17 +93,30 @@ def _print(text: str) -> None:
 
 
 async def run_console(line: LineController, write: Callable[[str], None] = _print) -> None:
-    """Read commands from standard input until end of file."""
+    """Read commands from standard input until end of file or until cancelled (a stop).
+
+    The loop reads a duplicate of the descriptor, made non-blocking; closing it leaves
+    standard input open, and its blocking mode is put back (a terminal shared with the
+    shell would otherwise stay non-blocking after the controller exits).
+    """
     if not _stdin_is_interactive():
         return  # /dev/null or a file (a service): no console
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     try:
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
-        )
+        fd = sys.stdin.fileno()
+        was_blocking = os.get_blocking(fd)
+        pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
     except (OSError, ValueError):
         return  # no usable standard input (a daemon): no console
+    try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+    except (OSError, ValueError):
+        pipe.close()
+        os.set_blocking(fd, was_blocking)
+        return
     try:
         write(HELP)
         while raw := await reader.readline():
@@ -112,3 +125,4 @@ async def run_console(line: LineController, write: Callable[[str], None] = _prin
                 write(answer)
     finally:
         transport.close()
+        os.set_blocking(fd, was_blocking)

@@ -167,80 +167,34 @@ def render(snapshot: LineSnapshot, progress: Progress | None) -> Group:
 
 
 async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -> DemoReport | None:
-    """Run the demo until N parcels are done (or Ctrl-C) and return the report."""
+    """Run the demo until N parcels are done or it is stopped, and return the report.
+
+    A stop is a cancellation of this task (Ctrl-C or SIGTERM, see
+    :mod:`controller.stop_signal`): once the line runs, it ends the run like reaching N
+    parcels does (the report says ``interrupted``; without ``--report`` there is none);
+    before that it propagates. Either way the line and both simulators are stopped first.
+    """
     options.data_dir.mkdir(parents=True, exist_ok=True)
-    console = Console(stderr=False)
     sim = SimulatorProcess(options)
-    started = time.monotonic()
-    ready = await sim.start()
-    print(f"simulator ready: {json.dumps(ready)}")
-    config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
     tms = TmsProcess(options.data_dir)
-    await tms.start()
-    config = _api_for_demo(tms.configure(config))
-    line = LineController(config, options.data_dir, config_text)
-    token = await asyncio.to_thread(
-        TokenStore(tokens_path(options.data_dir, config.api.tokens_path)).create,
-        f"demo-{os.getpid()}",
-        "viewer",
-    )
-    logins = await asyncio.to_thread(_demo_logins, config, options) if options.web else []
-    task = asyncio.create_task(run_line(line, announce=print, web=options.web), name="line")
-    for user, password in logins:
-        print(f"HMI login: user {user}, password {password}")
-    print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
-    print(f"a viewer token for the API (Authorize in /docs): {token}")
-    progress = None
-    bar = None
-    if options.parcels:
-        progress = Progress(
-            TextColumn("parcels done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-        )
-        bar = progress.add_task("done", total=options.parcels)
-    rate = options.rate_pph or config.simulation.rate_pph
-    budget = (options.parcels / rate * 3600 * 2 + 60) if options.parcels else None
-    interrupted = False
+    started = time.monotonic()
     try:
-        with (
-            Live(
-                render(line.snapshot(), progress),
-                console=console,
-                auto_refresh=False,
-                transient=False,
-            )
-            if options.live
-            else contextlib.nullcontext() as live
-        ):
-            last_print = 0.0
-            while not task.done():
-                await asyncio.sleep(0.25)
-                snap = line.snapshot()
-                if progress is not None and bar is not None:
-                    progress.update(bar, completed=min(_finished(snap), options.parcels or 0))
-                if live is not None:
-                    live.update(render(snap, progress), refresh=True)
-                elif time.monotonic() - last_print > 2:
-                    last_print = time.monotonic()
-                    print(_one_line(snap), flush=True)
-                if options.parcels and _finished(snap) >= options.parcels and snap.on_belt == 0:
-                    break
-                if budget and time.monotonic() - started > budget:
-                    console.print(f"[red]stopping: not done after {budget:.0f} s[/red]")
-                    break
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        interrupted = True
+        ready = await sim.start()
+        print(f"simulator ready: {json.dumps(ready)}")
+        config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
+        await tms.start()
+        config = _api_for_demo(tms.configure(config))
+        line = LineController(config, options.data_dir, config_text)
+        run = await _run_line(line, options, tms, started)
     finally:
-        wall = time.monotonic() - started
-        upstream = await _drain_upstream(line, tms, interrupted)
-        error = await _stop_line(task)
         await tms.stop()
         code = await sim.stop()
         if code not in (0, None, -signal.SIGTERM):
-            console.print(f"[yellow]simulator exited with {code}; see {sim.log_path}[/yellow]")
+            print(f"simulator exited with {code}; see {sim.log_path}", file=sys.stderr)
     print(_one_line(line.snapshot()))
-    if error is not None:
-        raise ControllerError(f"the controller stopped: {error}") from error
-    if interrupted and options.report is None:
+    if run.error is not None:
+        raise ControllerError(f"the controller stopped: {run.error}") from run.error
+    if run.interrupted and options.report is None:
         return None
     journal = await asyncio.to_thread(read_journal, line.journal.path, line.journal.session)
     report = build_report(
@@ -248,17 +202,105 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         sim.truth(),
         config.sort_plan,
         parcels_requested=options.parcels,
-        rate_pph=rate,
+        rate_pph=options.rate_pph or config.simulation.rate_pph,
         seed=options.seed if options.seed is not None else config.simulation.seed,
-        wall_time_s=wall,
-        interrupted=interrupted,
+        wall_time_s=run.wall_s,
+        interrupted=run.interrupted,
     )
-    report.upstream = upstream
+    report.upstream = run.upstream
     if options.report is not None:
         options.report.parent.mkdir(parents=True, exist_ok=True)
         options.report.write_text(report.to_json())
         print(f"report written to {options.report}")
     return report
+
+
+@dataclass
+class _LineRun:
+    """How the demo's line run ended."""
+
+    interrupted: bool
+    wall_s: float
+    upstream: dict[str, Any]
+    error: BaseException | None
+
+
+def _stop_taken() -> None:
+    """A stop (this task cancelled) was caught to end the run in order: undo its count."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+async def _run_line(
+    line: LineController, options: DemoOptions, tms: TmsProcess, started: float
+) -> _LineRun:
+    """Run the line with its API (logins and a token printed) until done or stopped; the
+    line is stopped (its journal closed) before this returns."""
+    config = line.config
+    token = await asyncio.to_thread(
+        TokenStore(tokens_path(options.data_dir, config.api.tokens_path)).create,
+        f"demo-{os.getpid()}",
+        "viewer",
+    )
+    logins = await asyncio.to_thread(_demo_logins, config, options) if options.web else []
+    task = asyncio.create_task(run_line(line, announce=print, web=options.web), name="line")
+    try:
+        for user, password in logins:
+            print(f"HMI login: user {user}, password {password}")
+        print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
+        print(f"a viewer token for the API (Authorize in /docs): {token}", flush=True)
+        try:
+            await _show(line, task, options, started)
+            interrupted = False
+        except asyncio.CancelledError:
+            _stop_taken()
+            interrupted = True
+        wall = time.monotonic() - started
+        upstream: dict[str, Any] = {}
+        if not interrupted or options.report is not None:
+            upstream = await _drain_upstream(line, tms, interrupted)
+    finally:
+        error = await _stop_line(task)
+    return _LineRun(interrupted, wall, upstream, error)
+
+
+async def _show(
+    line: LineController, task: asyncio.Task[None], options: DemoOptions, started: float
+) -> None:
+    """The live screen (or a status line every 2 s) until N parcels are done, the time
+    budget is spent or the line stops."""
+    console = Console(stderr=False)
+    progress = None
+    bar = None
+    if options.parcels:
+        progress = Progress(
+            TextColumn("parcels done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        bar = progress.add_task("done", total=options.parcels)
+    rate = options.rate_pph or line.config.simulation.rate_pph
+    budget = (options.parcels / rate * 3600 * 2 + 60) if options.parcels else None
+    with (
+        Live(render(line.snapshot(), progress), console=console, auto_refresh=False)
+        if options.live
+        else contextlib.nullcontext() as live
+    ):
+        last_print = 0.0
+        while not task.done():
+            await asyncio.sleep(0.25)
+            snap = line.snapshot()
+            if progress is not None and bar is not None:
+                progress.update(bar, completed=min(_finished(snap), options.parcels or 0))
+            if live is not None:
+                live.update(render(snap, progress), refresh=True)
+            elif time.monotonic() - last_print > 2:
+                last_print = time.monotonic()
+                print(_one_line(snap), flush=True)
+            if options.parcels and _finished(snap) >= options.parcels and snap.on_belt == 0:
+                return
+            if budget and time.monotonic() - started > budget:
+                console.print(f"[red]stopping: not done after {budget:.0f} s[/red]")
+                return
 
 
 async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseException | None:
@@ -281,11 +323,14 @@ async def _drain_upstream(
 ) -> dict[str, Any]:
     """Wait (up to ``within_s``) until the outbox is empty; what was sent and received."""
     deadline = time.monotonic() + (0 if interrupted else within_s)
-    if line.journal.is_open:
-        await line.journal.barrier()
-    await asyncio.sleep(1.5)  # the deliverer refreshes its counts about every second
-    while time.monotonic() < deadline and line.upstream.stats().pending:  # noqa: ASYNC110
-        await asyncio.sleep(0.5)
+    try:
+        if line.journal.is_open:
+            await line.journal.barrier()
+        await asyncio.sleep(1.5)  # the deliverer refreshes its counts about every second
+        while time.monotonic() < deadline and line.upstream.stats().pending:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+    except asyncio.CancelledError:  # stopped while waiting: what was delivered so far
+        _stop_taken()
     stats = line.upstream.stats()
     return {
         "webhook_url": tms.webhook_url,
