@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Mount
 
 from controller.api import (
     problems,
@@ -45,6 +47,9 @@ A missing or wrong token answers 401, a token of the wrong role 403.
 4. `GET /api/v1/parcels/{barcode}` for one parcel's measurements and events.
 
 **Errors** are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]`.
+
+`/` (not part of this API) redirects a browser to the HMI, or to this page when the
+controller serves no HMI.
 """
 
 
@@ -81,4 +86,22 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
         routes_ops,
     ):
         app.include_router(module.router)
+
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def home(request: Request) -> RedirectResponse:
+        """The controller's address typed in a browser: the HMI, else the API's docs.
+
+        307, not 308: where ``/`` leads depends on the config (``hmi.enabled``,
+        ``hmi.path``), and a browser keeps a permanent redirect even after it changed.
+        """
+        return RedirectResponse(home_path(request.app, line.config.hmi.path), status_code=307)
+
     return app
+
+
+def home_path(app: FastAPI, hmi_path: str) -> str:
+    """Where ``/`` leads: ``hmi_path/`` when a web app (the HMI) is mounted there, else
+    ``/docs``. The HMI mounts itself after the API is made, so this is asked per request."""
+    if any(isinstance(route, Mount) and route.path == hmi_path for route in app.routes):
+        return f"{hmi_path}/"
+    return "/docs"
