@@ -34,6 +34,7 @@ from controller.line_actions import LineActions
 from controller.line_states import SCHEMA as LINE_STATES_SCHEMA
 from controller.line_states import LineStates
 from controller.links import Backoff, LinkState
+from controller.loop_lag import LoopLagMonitor
 from controller.manifest_import import new_job_id, run_import
 from controller.manifest_jobs import ImportJobs
 from controller.manifest_store import ImportJob, ManifestStore
@@ -222,6 +223,8 @@ class LineController(LineActions):
             self.plc.chute_fill,
             self.plan,
         )
+        self.loop_lag = LoopLagMonitor()
+        """The event loop's lag, sampled all the time (stalls are logged)."""
         self.started = asyncio.Event()
 
     def _supervise(self, cls: type[S], driver: Any, device: Any) -> S:
@@ -266,6 +269,7 @@ class LineController(LineActions):
                         await asyncio.wait_for(waits, 30)
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
+                group.create_task(self.loop_lag.run(), name="loop-lag")
                 group.create_task(self.plc.run(), name="plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")

@@ -14,8 +14,19 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from controller.histogram import Histogram
 from controller.line import LineController
 from controller.parcel import TERMINAL_STATES
+
+
+def _histogram(metric: str, doc: str, line: str, hist: Histogram) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(metric, doc, labels=["line"])
+    family.add_metric(
+        [line],
+        [(str(b) if b != float("inf") else "+Inf", n) for b, n in hist.cumulative()],
+        sum_value=hist.sum,
+    )
+    return family
 
 
 class LineCollector(Collector):
@@ -48,18 +59,18 @@ class LineCollector(Collector):
         for reason, n in sorted(snap.reasons.items()):
             reasons.add_metric([name, reason], n)
         yield reasons
-        hist = line.plc.answer_histogram
-        latency = HistogramMetricFamily(
+        yield _histogram(
             "lanesort_decision_latency_seconds",
             "From the PLC's destination request seen to the answer written",
-            labels=["line"],
+            name,
+            line.plc.answer_histogram,
         )
-        latency.add_metric(
-            [name],
-            [(str(b) if b != float("inf") else "+Inf", n) for b, n in hist.cumulative()],
-            sum_value=hist.sum,
+        yield _histogram(
+            "lanesort_event_loop_lag_seconds",
+            "How late the controller's event loop woke for a timer (sampled every 5 ms)",
+            name,
+            line.loop_lag.histogram,
         )
-        yield latency
         links = GaugeMetricFamily(
             "lanesort_device_link_up", "1 when the device link is up", labels=["line", "device"]
         )
