@@ -43,6 +43,7 @@ from controller.parcel import KEEP_TERMINAL, ParcelTracker
 from controller.parcel_queries import ParcelQueries
 from controller.plc_link import LineParts, PlcLink
 from controller.reader_link import ReaderLink
+from controller.resume import remember_finished, resume_open
 from controller.shift_report import SCHEMA as SHIFT_REPORT_SCHEMA
 from controller.sort_plan import SortPlanService, SortPlanStore
 from controller.supervisor import DeviceSupervisor
@@ -288,17 +289,18 @@ class LineController(LineActions):
                 await self.journal.close()
 
     async def _resume_open_parcels(self) -> None:
-        """Take back the parcels an earlier run left on the belt (see ``ParcelTracker.resume``)."""
+        """Take back the parcels an earlier run left on the belt (:mod:`controller.resume`)."""
         path, session = self.journal.path, self.journal.session
         resume_s = self.config.decision.resume_open_s
         finished = await asyncio.to_thread(
             read_recent_finished, path, session, time.time() - resume_s, KEEP_TERMINAL
         )
-        self.tracker.remember_finished(finished)
+        remember_finished(self.tracker, finished)
         records = await asyncio.to_thread(read_open_records, path, session)
         if not records:
             return
-        events = self.tracker.resume(
+        events = resume_open(
+            self.tracker,
             records,
             self.clock(),
             time.time(),

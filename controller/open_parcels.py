@@ -3,7 +3,7 @@
 A controller that is killed (power cut, ``kill -9``, a crash) leaves the parcels then on
 the belt with a record but no terminal state. At the next start
 :func:`read_open_records` returns them, with what their ``identified``, ``measured``
-and ``assigned`` events said, for :meth:`controller.parcel.ParcelTracker.resume`; and
+and ``assigned`` events said, for :func:`controller.resume.resume_open`; and
 :func:`read_recent_finished` the parcels closed shortly before, whose confirmations the
 PLC delivers again when the crash came before it was acknowledged. Synchronous: run
 them in a thread.
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from controller.journal import reading
-from controller.parcel import OpenRecord, ParcelState
+from controller.parcel import ParcelState
+from controller.resume import OpenRecord
 
 OPEN_STATES = ("inducted", "identified", "assigned")
 

@@ -12,8 +12,8 @@ terminal state; a repeated confirmation (after a reconnect) changes nothing.
 Parcels are keyed by the PLC's tracking id, never by FIFO position.
 
 After a restart the parcels an earlier run left open (on the belt when the
-controller stopped or crashed) are taken back from the journal with
-:meth:`ParcelTracker.resume`: they keep their journal session and uid, so their
+controller stopped or crashed) are taken back from the journal
+(:mod:`controller.resume`): they keep their journal session and uid, so their
 confirmation closes the record the earlier run opened and the TMS sees one parcel
 id with one terminal event.
 """
@@ -104,28 +104,6 @@ class Parcel:
     def terminal(self) -> bool:
         """True once sorted, rejected or lost."""
         return self.state in TERMINAL_STATES
-
-
-@dataclass(frozen=True, slots=True)
-class OpenRecord:
-    """A parcel record an earlier run of the controller left open, as the journal has it."""
-
-    session: int
-    uid: int
-    tracking_id: int
-    state: ParcelState
-    updated: float
-    """Wall-clock time (epoch s) of the record's last event."""
-    barcode: str | None = None
-    route: str | None = None
-    chute: int | None = None
-    reason: str | None = None
-    identified: dict[str, Any] | None = None
-    """The detail of its ``identified`` event, if it had one."""
-    measured: dict[str, Any] | None = None
-    """The detail of its ``measured`` event, if it had one."""
-    why: str = ""
-    """The decision's explanation (its ``assigned`` event)."""
 
 
 class ParcelTracker:
@@ -221,7 +199,7 @@ class ParcelTracker:
                     "the scan tunnel; this one was never confirmed"
                 )
                 events.append(
-                    self._finish(existing, ParcelState.LOST, None, None, now, {"why": why})
+                    self.finish(existing, ParcelState.LOST, None, None, now, {"why": why})
                 )
         parcel, started = self._new(tracking_id, now, not_scanned)
         return parcel, events + started
@@ -338,10 +316,24 @@ class ParcelTracker:
             )
         else:
             state, reason = ParcelState.REJECTED, _RESULT_REASONS[result]
-        events.append(self._finish(parcel, state, reason, chute, now, detail))
+        events.append(self.finish(parcel, state, reason, chute, now, detail))
         return events
 
-    def _finish(
+    def adopt(self, parcel: Parcel) -> None:
+        """Put a parcel an earlier run knew back on the belt (see :mod:`controller.resume`)."""
+        self._active[parcel.tracking_id] = parcel
+        if parcel.barcode is not None:
+            self._barcodes[parcel.barcode] = parcel.tracking_id
+
+    def remember(self, parcel: Parcel) -> None:
+        """Know a parcel an earlier run finished, unless its tracking id is known already."""
+        tid = parcel.tracking_id
+        if tid not in self._active and tid not in self._finished:
+            self._finished[tid] = parcel
+            while len(self._finished) > self._keep_terminal:
+                self._finished.popitem(last=False)
+
+    def finish(
         self,
         parcel: Parcel,
         state: ParcelState,
@@ -350,6 +342,7 @@ class ParcelTracker:
         now: float,
         detail: dict[str, Any],
     ) -> ParcelEvent:
+        """End ``parcel``'s life: its one terminal event."""
         parcel.state = state
         parcel.reason = reason
         parcel.landed_chute = chute
@@ -373,7 +366,7 @@ class ParcelTracker:
             last = parcel.answered_at or parcel.request_seen_at or parcel.inducted_at
             if now - last > lost_after_s:
                 events.append(
-                    self._finish(
+                    self.finish(
                         parcel,
                         ParcelState.LOST,
                         None,
@@ -382,106 +375,4 @@ class ParcelTracker:
                         {"why": f"no confirmation {lost_after_s:.0f} s after last news"},
                     )
                 )
-        return events
-
-    # -- after a restart ---------------------------------------------------------------
-
-    def resume(
-        self,
-        records: list[OpenRecord],
-        now: float,
-        wall_now: float,
-        resume_s: float,
-        measures: bool,
-    ) -> list[ParcelEvent]:
-        """Take back the parcels an earlier run left open; the events that records.
-
-        A record whose last event is older than ``resume_s`` (wall clock) is closed as
-        lost. Of two open records with one tracking id the older is closed as lost. The
-        others go back on the belt under their own session and uid: a confirmation closes
-        them, a repeated request is answered with their decision, and without news they
-        are lost ``lost_after_s`` after now like any parcel. A parcel whose readers or
-        devices had not answered when the controller stopped gets that as its reason.
-        """
-        events: list[ParcelEvent] = []
-        newest: dict[int, OpenRecord] = {}
-        for record in sorted(records, key=lambda r: (r.updated, r.session, r.uid)):
-            if (older := newest.get(record.tracking_id)) is not None:
-                events += self._close_unresumed(
-                    older, now, f"tracking id {older.tracking_id} was used again by a later parcel"
-                )
-            newest[record.tracking_id] = record
-        for record in newest.values():
-            age = wall_now - record.updated
-            if age > resume_s:
-                events += self._close_unresumed(
-                    record,
-                    now,
-                    f"open when the controller stopped; no news for {age:.0f} s (a restart "
-                    f"resumes parcels heard of in the last {resume_s:.0f} s)",
-                )
-                continue
-            events += self._resume_one(record, now, measures)
-        return events
-
-    def remember_finished(self, records: list[OpenRecord]) -> None:
-        """Parcels an earlier run closed (newest first): a confirmation the PLC delivers
-        again for one of them is a repeat, and a request an expired one."""
-        for record in reversed(records[: self._keep_terminal]):
-            if record.tracking_id in self._active or record.tracking_id in self._finished:
-                continue
-            parcel = self._parcel_of(record, 0.0)
-            parcel.landed_chute = record.chute
-            self._finished[record.tracking_id] = parcel
-
-    @staticmethod
-    def _parcel_of(record: OpenRecord, now: float) -> Parcel:
-        parcel = Parcel(
-            record.uid,
-            record.tracking_id,
-            record.state,
-            now,
-            barcode=record.barcode,
-            session=record.session,
-        )
-        if record.state is ParcelState.ASSIGNED and record.chute is not None:
-            reason = RejectReason(record.reason) if record.reason else None
-            parcel.decision = Decision(record.chute, record.route, reason, record.why)
-            parcel.reason = reason
-            parcel.answered_at = now
-        return parcel
-
-    def _close_unresumed(self, record: OpenRecord, now: float, why: str) -> list[ParcelEvent]:
-        parcel = self._parcel_of(record, now)
-        return [self._finish(parcel, ParcelState.LOST, None, None, now, {"why": why})]
-
-    def _resume_one(self, record: OpenRecord, now: float, measures: bool) -> list[ParcelEvent]:
-        parcel = self._parcel_of(record, now)
-        self._active[record.tracking_id] = parcel
-        if record.barcode is not None:
-            self._barcodes[record.barcode] = record.tracking_id
-        events: list[ParcelEvent] = []
-        if record.identified is not None:
-            detail = record.identified
-            problem = detail.get("problem")
-            parcel.identification = Identification(
-                record.barcode,
-                RejectReason(problem) if problem else None,
-                detail.get("why", ""),
-                detail.get("postal_code"),
-                detail.get("label"),
-            )
-        if record.measured is not None:
-            parcel.measurement = Measurement.from_detail(record.measured)
-        if parcel.decision is not None:
-            return events
-        stopped = "the controller stopped before the tunnel's devices answered"
-        if parcel.identification is None:
-            parcel.state = ParcelState.INDUCTED
-            events += self.on_identified(
-                parcel, Identification(None, RejectReason.NO_READ, stopped), (), "", now
-            )
-        if measures and parcel.measurement is None:
-            lost = Measurement(weight_error=stopped, dimensions_error=stopped)
-            events += self.on_measured(parcel, lost, now)
         return events

@@ -9,6 +9,7 @@ from controller.journal import Journal
 from controller.measure import Measurement
 from controller.open_parcels import read_open_records, read_recent_finished
 from controller.parcel import ParcelState, ParcelTracker
+from controller.resume import remember_finished, resume_open
 from drivers.dimensioner.base import Dimensions
 from plc_configs.contract import SortResult
 
@@ -62,8 +63,8 @@ async def test_open_records_come_back_with_what_their_events_said(tmp_path):
         finished = read_recent_finished(path, journal.session, time.time() - 60, 10)
         assert [(r.tracking_id, r.state, r.chute) for r in finished] == [(1, ParcelState.SORTED, 3)]
         tracker = ParcelTracker()
-        tracker.remember_finished(finished)
-        tracker.resume(records, 5.0, time.time(), 3600, measures=True)
+        remember_finished(tracker, finished)
+        resume_open(tracker, records, 5.0, time.time(), 3600, measures=True)
         journal.extend(tracker.on_confirmation(2, 32, SortResult.REJECT_REQUESTED, 6.0))
         journal.extend(tracker.on_confirmation(1, 3, SortResult.DIVERTED, 6.1))  # a repeat
         await journal.barrier()

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from controller.decision import Identification, RejectReason
 from controller.measure import Measurement
-from controller.parcel import OpenRecord, ParcelState, ParcelTracker
+from controller.parcel import ParcelState, ParcelTracker
+from controller.resume import OpenRecord, remember_finished, resume_open
 from drivers.scale.base import Weight, WeightMode
 from plc_configs.contract import SortResult
 
@@ -27,7 +28,7 @@ def _assigned(tid: int = 7, reason: str | None = None, chute: int = 3, **kw) -> 
 def test_a_resumed_parcel_is_closed_under_its_own_record_with_its_reason():
     tracker = ParcelTracker()
     record = _assigned(reason="no_route", chute=32)
-    assert tracker.resume([record], 100.0, WALL, 3600, measures=False) == []
+    assert resume_open(tracker, [record], 100.0, WALL, 3600, measures=False) == []
     assert len(tracker) == 1
     (event,) = tracker.on_confirmation(7, 32, SortResult.REJECT_REQUESTED, 101.0)
     assert event.terminal and event.state is ParcelState.REJECTED
@@ -37,7 +38,7 @@ def test_a_resumed_parcel_is_closed_under_its_own_record_with_its_reason():
 
 def test_a_repeated_request_for_a_resumed_parcel_keeps_its_decision():
     tracker = ParcelTracker()
-    tracker.resume([_assigned()], 100.0, WALL, 3600, measures=False)
+    resume_open(tracker, [_assigned()], 100.0, WALL, 3600, measures=False)
     parcel, events = tracker.on_request(7, 100.5)
     assert events == [] and parcel.state is ParcelState.ASSIGNED
     assert parcel.decision is not None and parcel.decision.chute == 3
@@ -46,7 +47,7 @@ def test_a_repeated_request_for_a_resumed_parcel_keeps_its_decision():
 def test_a_parcel_the_readers_had_not_answered_for_is_a_no_read_saying_why():
     tracker = ParcelTracker()
     record = OpenRecord(4, 80, 8, ParcelState.INDUCTED, WALL - 1)
-    events = tracker.resume([record], 100.0, WALL, 3600, measures=True)
+    events = resume_open(tracker, [record], 100.0, WALL, 3600, measures=True)
     assert [e.kind for e in events] == ["identified", "measured"]
     assert all(e.session == 4 and e.uid == 80 for e in events)
     assert events[0].detail["problem"] == "no_read"
@@ -64,7 +65,7 @@ def test_an_identified_and_measured_parcel_keeps_both():
         identified={"label": "lanesort", "postal_code": "12345", "symbols": []},
         measured=WEIGHED.to_detail(),
     )  # fmt: skip
-    assert tracker.resume([record], 100.0, WALL, 3600, measures=True) == []
+    assert resume_open(tracker, [record], 100.0, WALL, 3600, measures=True) == []
     parcel = tracker.get(9)
     assert parcel is not None
     assert parcel.identification == Identification("LS9", None, "", "12345", "lanesort")
@@ -78,7 +79,7 @@ def test_an_identified_and_measured_parcel_keeps_both():
 def test_records_older_than_the_resume_window_are_closed_as_lost():
     tracker = ParcelTracker()
     old = OpenRecord(2, 5, 11, ParcelState.ASSIGNED, WALL - 7200, chute=4, route="R04")
-    (event,) = tracker.resume([old], 100.0, WALL, 3600, measures=False)
+    (event,) = resume_open(tracker, [old], 100.0, WALL, 3600, measures=False)
     assert event.terminal and event.state is ParcelState.LOST
     assert (event.session, event.uid, event.route) == (2, 5, "R04")
     assert "no news for 7200 s" in event.detail["why"]
@@ -89,7 +90,7 @@ def test_of_two_open_records_with_one_tracking_id_the_older_is_lost():
     tracker = ParcelTracker()
     older = OpenRecord(2, 5, 12, ParcelState.ASSIGNED, WALL - 60, chute=4)
     newer = OpenRecord(3, 6, 12, ParcelState.ASSIGNED, WALL - 5, chute=5)
-    (event,) = tracker.resume([newer, older], 100.0, WALL, 3600, measures=False)
+    (event,) = resume_open(tracker, [newer, older], 100.0, WALL, 3600, measures=False)
     assert (event.session, event.uid, event.state) == (2, 5, ParcelState.LOST)
     assert "used again" in event.detail["why"]
     resumed = tracker.get(12)
@@ -99,7 +100,7 @@ def test_of_two_open_records_with_one_tracking_id_the_older_is_lost():
 def test_a_repeated_confirmation_of_a_parcel_an_earlier_run_closed_changes_nothing():
     tracker = ParcelTracker()
     finished = OpenRecord(4, 90, 13, ParcelState.SORTED, WALL - 3, chute=3)
-    tracker.remember_finished([finished])
+    remember_finished(tracker, [finished])
     assert tracker.on_confirmation(13, 3, SortResult.DIVERTED, 100.0) == []
     assert tracker.duplicate_confirmations == 1
     parcel, events = tracker.on_request(13, 100.1)
@@ -108,14 +109,14 @@ def test_a_repeated_confirmation_of_a_parcel_an_earlier_run_closed_changes_nothi
 
 def test_a_backlog_scan_of_a_known_parcel_is_a_repeat():
     tracker = ParcelTracker()
-    tracker.resume([_assigned()], 100.0, WALL, 3600, measures=False)
+    resume_open(tracker, [_assigned()], 100.0, WALL, 3600, measures=False)
     parcel, events = tracker.on_scan(7, 100.1, backlog=True)
     assert events == [] and parcel.session == 4
 
 
 def test_a_fresh_scan_of_a_known_tracking_id_is_a_new_parcel_and_the_old_one_is_lost():
     tracker = ParcelTracker()
-    tracker.resume([_assigned()], 100.0, WALL, 3600, measures=False)
+    resume_open(tracker, [_assigned()], 100.0, WALL, 3600, measures=False)
     parcel, events = tracker.on_scan(7, 100.1, backlog=False)
     assert [(e.kind, e.state, e.session) for e in events] == [
         ("terminal", ParcelState.LOST, 4),
