@@ -35,6 +35,7 @@ def find_regions(
     min_gradient: float = 30.0,
     min_area_frac: float = 0.0015,
     max_area_frac: float = 0.25,
+    min_rect_fill: float = 0.4,
     max_regions: int = 6,
 ) -> list[Region]:
     """Candidate barcode regions, largest first (at most ``max_regions``).
@@ -42,7 +43,11 @@ def find_regions(
     The image is halved (``cv2.pyrDown``) while it is at least twice ``work_width`` wide;
     a pixel counts as 'barcode' when its blurred gradient exceeds ``min_gradient`` and a
     third of the frame's 99th percentile; blobs outside ``min_area_frac`` ..
-    ``max_area_frac`` of the frame are dropped.
+    ``max_area_frac`` of the frame, or filling less than ``min_rect_fill`` of their
+    rotated bounding rectangle (ragged), are dropped. A small 2D symbol whose label text
+    is bold (OpenCV 5's ``putText``, or a real label) merges with the text into one
+    L-shaped blob that fills only about half its rectangle: 0.4 keeps it (0.5 lost
+    about half the low-contrast QR / Data Matrix labels).
     """
     small = gray
     while small.shape[1] >= 2 * work_width:  # anti-aliased halving: cheap and keeps bars
@@ -65,7 +70,7 @@ def find_regions(
         if not min_area <= area <= max_area:
             continue  # specks, or a whole box / shadow edge (no label is that big)
         (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
-        if min(w, h) < 6 or area < 0.5 * w * h or _fill(mask, contour) < 0.6:
+        if min(w, h) < 6 or area < min_rect_fill * w * h or _fill(mask, contour) < 0.6:
             continue  # thin, ragged, or a ring (the outline of a box around the label)
         regions.append(
             (area, Region((cx / scale, cy / scale), (w / scale, h / scale), float(angle)))
@@ -92,12 +97,19 @@ def _percentile(image: np.ndarray, q: float) -> float:
 
 
 def upright_crop(
-    gray: np.ndarray, region: Region, *, margin: float = 0.25, min_margin: float = 24.0
+    gray: np.ndarray,
+    region: Region,
+    *,
+    margin: float = 0.25,
+    min_margin: float = 24.0,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The region rotated so its long side is horizontal, with a quiet-zone margin.
 
-    Returns (crop, inverse) where ``inverse`` is the 2x3 affine matrix mapping crop
-    pixels back to frame pixels (for the symbol's position).
+    ``scale`` > 1 also upsamples the crop in the same warp (bicubic, which keeps module
+    edges steep; 1 is bilinear, as before). Returns (crop, inverse) where ``inverse`` is
+    the 2x3 affine matrix mapping crop pixels back to frame pixels (for the symbol's
+    position).
     """
     w, h = region.size
     angle = region.angle
@@ -105,13 +117,14 @@ def upright_crop(
         w, h = h, w
         angle -= 90.0
     pad = max(min_margin, margin * h)
-    out_w = round(w + 2 * pad)
-    out_h = round(h + 2 * pad)
-    forward = cv2.getRotationMatrix2D(region.centre, angle, 1.0)
+    out_w = round((w + 2 * pad) * scale)
+    out_h = round((h + 2 * pad) * scale)
+    forward = cv2.getRotationMatrix2D(region.centre, angle, scale)
     forward[0, 2] += out_w / 2 - region.centre[0]
     forward[1, 2] += out_h / 2 - region.centre[1]
+    interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_LINEAR
     crop = cv2.warpAffine(
-        gray, forward, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        gray, forward, (out_w, out_h), flags=interpolation, borderMode=cv2.BORDER_REPLICATE
     )
     inverse = cv2.invertAffineTransform(forward)
     return crop, inverse
