@@ -70,7 +70,8 @@ def _opcua_plc(name: str, config: LineConfig, data_dir: Path) -> SorterPlc:
 
 
 def _tcp_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
-    """A TCP preset; ``no_read``/``separator``/``multiple_read`` None take the preset's."""
+    """A TCP preset; ``no_read``/``separator``/``multiple_read`` None take the preset's;
+    ``response`` is the cognex DMCC response mode (the other presets ignore it)."""
     preset = PRESETS[device.driver]
     no_read = device.no_read or preset.no_read
     separator = device.separator or preset.separator
@@ -87,6 +88,7 @@ def _tcp_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
         no_read,
         separator,
         device.multiple_read or preset.multiple_read,
+        response=device.response,
     )
 
 

@@ -105,6 +105,13 @@ class BarcodeReaderDevice(_Device):
     push: bool = Field(
         False, description="the reader connects to us and pushes results (Cognex push mode)"
     )
+    response: Literal["silent", "extended"] = Field(
+        "silent",
+        description="cognex: the DataMan's DMCC response mode (SET COM.DMCC-RESPONSE): "
+        "silent (0, the factory default: the read string alone, no header; one trigger at "
+        "a time) or extended (1: ||:id[status] headers; several triggers in flight, error "
+        "statuses reported)",
+    )
     node: str | None = Field(None, description="autoid: node id or browse path of the reader")
 
     @field_validator("url")
@@ -113,6 +120,15 @@ class BarcodeReaderDevice(_Device):
         if v.startswith("opc.tcp://"):
             return v
         return _check_url(v, ("tcp",))
+
+    @model_validator(mode="after")
+    def _response(self) -> BarcodeReaderDevice:
+        if self.response == "extended" and (self.driver != "cognex" or self.push):
+            raise ValueError(
+                "response: extended is a DMCC response mode: only for the cognex driver "
+                "when we trigger it (not push)"
+            )
+        return self
 
 
 SERIAL_SCHEMES = ("tcp", "socket", "rfc2217")

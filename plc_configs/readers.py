@@ -5,7 +5,12 @@ Every preset frames one message per line or telegram; a *symbol* is written
 ``]C0`` Code 128, ``]C1`` GS1-128, ``]d2`` GS1 DataMatrix…) followed by the decoded data
 (printable ASCII, plus GS = ASCII 29 for FNC1 in GS1 data). One example per preset::
 
-    cognex     host  ||:7>TRIGGER ON\\r\\n
+    cognex     DMCC, response mode silent (COM.DMCC-RESPONSE 0, the factory default):
+               host  ||>TRIGGER ON\\r\\n
+               dev   ]C0LS0000012345@812:377#B\\r\\n   NOREAD\\r\\n   (no header, no status)
+               host  ||>TRIGGER OFF\\r\\n (only when the read timed out; no answer)
+    cognex     DMCC, response mode extended (COM.DMCC-RESPONSE 1):
+               host  ||:7>TRIGGER ON\\r\\n
                dev   ||:7[0]]C0LS0000012345@812:377#B\\r\\n   (position/grade optional)
                dev   ||:7[0]NOREAD\\r\\n          ||:7[104]\\r\\n  (status -> DeviceFault)
     cognex     push: the reader connects to us and sends the payload alone, no header:
@@ -35,8 +40,15 @@ per-code no-read and is left out. With a ``multiple_read`` string configured, a 
 that is exactly that string, or whose first field is it (followed by the codes), is a
 multiple read: the result carries every code sent and ``multiple=True``.
 
-Readers without command ids (sick, keyence, datalogic) answer triggers in order, one
-result per trigger; the driver binds results in that order (see the driver).
+Cognex response modes (DataMan ``SET COM.DMCC-RESPONSE``): a DataMan leaves the factory
+*silent* (0): no response header at all, a command with a command id gets none either,
+invalid commands get no feedback, and ``TRIGGER ON`` is answered with the formatted read
+string (or the no-read string) alone. *Extended* (1): every command gets
+``||<checksum>:<command-id>[<status>]<payload>``; status 0 ok, 1 reader-initiated read
+string, 100 to 105 errors. A device's ``response`` key says which one the reader is set to.
+
+Readers without command ids (cognex silent, sick, keyence, datalogic) answer triggers in
+order, one result per trigger; the driver binds results in that order (see the driver).
 """
 
 from __future__ import annotations
@@ -88,10 +100,22 @@ def format_symbol(
 
 # -- Cognex DataMan (DMCC) ------------------------------------------------------------
 
+COGNEX_RESPONSE_MODES = ("silent", "extended")
+"""``COM.DMCC-RESPONSE`` 0 and 1; silent is the factory default."""
 COGNEX_TRIGGER = "||:{id}>TRIGGER ON\r\n"
+"""Extended mode: the command id comes back in the reply's header."""
+COGNEX_SILENT_TRIGGER = "||>TRIGGER ON\r\n"
+"""Silent mode: no header comes back, so no id is sent."""
+COGNEX_TRIGGER_OFF = "||>TRIGGER OFF\r\n"
+"""Silent mode, after a read timed out: end the read (a manual or continuous trigger
+would otherwise keep reading into the next parcel); the reader answers nothing to it."""
 COGNEX_REPLY = "||:{id}[{status}]{payload}\r\n"
 COGNEX_REPLY_PATTERN = r"^\|\|\d*:(\d{1,5})\[(\d{1,3})\](.*)$"
 COGNEX_COMMAND_PATTERN = r"^\|\|[^:>]*:(\d{1,10})>(.*)$"
+COGNEX_ANY_COMMAND_PATTERN = r"^\|\|[^:>]*(?::(\d{1,10}))?>(.*)$"
+"""A DMCC command with or without a command id (``||>``, ``||1>``, ``||0:123>``)."""
+COGNEX_HEADER = "||"
+"""How every DMCC command and every extended-mode response starts."""
 COGNEX_SUFFIX_PATTERN = r"^(.*?)(?:@(-?\d{1,6}):(-?\d{1,6}))?(?:#([A-F]))?$"
 
 
@@ -104,6 +128,7 @@ class CognexStatus(IntEnum):
     BAD_PARAMETER = 102
     BAD_CHECKSUM = 103
     REFUSED = 104
+    UNAVAILABLE = 105
 
 
 COGNEX_STATUS_TEXT = {
@@ -112,6 +137,7 @@ COGNEX_STATUS_TEXT = {
     102: "invalid parameter",
     103: "bad checksum",
     104: "refused in this state (busy)",
+    105: "reader unavailable",
 }
 
 # -- SICK CLV / Lector --------------------------------------------------------------

@@ -14,10 +14,14 @@ from enum import Enum
 from drivers.barcode.base import BarcodeRead
 from drivers.errors import DeviceFault, DriverError, ProtocolError
 from plc_configs.readers import (
+    COGNEX_HEADER,
     COGNEX_REPLY_PATTERN,
+    COGNEX_RESPONSE_MODES,
+    COGNEX_SILENT_TRIGGER,
     COGNEX_STATUS_TEXT,
     COGNEX_SUFFIX_PATTERN,
     COGNEX_TRIGGER,
+    COGNEX_TRIGGER_OFF,
     CR,
     DATALOGIC_TRIGGER,
     ETX,
@@ -125,16 +129,31 @@ class ReaderProtocol:
         """One frame (terminator included) as a message; None when malformed."""
         raise NotImplementedError
 
+    def hint(self, frame: str) -> str:
+        """Why a frame :meth:`parse` refused may have come (a misconfiguration), or ``""``."""
+        return ""
+
 
 class CognexProtocol(ReaderProtocol):
-    """DataMan DMCC: command ids bind replies to triggers."""
+    """DataMan DMCC, response mode extended: command ids bind replies to triggers."""
 
     preset = "cognex"
+    response = "extended"
     has_ids = True
 
     def trigger_frames(self, cmd_id: int) -> list[bytes]:
         """``||:<id>>TRIGGER ON``."""
         return [COGNEX_TRIGGER.format(id=cmd_id).encode("ascii")]
+
+    def hint(self, frame: str) -> str:
+        """A well-formed line without a DMCC header: the reader is at its factory default."""
+        line = frame.rstrip("\r\n")
+        if line and not line.startswith(COGNEX_HEADER) and well_formed_text(line):
+            return (
+                "no DMCC response header: the reader looks set to COM.DMCC-RESPONSE 0 "
+                "(silent, its factory default); configure response: silent"
+            )
+        return ""
 
     def parse(self, frame: bytes) -> Message | None:
         """``||:<id>[<status>]<payload>``."""
@@ -151,10 +170,50 @@ class CognexProtocol(ReaderProtocol):
         return _result(line, symbols, cmd_id=cmd_id)
 
 
+class CognexSilentProtocol(CognexProtocol):
+    """DataMan DMCC, response mode silent (the factory default): the read string alone.
+
+    No header, no command id, no status: replies are bound in order, one trigger at a
+    time (see :mod:`drivers.barcode.tcp_reader`); a refused or invalid command gets no
+    answer at all, so a device error shows as a timeout.
+    """
+
+    response = "silent"
+    has_ids = False
+
+    def trigger_frames(self, cmd_id: int) -> list[bytes]:
+        """``||>TRIGGER ON`` (an id would not come back)."""
+        return [COGNEX_SILENT_TRIGGER.encode("ascii")]
+
+    def stop_frame(self) -> bytes | None:
+        """``||>TRIGGER OFF``: the read timed out, end it before the next parcel."""
+        return COGNEX_TRIGGER_OFF.encode("ascii")
+
+    def hint(self, frame: str) -> str:
+        """A DMCC header: the reader is set to extended responses."""
+        if frame.startswith(COGNEX_HEADER):
+            return (
+                "a DMCC response header: the reader looks set to COM.DMCC-RESPONSE 1 "
+                "(extended); configure response: extended"
+            )
+        return ""
+
+    def parse(self, frame: bytes) -> Message | None:
+        """``<payload>`` (symbols or the no-read string); a line with a header is not one."""
+        line = frame.decode("latin-1").rstrip("\r\n")
+        if not line or line.startswith(COGNEX_HEADER) or not well_formed_text(line):
+            return None
+        return _result(line, parse_symbols(line, self.no_read, self.separator, suffix=True))
+
+
 class CognexPushProtocol(CognexProtocol):
     """DataMan pushing results to our listener: the payload alone, one line per read."""
 
     has_ids = False
+
+    def hint(self, frame: str) -> str:
+        """Nothing to suggest: a pushed line is the payload alone in every response mode."""
+        return ""
 
     def parse(self, frame: bytes) -> Message | None:
         """``<payload>`` (symbols or the no-read string)."""
@@ -302,3 +361,24 @@ PROTOCOLS: dict[str, type[ReaderProtocol]] = {
     "keyence": KeyenceProtocol,
     "datalogic": DatalogicProtocol,
 }
+"""The parser of each preset; ``cognex`` here is the extended response mode."""
+
+COGNEX_PROTOCOLS: dict[str, type[ReaderProtocol]] = {
+    "silent": CognexSilentProtocol,
+    "extended": CognexProtocol,
+}
+"""The cognex parser of each DMCC response mode."""
+
+
+def make_protocol(
+    preset: str,
+    no_read: str | None = None,
+    separator: str | None = None,
+    multiple_read: str | None = None,
+    response: str = "silent",
+) -> ReaderProtocol:
+    """The parser of ``preset``; for cognex, of its DMCC ``response`` mode (others ignore it)."""
+    if response not in COGNEX_RESPONSE_MODES:
+        raise ValueError(f"response: expected one of {', '.join(COGNEX_RESPONSE_MODES)}")
+    cls = COGNEX_PROTOCOLS[response] if preset == "cognex" else PROTOCOLS[preset]
+    return cls(no_read, separator, multiple_read)

@@ -4,23 +4,34 @@ The preset (:mod:`drivers.barcode.protocols`, wire formats in :mod:`plc_configs.
 says how to trigger and how to parse; this module keeps the connection and binds
 results to triggers:
 
-* **cognex** carries a command id in every trigger and reply: several triggers may be
-  in flight; a reply whose trigger gave up (timed out) is discarded
-  (:attr:`TcpReader.stale_replies`).
-* **sick, keyence, datalogic** have no id. Triggers run one at a time; the reader answers
-  them in order, one result per trigger. A trigger that timed out leaves its result
-  *owed*: the next result received pays that debt and is discarded, so a late reply is
-  never bound to a later trigger. A debt expires after ``late_window_s`` (a reader that
-  never answered does not poison later reads). A result is bound only once the trigger's
-  acknowledgements arrived (SICK: both gate acks; Keyence: ``OK,LON``): a result before
-  them cannot be this trigger's. A garbled frame in a trigger's own result slot (acks
-  done, nothing owed) counts as its (unreadable) result, so that trigger owes nothing
-  when it times out; a garbled frame never pays an older debt (a late result would then
-  be bound to the wrong parcel). Keyence gets ``LOFF`` when a read timed out.
+* **cognex, response extended** (``COM.DMCC-RESPONSE`` 1) carries a command id in every
+  trigger and reply: several triggers may be in flight; a reply whose trigger gave up
+  (timed out) is discarded (:attr:`TcpReader.stale_replies`).
+* **cognex, response silent** (``COM.DMCC-RESPONSE`` 0, the DataMan's factory default),
+  **sick, keyence, datalogic** have no id. Triggers run one at a time: a trigger called
+  while another is running waits for it, within its own timeout (then
+  ``DeviceTimeout``). The reader answers them in order, one result per trigger. A
+  trigger that timed out leaves its result *owed*: the next result received pays that
+  debt and is discarded, so a late reply is never bound to a later trigger. And no
+  trigger is sent while a result is owed: the next trigger first waits, within its own
+  timeout, for the late result (discarded) or for the debt to expire; so whatever
+  arrives after a trigger was sent is that trigger's, even when the reader never
+  answered the one that timed out. A debt expires ``late_window_s`` after its trigger
+  gave up (default the longer of 2 s and 20 timeouts: longer than the reader's own
+  longest read), so a reader that never answered does not block reads for longer. A
+  result is bound only once the trigger's acknowledgements arrived (SICK: both gate
+  acks; Keyence: ``OK,LON``): a result before them cannot be this trigger's. A garbled
+  frame in a trigger's own result slot (acks done, nothing owed) counts as its
+  (unreadable) result, so that trigger owes nothing when it times out; a garbled frame
+  never pays an older debt (a late result would then be bound to the wrong parcel).
+  When a read timed out, Keyence gets ``LOFF`` and a silent Cognex ``||>TRIGGER OFF``
+  (the read ends rather than running into the next parcel).
 
 Frames that follow no preset format are skipped and counted
-(:attr:`TcpReader.garbled_lines`, :attr:`TcpReader.last_garbled`). A no-read is an
-explicit result with no symbols; a reader's error status raises ``DeviceFault``.
+(:attr:`TcpReader.garbled_lines`, :attr:`TcpReader.last_garbled`), with a hint when the
+frame suggests a misconfiguration (a Cognex answering in the other response mode). A
+no-read is an explicit result with no symbols; a reader's error status raises
+``DeviceFault`` (a silent Cognex reports none: a refused trigger is a timeout).
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from dataclasses import dataclass, field
 
 from drivers.address import host_port
 from drivers.barcode.base import ReadResult
-from drivers.barcode.protocols import PROTOCOLS, Kind, Message, ReaderProtocol
+from drivers.barcode.protocols import Kind, Message, ReaderProtocol, make_protocol
 from drivers.errors import ConnectionLost, DeviceTimeout
 
 log = logging.getLogger(__name__)
@@ -76,12 +87,15 @@ class TcpReader:
         protocol: ReaderProtocol | None = None,
         gate_s: float = 0.0,
         late_window_s: float | None = None,
+        response: str = "silent",
     ):
         self._host, self._port = host_port(name, url, "tcp")
         self.name = name
         self.address = url
         self.timeout_s = timeout_s
-        self.protocol = protocol or PROTOCOLS[preset](no_read, separator, multiple_read)
+        self.protocol = protocol or make_protocol(
+            preset, no_read, separator, multiple_read, response=response
+        )
         self.gate_s = gate_s
         self.late_window_s = max(2.0, 20 * timeout_s) if late_window_s is None else late_window_s
         self._writer: asyncio.StreamWriter | None = None
@@ -91,8 +105,10 @@ class TcpReader:
         self._lock = asyncio.Lock()
         self._cycle: _Cycle | None = None
         self._owed: collections.deque[_Owed] = collections.deque()
+        self._debt_paid = asyncio.Event()
         self.garbled_lines = 0
         self.last_garbled = ""
+        self._last_hint = ""
         self.stale_replies = 0
 
     @property
@@ -121,7 +137,7 @@ class TcpReader:
         except (OSError, TimeoutError) as err:
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err}") from err
         self._writer = writer
-        self._owed.clear()
+        self._clear_debts()
         self._reader_task = asyncio.create_task(
             self._read_replies(reader), name=f"{self.name}-replies"
         )
@@ -145,7 +161,7 @@ class TcpReader:
         self._pending = {}
         if self._cycle is not None:
             futures.append(self._cycle.future)
-        self._owed.clear()
+        self._clear_debts()
         for future in futures:
             if not future.done():
                 future.set_exception(ConnectionLost(self.name, self.address, why))
@@ -159,7 +175,7 @@ class TcpReader:
                     raw = await reader.readuntil(end)
                 except asyncio.LimitOverrunError:
                     await reader.read(MAX_LINE)
-                    self._garbled(f"<frame longer than {MAX_LINE} bytes>")
+                    self._garbled(f"<frame longer than {MAX_LINE} bytes>", frame=False)
                     continue
                 self._dispatch(raw)
         except asyncio.IncompleteReadError as err:
@@ -173,11 +189,17 @@ class TcpReader:
                 self._writer = None
             self._fail_pending(why)
 
-    def _garbled(self, line: str) -> None:
+    def _garbled(self, line: str, frame: bool = True) -> None:
         self.garbled_lines += 1
         self.last_garbled = line[:80]
+        hint = self.protocol.hint(line) if frame else ""
+        self._last_hint = hint
         log.warning(
-            "%s (%s): skipped a frame that is not a reply: %r", self.name, self.address, line[:80]
+            "%s (%s): skipped a frame that is not a reply: %r%s",
+            self.name,
+            self.address,
+            line[:80],
+            f" ({hint})" if hint else "",
         )
 
     def _stale(self, message: Message) -> None:
@@ -202,10 +224,25 @@ class TcpReader:
             return
         self._bind_in_order(message)
 
-    def _bind_in_order(self, message: Message) -> None:
+    def _clear_debts(self) -> None:
+        self._owed.clear()
+        self._debt_paid.set()
+
+    def _expire_debts(self) -> None:
         now = time.monotonic()
         while self._owed and now - self._owed[0].since > self.late_window_s:
-            self._owed.popleft()
+            owed = self._owed.popleft()
+            log.warning(
+                "%s (%s): no late reply %.1f s after a trigger timed out; no longer owed",
+                self.name,
+                self.address,
+                now - owed.since,
+            )
+        if not self._owed:
+            self._debt_paid.set()
+
+    def _bind_in_order(self, message: Message) -> None:
+        self._expire_debts()
         cycle = self._cycle
         if message.kind is Kind.ACK:
             if message.command not in self.protocol.acks:
@@ -218,6 +255,7 @@ class TcpReader:
             return
         if self._owed:
             self._owed.popleft()
+            self._debt_paid.set()
             self._stale(message)
         elif cycle is None or cycle.future.done():
             self._stale(message)
@@ -240,22 +278,28 @@ class TcpReader:
             return await self._trigger_with_id(self._writer)
         return await self._trigger_in_order()
 
-    def _timeout(self, what: str) -> DeviceTimeout:
-        return DeviceTimeout(
-            self.name, self.address, f"no reply to {what} in {self.timeout_s * 1000:.0f} ms"
-        )
+    def _timeout(self, what: str, garbled_before: int | None = None) -> DeviceTimeout:
+        text = f"no reply to {what} in {self.timeout_s * 1000:.0f} ms"
+        if garbled_before is not None and self.garbled_lines > garbled_before:
+            hint = self._last_hint
+            text += (
+                f"; skipped {self.garbled_lines - garbled_before} frame(s) that are not "
+                f"replies, the last {self.last_garbled!r}" + (f": {hint}" if hint else "")
+            )
+        return DeviceTimeout(self.name, self.address, text)
 
     async def _trigger_with_id(self, writer: asyncio.StreamWriter) -> ReadResult:
         self._next_id = self._next_id % 65535 + 1
         cmd_id = self._next_id
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._pending[cmd_id] = future
+        garbled_before = self.garbled_lines
         try:
             for frame in self.protocol.trigger_frames(cmd_id):
                 writer.write(frame)
             message = await asyncio.wait_for(future, self.timeout_s)
         except TimeoutError as err:
-            raise self._timeout(f"trigger {cmd_id}") from err
+            raise self._timeout(f"trigger {cmd_id}", garbled_before) from err
         except OSError as err:
             raise ConnectionLost(self.name, self.address, f"link lost: {err}") from err
         finally:
@@ -270,8 +314,39 @@ class TcpReader:
                 await self._lock.acquire()
         except TimeoutError as err:
             raise self._timeout("the trigger (an earlier one still running)") from err
-        cycle = _Cycle(loop.create_future(), list(self.protocol.acks))
+        try:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._settle()
+            except TimeoutError as err:
+                raise DeviceTimeout(
+                    self.name,
+                    self.address,
+                    "not triggered: the reply to an earlier trigger that timed out is still "
+                    f"owed (waited {self.timeout_s * 1000:.0f} ms; it is no longer owed "
+                    f"{self.late_window_s:.1f} s after that trigger)",
+                ) from err
+            return await self._cycle_in_order(deadline)
+        finally:
+            self._lock.release()
+
+    async def _settle(self) -> None:
+        """Wait until the reader owes no result: a late one came (discarded) or expired."""
+        while True:
+            self._expire_debts()
+            if not self._owed:
+                return
+            self._debt_paid.clear()
+            left = self._owed[0].since + self.late_window_s - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(left, 0.0) + 0.001):
+                    await self._debt_paid.wait()
+
+    async def _cycle_in_order(self, deadline: float) -> ReadResult:
+        """Send one trigger (nothing owed, lock held) and wait for its result."""
+        cycle = _Cycle(asyncio.get_running_loop().create_future(), list(self.protocol.acks))
         self._cycle = cycle
+        garbled_before = self.garbled_lines
         try:
             async with asyncio.timeout_at(deadline):
                 for i, frame in enumerate(self.protocol.trigger_frames(0)):
@@ -283,12 +358,11 @@ class TcpReader:
                 message = await cycle.future
         except TimeoutError as err:
             self._gave_up(cycle)
-            raise self._timeout("the trigger") from err
+            raise self._timeout("the trigger", garbled_before) from err
         except OSError as err:
             raise ConnectionLost(self.name, self.address, f"link lost: {err}") from err
         finally:
             self._cycle = None
-            self._lock.release()
         return self._result(message)
 
     def _gave_up(self, cycle: _Cycle) -> None:

@@ -1,7 +1,8 @@
 """Simulated barcode readers: one per TCP preset, Cognex push mode, and OPC UA AutoID.
 
 :func:`make_reader_simulator` builds the one a device config names (``driver`` and
-``push``); every simulator has ``start``/``stop``, ``url``, ``triggers`` and
+``push``; the Cognex one answers in the device's DMCC ``response`` mode, silent by
+default like the device); every simulator has ``start``/``stop``, ``url``, ``triggers`` and
 ``invalid_commands``.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,6 +15,14 @@ from tests.conftest import free_port
 from tests.simulators.sim_helpers import make_config
 
 DEVICES = {
+    # "reader" (from the base config) is a DataMan at its factory default, silent responses
+    "reader-x": {
+        "kind": "barcode_reader",
+        "driver": "cognex",
+        "response": "extended",
+        "url": "tcp://127.0.0.1:1",
+        "timeout_ms": 30,
+    },
     "scale": {"kind": "scale", "driver": "mt-sics", "url": "tcp://127.0.0.1:1", "timeout_ms": 30},
     "cube": {
         "kind": "dimensioner",
@@ -134,7 +143,46 @@ async def test_probe_camera_says_when_the_file_is_not_there(tmp_path):
         await probe("camera", "zxing", f"file://{tmp_path}/label.png")
 
 
-async def test_probe_reader_against_its_simulator(line):
+async def test_probe_reader_against_a_silent_reader(line):
+    # A DataMan at its factory setting (COM.DMCC-RESPONSE 0): the read string, no header.
+    assert line.readers["reader"].response == "silent"
     out = await probe("reader", "cognex", line.reader_urls()["reader"])
     assert out["result"]["no_read"] in (True, False)
-    assert out["result"]["raw"].startswith("||:")
+    assert out["result"]["raw"] and not out["result"]["raw"].startswith("||")
+    assert line.readers["reader"].triggers == 1
+
+
+async def test_probe_reader_against_an_extended_reader(line):
+    out = await probe(
+        "reader", "cognex", line.reader_urls()["reader-x"], extra={"response": "extended"}
+    )
+    assert out["result"]["raw"].startswith("||:1[0]")
+
+
+async def test_probe_reader_in_the_wrong_response_mode_says_which_to_set(line):
+    with pytest.raises(ProbeFailed, match=r"COM\.DMCC-RESPONSE 0 \(silent.*response: silent"):
+        await probe(
+            "reader",
+            "cognex",
+            line.reader_urls()["reader"],
+            timeout_ms=200,
+            extra={"response": "extended"},
+        )
+    with pytest.raises(ProbeFailed, match=r"COM\.DMCC-RESPONSE 1 \(extended.*response: extended"):
+        await probe("reader", "cognex", line.reader_urls()["reader-x"], timeout_ms=200)
+
+
+async def test_probe_reader_command_against_a_silent_reader(line):
+    # The field report, as typed: lanesort probe reader --driver cognex --url tcp://...
+    url = line.reader_urls()["reader"]
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "controller.cli", "probe", "reader"),
+        *("--driver", "cognex", "--url", url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    out = json.loads(stdout)
+    assert out["driver"] == "cognex" and not out["result"]["raw"].startswith("||")
+    assert b"not a reply" not in stderr and b"no reply" not in stderr

@@ -96,8 +96,9 @@ def test_process_ready_manifest_drained_truth(line_files, tmp_path):
         assert rows[0] == ["barcode", "route"] and 1 <= len(rows) - 1 <= 3
         assert not list(data_dir.glob("*.tmp"))
         with socket.create_connection(("127.0.0.1", reader_port), timeout=2) as s:
-            s.sendall(b"||:1>TRIGGER ON\r\n")
-            assert s.recv(200).startswith(b"||:1[0]")
+            s.sendall(b"||>TRIGGER ON\r\n")  # a DataMan at its factory default: silent
+            reply = s.recv(200)
+            assert reply.endswith(b"\r\n") and not reply.startswith(b"||")  # no header
         assert read_json_line(proc) == {"event": "drained", "inducted": 3}
         time.sleep(0.05)  # still serving after drained
         assert proc.poll() is None

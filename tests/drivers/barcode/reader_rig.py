@@ -11,7 +11,9 @@ from plc_configs.schema import BarcodeReaderDevice
 from simulators.parcels import ParcelSpec, ReaderOutcome
 from simulators.readers import TCP_SIMULATORS, TcpReaderServer
 
-PRESETS = ("cognex", "sick", "keyence", "datalogic")
+PRESETS = ("cognex", "cognex-extended", "sick", "keyence", "datalogic")
+"""Every TCP preset; ``cognex`` is the DataMan at its factory default (silent responses),
+``cognex-extended`` the one set to ``COM.DMCC-RESPONSE 1``."""
 
 
 def parcel(outcome: ReaderOutcome = ReaderOutcome.OK, barcode: str = "LS0000000042") -> ParcelSpec:
@@ -31,29 +33,39 @@ class ScanField:
 
 
 def device(preset: str, **fields: Any) -> BarcodeReaderDevice:
-    """A reader config of ``preset`` (the URL is replaced by the simulator's)."""
+    """A reader config of ``preset`` (``cognex-extended``: cognex with extended responses;
+    the URL is replaced by the simulator's)."""
+    driver, _, response = preset.partition("-")
+    if response:
+        fields.setdefault("response", response)
     return BarcodeReaderDevice(
-        kind="barcode_reader", driver=preset, url="tcp://127.0.0.1:1", **fields
+        kind="barcode_reader", driver=driver, url="tcp://127.0.0.1:1", **fields
     )
 
 
 @contextlib.asynccontextmanager
 async def rig(
-    preset: str, timeout_s: float = 0.1, late_answer_ms: float = 150, **fields: Any
+    preset: str,
+    timeout_s: float = 0.1,
+    late_answer_ms: float = 150,
+    late_window_s: float | None = None,
+    **fields: Any,
 ) -> AsyncIterator[tuple[TcpReader, TcpReaderServer, ScanField]]:
     """(driver, simulator, scan field), connected; closed afterwards."""
     dev = device(preset, **fields)
     scan = ScanField()
-    sim = TCP_SIMULATORS[preset]("reader", dev, scan, late_answer_ms=late_answer_ms)
+    sim = TCP_SIMULATORS[dev.driver]("reader", dev, scan, late_answer_ms=late_answer_ms)
     await sim.start()
     driver = TcpReader(
         "reader",
         sim.url,
-        preset,
+        dev.driver,
         timeout_s,
         dev.no_read,
         dev.separator,
         dev.multiple_read,
+        late_window_s=late_window_s,
+        response=dev.response,
     )
     try:
         await driver.connect()

@@ -10,13 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.barcode.base import ReadResult
-from drivers.barcode.protocols import PROTOCOLS, CognexPushProtocol
+from drivers.barcode.protocols import PROTOCOLS, CognexPushProtocol, CognexSilentProtocol
 from drivers.barcode.tcp_reader import TcpReader
 from drivers.errors import DriverError
 from plc_configs.readers import well_formed_text
 
+VARIANTS = [*PROTOCOLS, "cognex-silent"]
+"""The presets; ``cognex`` is its extended response mode, ``cognex-silent`` the silent one."""
+
 FRAGMENTS = {
     "cognex": [b"||:1[0]]C0LS1\r\n", b"||:1[0]NOREAD\r\n", b"||:1[104]\r\n", b"||:2[0]X\r\n"],
+    "cognex-silent": [b"]C0LS1\r\n", b"NOREAD\r\n", b"||:1[0]]C0LS2\r\n", b"LS3,LS4\r\n"],
     "sick": [
         b"\x02sAN mTCgateon 1\x03",
         b"\x02sAN mTCgateoff 1\x03",
@@ -29,6 +33,7 @@ FRAGMENTS = {
 }
 HANDSHAKE = {
     "cognex": [b"||:1[0]"],
+    "cognex-silent": [],  # the read string alone: any well-formed line is one
     "sick": [b"\x02sAN mTCgateon 1\x03", b"\x02sAN mTCgateoff 1\x03"],
     "keyence": [b"OK,LON\r"],
     "datalogic": [b"\x02"],
@@ -43,17 +48,20 @@ def _stream(data: st.DataObject, preset: str) -> bytes:
     return b"".join(data.draw(st.lists(pieces, max_size=6)))
 
 
-@pytest.mark.parametrize("preset", [*PROTOCOLS, "push"])
+@pytest.mark.parametrize("preset", [*VARIANTS, "push"])
 @given(frame=st.binary(max_size=120))
 @settings(max_examples=200, deadline=None)
 def test_parsers_never_raise(preset, frame):
-    protocol = CognexPushProtocol() if preset == "push" else PROTOCOLS[preset]()
+    special = {"push": CognexPushProtocol, "cognex-silent": CognexSilentProtocol}
+    protocol = special[preset]() if preset in special else PROTOCOLS[preset]()
     message = protocol.parse(frame)
     if message is not None:
         assert all(well_formed_text(s.data) and s.data for s in message.symbols)
+        if preset == "cognex-silent":
+            assert not message.raw.startswith("||")  # a header is never read as data
 
 
-@pytest.mark.parametrize("preset", list(PROTOCOLS))
+@pytest.mark.parametrize("preset", VARIANTS)
 @given(data=st.data())
 @SETTINGS
 async def test_a_fake_reader_sending_anything(preset, data):
@@ -69,7 +77,10 @@ async def test_a_fake_reader_sending_anything(preset, data):
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    driver = TcpReader("fake", f"tcp://127.0.0.1:{port}", preset, timeout_s=0.03)
+    name, _, response = preset.partition("-")
+    driver = TcpReader(
+        "fake", f"tcp://127.0.0.1:{port}", name, timeout_s=0.03, response=response or "extended"
+    )
     try:
         await driver.connect()
         try:

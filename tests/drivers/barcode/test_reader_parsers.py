@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from drivers.barcode.autoid import AutoIdReader
 from drivers.barcode.base import BarcodeRead, ReadResult
 from drivers.barcode.cognex_push import CognexPushReader
 from drivers.barcode.protocols import (
     CognexProtocol,
+    CognexSilentProtocol,
     DatalogicProtocol,
     KeyenceProtocol,
     Kind,
@@ -29,6 +31,37 @@ def test_cognex_position_and_grade_suffix():
         BarcodeRead("LS2", "]C0", None, "A"),
         BarcodeRead("LS3", "", (-1, 5), None),
     )
+
+
+def test_cognex_silent_reply_is_the_read_string_alone():
+    silent = CognexSilentProtocol(no_read="NR", separator=";")
+    msg = silent.parse(b"]C1LS1@812:377#B;LS2\r\n")
+    assert msg is not None and msg.kind is Kind.RESULT and msg.cmd_id is None
+    assert msg.symbols == (BarcodeRead("LS1", "]C1", (812, 377), "B"), BarcodeRead("LS2"))
+    assert silent.parse(b"NR\r\n").symbols == () and silent.parse(b"NR\r\n").error is None
+    assert silent.parse(b"\r\n") is None
+    assert silent.parse(b"]C0LS\x7f1\r\n") is None
+    assert silent.parse(b"LS1;;LS2\r\n").error[0] is ProtocolError
+
+
+def test_cognex_silent_never_reads_a_response_header_as_data_and_says_why():
+    silent = CognexSilentProtocol()
+    for frame in (b"||:3[0]]C0LS1\r\n", b"||[0]NOREAD\r\n", b"||:3[104]\r\n"):
+        assert silent.parse(frame) is None
+        assert "COM.DMCC-RESPONSE 1 (extended)" in silent.hint(frame.decode())
+    assert silent.hint("#~garbled") == ""
+    assert silent.trigger_frames(7) == [b"||>TRIGGER ON\r\n"]  # no id: none comes back
+    assert silent.stop_frame() == b"||>TRIGGER OFF\r\n"
+    assert not silent.has_ids
+
+
+def test_cognex_extended_names_a_reader_left_silent():
+    extended = CognexProtocol()
+    assert extended.parse(b"]C0LS1\r\n") is None
+    assert "COM.DMCC-RESPONSE 0 (silent" in extended.hint("]C0LS1\r\n")
+    assert extended.hint("||:1[0\r\n") == "" and extended.hint("\x7f\r\n") == ""
+    assert extended.trigger_frames(7) == [b"||:7>TRIGGER ON\r\n"] and extended.has_ids
+    assert extended.stop_frame() is None
 
 
 def test_cognex_control_characters_are_not_a_reply_but_gs_is_data():
@@ -115,6 +148,29 @@ def test_registry_applies_preset_defaults(driver, fields, cls, no_read, separato
     reader = create_reader("r", device(driver, **fields))
     assert isinstance(reader, cls)
     assert reader.protocol.no_read == no_read and reader.protocol.separator == separator
+
+
+@pytest.mark.parametrize(
+    ("fields", "cls"),
+    [({}, CognexSilentProtocol), ({"response": "extended"}, CognexProtocol)],
+)
+def test_registry_takes_the_cognex_response_mode_silent_by_default(fields, cls):
+    reader = create_reader("r", device("cognex", **fields))
+    assert isinstance(reader, TcpReader) and type(reader.protocol) is cls
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"driver": "sick", "response": "extended"},
+        {"driver": "cognex", "push": True, "response": "extended"},
+    ],
+)
+def test_config_takes_response_extended_only_for_a_triggered_cognex(fields):
+    driver = fields.pop("driver")
+    with pytest.raises(ValidationError, match="response: extended is a DMCC response mode"):
+        device(driver, **fields)
+    device(driver, **{**fields, "response": "silent"})  # the default, written out: fine
 
 
 def test_registry_builds_autoid_and_refuses_push_for_other_presets():

@@ -16,7 +16,9 @@ from simulators.readers import (
     CognexPushSimulator,
     DatalogicReaderSimulator,
     KeyenceReaderSimulator,
+    ReaderSimulator,
     SickReaderSimulator,
+    make_reader_simulator,
 )
 from tests.controller.line_helpers import finished, line_config, running, simulated_line, until
 
@@ -161,3 +163,19 @@ async def test_the_controller_sorts_with_a_pushing_cognex(tmp_path):
 async def test_the_controller_sorts_with_each_reader_kind(tmp_path, driver):
     line = await _run_line(tmp_path, {"driver": driver})
     _sorted_all_but_a_cold_start(line)
+
+
+@pytest.mark.parametrize("response", ["silent", "extended"])
+def test_the_cognex_simulator_takes_its_response_mode_from_the_device(response):
+    sim = make_reader_simulator("r", dev("cognex", response=response), lambda: None)
+    assert isinstance(sim, ReaderSimulator) and sim.response == response
+    assert sim.in_order is (response == "silent")
+    assert make_reader_simulator("r", dev("cognex"), lambda: None).response == "silent"
+
+
+@pytest.mark.parametrize("response", ["silent", "extended"])
+async def test_the_controller_sorts_with_a_cognex_in_each_response_mode(tmp_path, response):
+    line = await _run_line(tmp_path, {"driver": "cognex", "response": response})
+    _sorted_all_but_a_cold_start(line)
+    (link,) = line.readers
+    assert link.driver.protocol.response == response and link.driver.garbled_lines == 0
