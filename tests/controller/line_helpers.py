@@ -9,14 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from controller.line import LineController
+from plc_configs.contract import PackMLState
 from plc_configs.schema import LineConfig
 from simulators.line import SimulatedLine
 from tests.simulators.sim_helpers import config_dict, wait_for
 
 
 def line_config(**overrides: Any) -> LineConfig:
-    """The small, fast test line, with a few controller defaults for tests."""
+    """The small, fast test line, with a few controller defaults for tests.
+
+    Unless a test sets the PLC's start state, the PLC starts stopped and the controller
+    starts the line once it is connected, as on a real line: a parcel the PLC reported
+    before the controller was reading is never triggered for (it may have left the
+    readers' field), so a test that counts reads must not let parcels run before.
+    """
     data = config_dict(**overrides)
+    if "start_state" not in overrides.get("simulation", {}).get("plc", {}):
+        data["simulation"]["plc"]["start_state"] = "stopped"
+        data["line"].setdefault("auto_start", True)
     data["devices"]["sorter"].setdefault("poll_interval_ms", 0.5)
     data["devices"]["sorter"].setdefault("heartbeat_interval_ms", 50)
     data["devices"]["sorter"].setdefault("heartbeat_timeout_ms", 300)
@@ -90,6 +100,12 @@ async def running(line: LineController) -> AsyncIterator[asyncio.Task[None]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def executing(line: LineController) -> bool:
+    """The PLC link is up and the line runs (auto start done)."""
+    status = line.plc.status
+    return line.plc.link.up and status is not None and status.packml_state is PackMLState.EXECUTE
 
 
 def finished(line: LineController) -> int:

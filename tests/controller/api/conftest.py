@@ -15,6 +15,7 @@ from controller.line import LineController
 from controller.tokens import TokenStore
 from simulators.line import SimulatedLine
 from tests.controller.line_helpers import (
+    executing,
     line_config,
     pointed_at,
     running,
@@ -57,7 +58,7 @@ async def api(tmp_path) -> AsyncIterator[Api]:
             running(line),
             httpx.AsyncClient(transport=transport, base_url="http://lanesort") as client,
         ):
-            await until(lambda: line.plc.link.up and line.plc.status is not None)
+            await until(lambda: executing(line))
             yield Api(client, tokens, line, sim)
 
 
@@ -75,4 +76,5 @@ async def serving(
             running(line),
             httpx.AsyncClient(transport=transport, base_url="http://x", headers=auth) as api,
         ):
+            await until(lambda: executing(line))
             yield line, api
