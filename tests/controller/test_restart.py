@@ -21,7 +21,7 @@ from tests.controller.line_helpers import (
     until,
 )
 
-PARCELS = 80
+PARCELS = 60
 
 
 def _journal(path) -> dict:
@@ -49,7 +49,7 @@ def _journal(path) -> dict:
 async def test_a_restart_after_a_ring_overflow_binds_no_stale_read_and_closes_every_record(
     tmp_path,
 ):
-    config = line_config(simulation={"parcels": PARCELS, "rate_pph": 20000})
+    config = line_config(simulation={"parcels": PARCELS, "rate_pph": 30000})
     async with simulated_line(config, tmp_path) as sim:
         live = pointed_at(config, sim)
         first = LineController(live, tmp_path)

@@ -1,7 +1,7 @@
 """System test: the controller is killed with SIGKILL mid-shift, again and again.
 
 Controller (``lanesort run``), line simulator and reference TMS simulator run as
-processes. During a shift of 1,200 parcels the controller is killed three times and
+processes. During a shift of 1,000 parcels the controller is killed three times and
 restarted 1–3 s later against the same data directory, the TMS is down for 10 s, and the
 PLC drops its client connections once and stalls once (longer than the Modbus timeout).
 Each restart finds a backlog in the PLC's scan ring (more than it holds: the PLC keeps
@@ -29,9 +29,9 @@ from tests.system.harness import Line, wait_until
 
 pytestmark = pytest.mark.system
 
-PARCELS = 1200
-RATE = 60_000
-KILL_AT = (150, 450, 750)  # journal terminal counts at which the controller is killed
+PARCELS = 1000
+RATE = 72_000
+KILL_AT = (150, 400, 650)  # journal terminal counts at which the controller is killed
 TERMINAL = ("sorted", "rejected", "lost")
 TERMINAL_TYPES = {"parcel.sorted", "parcel.rejected", "parcel.lost"}
 PLAN = {f"R{r:02d}": [r] + ([20 + r] if r <= 4 else []) for r in range(1, 21)}
@@ -39,14 +39,14 @@ PLAN = {f"R{r:02d}": [r] + ([20 + r] if r <= 4 else []) for r in range(1, 21)}
 # A belt fast enough for the rate (the simulator would speed it up and the controller's
 # scan window would be wrong), parcels that fit, a short lost sweep.
 CONFIG = """\
-  belt_speed_mps: 13
+  belt_speed_mps: 16
   parcel_length_mm: [200, 400]
   lost_after_s: 5
 """
 SCENARIO = """\
 plc:
-  - {at_s: 30, fault: disconnect}
-  - {at_s: 55, fault: stall, seconds: 1.0}
+  - {at_s: 25, fault: disconnect}
+  - {at_s: 45, fault: stall, seconds: 1.0}
 """
 
 
