@@ -10,6 +10,7 @@ alarm acknowledge and shelve.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -133,6 +134,15 @@ def _webhook_secret(config: LineConfig) -> str | None:
             "(it holds the webhook signing secret)"
         )
     return secret
+
+
+def _freeze_startup_objects() -> None:
+    """Put what start-up made (services, the OPC UA address space, the HMI) out of the
+    garbage collector's reach before the first parcel, as ``controller.cli`` does with
+    the modules: a full collection walks every object, and over an OPC UA server's
+    address space one took 150-240 ms (measured in the test process)."""
+    gc.collect()
+    gc.freeze()
 
 
 class LineController(LineActions):
@@ -270,6 +280,7 @@ class LineController(LineActions):
                         await asyncio.wait_for(waits, 30)
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
+                _freeze_startup_objects()
                 group.create_task(self.loop_lag.run(), name="loop-lag")
                 group.create_task(self.plc.run(), name="plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
