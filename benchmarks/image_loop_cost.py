@@ -1,6 +1,6 @@
 """Event-loop cost of keeping camera images: CPU time of the loop's thread per parcel.
 
-Runs :meth:`controller.images.ImageStore.keep` for ``--parcels`` parcels (one real
+Runs :meth:`controller.journal.images.ImageStore.keep` for ``--parcels`` parcels (one real
 1280x1024 label JPEG each, from the camera simulator's renderer) against a real journal,
 with a small ``max_count`` so that pruning runs too, ``--concurrency`` parcels at a time
 as on a busy line. Prints the CPU time the event loop's thread spent per parcel
@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from controller.images import SCHEMA, ImageStore
-from controller.journal import Journal
+from controller.journal.images import SCHEMA, ImageStore
+from controller.journal.writer import Journal
 from drivers.camera.jpeg import encode_jpeg
 from plc_configs.sections import ImagesSection
 from simulators.camera import label_frame

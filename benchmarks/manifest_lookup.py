@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.manifest_rows import ManifestRow
-from controller.manifest_store import ManifestStore
+from controller.manifest.rows import ManifestRow
+from controller.manifest.store import ManifestStore
 
 
 def _barcodes(rows: int, rng: random.Random) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.line import LineController
+from controller.line.controller import LineController
 from controller.opcua.server import LineOpcuaServer
 from tests.controller.opcua.conftest import line_config
 

@@ -21,8 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from controller import line_states, shift_report
-from controller.journal import Journal
+from controller.journal.writer import Journal
+from controller.packml import history as line_states
+from controller.reports import shift as shift_report
 
 T0 = 1_700_000_000.0
 NOT_SCANNED = '{"not_scanned":"destination request"}'

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import httpx
 
-from controller.alarms import AlarmBoard
-from controller.decision import Decision, Identification
-from controller.journal import Journal
-from controller.measure import Measurement
-from controller.parcel import ParcelTracker
+from controller.alarms.board import AlarmBoard
+from controller.journal.writer import Journal
+from controller.parcels.decision import Decision, Identification
+from controller.parcels.measurement import Measurement
+from controller.parcels.state import ParcelTracker
 from controller.upstream.delivery import UpstreamDelivery
 from drivers.scale.base import Weight, WeightMode
 from plc_configs.contract import SortResult

@@ -55,3 +55,15 @@ def percentiles(values: Sequence[float], qs: Sequence[float]) -> list[float | No
     ranks = [max(1, math.ceil(q / 100 * len(ranked))) - 1 for q in qs]
     parted = np.partition(ranked, ranks)
     return [float(parted[k]) for k in ranks]
+
+
+def percentile(values: list[float], q: float, *, ordered: bool = False) -> float | None:
+    """The ``q``-th percentile (0..100, nearest rank) of ``values``, or None when empty.
+
+    ``ordered``: ``values`` is sorted already (several percentiles of one sort).
+    """
+    if not values:
+        return None
+    ranked = values if ordered else sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ranked)))
+    return ranked[rank - 1]

@@ -1,7 +1,7 @@
 """The ``lanesort`` command: the controller's command line with the HMI on its web app.
 
 This module sits above the controller (DESIGN.md layers): it hands the HMI's
-mount function to :func:`controller.cli.main`, which serves it next to the API
+mount function to :func:`controller.cli.command.main`, which serves it next to the API
 for ``lanesort run`` and ``lanesort demo``. NiceGUI is imported only when a line
 actually runs, so ``lanesort check-config`` and friends start fast.
 """
@@ -12,8 +12,8 @@ import sys
 
 from fastapi import FastAPI
 
-from controller import cli
-from controller.line import LineController
+from controller.cli import command as cli
+from controller.line.controller import LineController
 
 
 def mount(app: FastAPI, line: LineController) -> str | None:

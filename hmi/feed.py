@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.alarms import Alarm
-from controller.line import LineController, LineSnapshot
-from controller.line_views import (
+from controller.alarms.board import Alarm
+from controller.line.controller import LineController, LineSnapshot
+from controller.line.views import (
     ChuteState,
     ThroughputMeter,
     chute_fill,

@@ -22,7 +22,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     for more than 20 ms, the longest 1.6 s, and a test that runs the controller and the
     simulated line on its loop saw them as an event loop stalled for a second (an answer
     too late, a read not bound). The controller does the same at start
-    (``controller.cli._run_loop``): what exists before the line runs is out of the
+    (``controller.cli.command._run_loop``): what exists before the line runs is out of the
     collector's reach, so a collection during a test walks only that test's objects.
     """
     result = yield

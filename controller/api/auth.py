@@ -15,9 +15,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api.problems import ApiProblem
-from controller.audit import Actor
-from controller.line import LineController
-from controller.tokens import Role, TokenInfo
+from controller.auth.audit import Actor
+from controller.auth.tokens import Role, TokenInfo
+from controller.line.controller import LineController
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -1,6 +1,6 @@
 """Who may do what on the OPC UA server: the controller's users and roles, mapped onto asyncua.
 
-* **Users** are the HMI's (:class:`controller.users.UserStore`, ``lanesort user add``):
+* **Users** are the HMI's (:class:`controller.auth.users.UserStore`, ``lanesort user add``):
   a user name and password token logs in with the user's role, supervisor or viewer.
   Anonymous clients get in only when ``opcua_server.allow_anonymous``, as viewers.
 * **Roles**: viewers read, browse and subscribe; supervisors may also call the line's
@@ -30,10 +30,10 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.ua.ua_binary import struct_from_binary
 
-from controller.audit import Actor, AuditLog
+from controller.auth.audit import Actor, AuditLog
+from controller.auth.tokens import Role
+from controller.auth.users import UserStore
 from controller.errors import UserError
-from controller.tokens import Role
-from controller.users import UserStore
 
 
 @dataclass

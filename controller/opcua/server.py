@@ -6,7 +6,7 @@
 ``<data_dir>/<pki_dir>/own``, trusted clients in ``trusted/``, refused ones in
 ``rejected/``), users and roles as :mod:`controller.opcua.access` describes.
 
-It runs as one of the line's services (:func:`controller.api.server.run_line`): one
+It runs as one of the line's services (:func:`controller.cli.serve.run_line`): one
 task refreshes the values from :meth:`LineController.snapshot` every
 ``update_interval_ms`` (writing only what changed; :attr:`LineOpcuaServer.update_costs_ms`
 keeps what each refresh cost the event loop), another turns alarm changes into
@@ -29,10 +29,12 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.event_generator import EventGenerator
 
-from controller.alarms import Alarm, Severity
+from controller.alarms.board import Alarm, Severity
+from controller.auth.tokens import in_data_dir
+from controller.auth.users import UserStore, users_path
 from controller.errors import CommandRefused, ControllerError
-from controller.line import LineController
-from controller.line_views import ThroughputMeter, terminal_count
+from controller.line.controller import LineController
+from controller.line.views import ThroughputMeter, terminal_count
 from controller.opcua.access import (
     CURRENT_USER,
     LineRuleset,
@@ -42,8 +44,6 @@ from controller.opcua.access import (
 )
 from controller.opcua.model import NAMESPACE, LineModel, MethodCallback
 from controller.opcua.transport import LineUaServer
-from controller.tokens import in_data_dir
-from controller.users import UserStore, users_path
 from plc_configs.contract import PackMLCommand
 from plc_configs.integration import OpcuaServerSection
 from plc_configs.opcua_security import describe_modes, secure_server

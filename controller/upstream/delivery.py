@@ -36,7 +36,7 @@ from typing import Any
 
 import aiohttp
 
-from controller.alarms import AlarmBoard, Severity
+from controller.alarms.board import AlarmBoard, Severity
 from controller.errors import UpstreamError
 from controller.upstream import outbox
 from controller.upstream.outbox import OutboxCounts, OutboxRow

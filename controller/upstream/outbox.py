@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import UpstreamError
-from controller.parcel import ParcelEvent
+from controller.parcels.state import ParcelEvent
 from controller.upstream.payload import build_payload, encode, event_type
 
 SCHEMA = """

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from controller.parcel import ParcelEvent
+from controller.parcels.state import ParcelEvent
 
 _TERMINAL_TYPES = {
     "sorted": "parcel.sorted",

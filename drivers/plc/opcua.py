@@ -14,7 +14,7 @@ rings carry their write index with their entries. Every ``resync_s`` the driver
 also reads all PLC variables (a lost notification is then corrected, and a dead
 server shows up as a timeout even when no publish response is due).
 
-Reconnecting is the supervisor's job (:class:`controller.plc_link.PlcLink`): every
+Reconnecting is the supervisor's job (:class:`controller.line.plc_link.PlcLink`): every
 :meth:`connect` opens a new session and a new subscription.
 """
 

@@ -23,12 +23,12 @@ from nicegui.functions.notify import notify
 from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
 from nicegui.testing.user import User
 
-from controller.line import LineController
-from controller.users import UserStore
+from controller.auth.users import UserStore
+from controller.line.controller import LineController
 from hmi.app import make_hmi, register_pages
 from hmi.context import Hmi
 from plc_configs.contract import PackMLState
-from tests.controller.line_helpers import line_config, pointed_at, running, simulated_line, until
+from tests.controller.line.helpers import line_config, pointed_at, running, simulated_line, until
 
 PASSWORDS = {"anna": "supervisor-pw-1", "victor": "viewer-pw-123"}
 

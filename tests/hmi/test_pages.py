@@ -8,8 +8,8 @@ import io
 
 from nicegui import ui
 
-from controller.alarms import AlarmState, Severity
-from tests.controller.line_helpers import finished, until
+from controller.alarms.board import AlarmState, Severity
+from tests.controller.line.helpers import finished, until
 from tests.hmi.conftest import PASSWORDS, log_in
 
 

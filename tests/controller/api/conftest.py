@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from controller.api.app import create_app
-from controller.line import LineController
-from controller.tokens import TokenStore
+from controller.auth.tokens import TokenStore
+from controller.line.controller import LineController
 from simulators.line import SimulatedLine
-from tests.controller.line_helpers import (
+from tests.controller.line.helpers import (
     executing,
     line_config,
     pointed_at,

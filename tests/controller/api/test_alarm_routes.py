@@ -1,7 +1,7 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from controller.alarms import Severity
+from controller.alarms.board import Severity
 
 KEY = "jam:tunnel:1"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.controller.line_helpers import until
+from tests.controller.line.helpers import until
 
 # (method, path, json body, roles allowed)
 ENDPOINTS = [

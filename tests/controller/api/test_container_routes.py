@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulators.tms import TmsSimulator
 from tests.controller.api.conftest import serving
-from tests.controller.line_helpers import (
+from tests.controller.line.helpers import (
     finished,
     line_config,
     until,

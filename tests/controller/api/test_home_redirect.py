@@ -8,9 +8,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from controller.api.app import create_app
-from controller.line import LineController
-from controller.tokens import TokenStore
-from tests.controller.line_helpers import line_config
+from controller.auth.tokens import TokenStore
+from controller.line.controller import LineController
+from tests.controller.line.helpers import line_config
 
 
 def _app(tmp_path, **hmi: object):

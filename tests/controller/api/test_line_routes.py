@@ -1,4 +1,4 @@
-from tests.controller.line_helpers import finished, until
+from tests.controller.line.helpers import finished, until
 
 
 async def test_line_state_counters_and_links(api):

@@ -1,7 +1,7 @@
 import asyncio
 import json
 
-from tests.controller.line_helpers import until
+from tests.controller.line.helpers import until
 
 CSV = "barcode,route,stop_sequence,consignee,postal_code\nM001,A,3,Acme,80331\nM002,B,,Beta,\n"
 

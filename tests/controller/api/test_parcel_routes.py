@@ -5,7 +5,7 @@ import numpy as np
 
 from simulators.tms import TmsSimulator
 from tests.controller.api.conftest import serving
-from tests.controller.line_helpers import (
+from tests.controller.line.helpers import (
     camera_line_config,
     finished,
     until,

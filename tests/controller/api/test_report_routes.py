@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from tests.controller.line_helpers import finished, until
+from tests.controller.line.helpers import finished, until
 
 SHIFT = "/api/v1/reports/shift"
 

@@ -1,4 +1,4 @@
-from tests.controller.line_helpers import finished, until
+from tests.controller.line.helpers import finished, until
 
 
 async def test_without_a_webhook_url_events_wait_in_the_outbox_and_are_listed(api):

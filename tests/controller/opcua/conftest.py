@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from asyncua import Client, ua
 
-from controller.line import LineController
+from controller.auth.users import UserStore
+from controller.line.controller import LineController
 from controller.opcua.model import NAMESPACE
 from controller.opcua.server import LineOpcuaServer
-from controller.users import UserStore
 from plc_configs.opcua_security import SecurityMode, ensure_certificate, secure_client
 from plc_configs.schema import LineConfig
 from simulators.line import SimulatedLine
-from tests.controller.line_helpers import line_config, pointed_at, simulated_line, until
+from tests.controller.line.helpers import line_config, pointed_at, simulated_line, until
 
 PASSWORD = "opcua-pass-1"
 SCADA_URI = "urn:lanesort:test:scada"

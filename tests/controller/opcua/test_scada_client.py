@@ -9,10 +9,10 @@ import pytest
 from asyncua import ua
 from asyncua.ua.uaerrors import BadInvalidState, BadUserAccessDenied
 
-from controller.alarms import Severity
+from controller.alarms.board import Severity
+from controller.auth.users import UserStore
 from controller.opcua.model import EVENT_TYPE
-from controller.users import UserStore
-from tests.controller.line_helpers import finished, until
+from tests.controller.line.helpers import finished, until
 from tests.controller.opcua.conftest import opcua_config, serving
 
 

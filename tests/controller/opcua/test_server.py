@@ -9,12 +9,12 @@ import socket
 
 import pytest
 
-from controller.api.server import run_line
+from controller.cli.serve import run_line
 from controller.errors import ControllerError
-from controller.line import LineController
+from controller.line.controller import LineController
 from controller.opcua.server import LineOpcuaServer
 from plc_configs.opcua_security import thumbprint
-from tests.controller.line_helpers import line_config, pointed_at, simulated_line, until
+from tests.controller.line.helpers import line_config, pointed_at, simulated_line, until
 from tests.controller.opcua.conftest import UaLine, add_users, opcua_config
 
 PATHS = [

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.decision import Decision, Identification, RejectReason
-from controller.measure import Measurement
-from controller.parcel import ParcelEvent, ParcelTracker
+from controller.parcels.decision import Decision, Identification, RejectReason
+from controller.parcels.measurement import Measurement
+from controller.parcels.state import ParcelEvent, ParcelTracker
 from drivers.dimensioner.base import Dimensions
 from drivers.scale.base import Weight, WeightMode
 from plc_configs.contract import SortResult

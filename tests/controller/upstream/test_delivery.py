@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.alarms import AlarmBoard, Severity
+from controller.alarms.board import AlarmBoard, Severity
 from controller.errors import UpstreamError
-from controller.journal import Journal
-from controller.parcel import ParcelTracker
+from controller.journal.writer import Journal
+from controller.parcels.state import ParcelTracker
 from controller.upstream.delivery import (
     ALARM_DEAD_LETTER,
     ALARM_UNREACHABLE,

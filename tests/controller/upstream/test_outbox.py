@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from controller.errors import UpstreamError
-from controller.journal import Journal
-from controller.parcel import ParcelTracker
+from controller.journal.writer import Journal
+from controller.parcels.state import ParcelTracker
 from controller.upstream import outbox
 from plc_configs.contract import SortResult
 from tests.controller.upstream.helpers import measurement, outbox_rows, parcel_events, until
@@ -87,8 +87,8 @@ def test_replay_names_unknown_ids_and_changes_nothing(tmp_path):
 
 _WRITER = """
 import asyncio, os, sys, time
-from controller.journal import Journal
-from controller.parcel import ParcelTracker
+from controller.journal.writer import Journal
+from controller.parcels.state import ParcelTracker
 from tests.controller.upstream.helpers import measurement, parcel_events
 
 async def main():

@@ -2,8 +2,8 @@ import json
 import re
 from decimal import Decimal
 
-from controller.journal import Journal
-from controller.parcel import ParcelEvent, ParcelState, ParcelTracker
+from controller.journal.writer import Journal
+from controller.parcels.state import ParcelEvent, ParcelState, ParcelTracker
 from controller.upstream.payload import encode, event_type, iso_utc
 from plc_configs.contract import SortResult
 from tests.controller.upstream.helpers import (

@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from controller.line import LineController
+from controller.line.controller import LineController
 from plc_configs.schema import BarcodeReaderDevice
 from simulators.line import SimulatedLine
 from simulators.parcels import ParcelSpec, ReaderOutcome
@@ -20,7 +20,7 @@ from simulators.readers import (
     SickReaderSimulator,
     make_reader_simulator,
 )
-from tests.controller.line_helpers import finished, line_config, running, simulated_line, until
+from tests.controller.line.helpers import finished, line_config, running, simulated_line, until
 
 
 def spec(outcome: ReaderOutcome = ReaderOutcome.OK, barcode: str = "LS0000012345") -> ParcelSpec:

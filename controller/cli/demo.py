@@ -1,0 +1,419 @@
+"""``lanesort demo``: the simulated line as a child process, the controller, live counters.
+
+The simulator runs as its own process (``python -m simulators``), exactly as a
+real line's devices are other machines: the controller only knows the
+addresses in the config. With ``--parcels N`` the demo stops when every one of
+the N parcels has its terminal state, then writes the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from controller.auth.tokens import TokenStore, tokens_path
+from controller.auth.users import UserStore, users_path
+from controller.cli.child_process import ChildProcess
+from controller.cli.demo_tms import TmsProcess
+from controller.cli.serve import WebExtension, bind, run_line
+from controller.errors import ControllerError
+from controller.line.controller import LineController, LineSnapshot
+from controller.reports.demo import DemoReport, build_report, read_journal
+from plc_configs.schema import LineConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the user asked of the demo."""
+
+    config_path: Path
+    data_dir: Path
+    parcels: int | None
+    rate_pph: float | None
+    seed: int | None
+    report: Path | None
+    live: bool
+    scenario: Path | None = None
+    web: tuple[WebExtension, ...] = ()
+    """Pages mounted on the API's app (the HMI): the demo then makes HMI logins."""
+
+
+class SimulatorProcess:
+    """The line simulator as a child process."""
+
+    def __init__(self, options: DemoOptions):
+        self.options = options
+        self.truth_path = options.data_dir / "truth.json"
+        self.child = ChildProcess("simulator", options.data_dir / "simulator.log")
+        self.log_path = self.child.log_path
+        self.ready: dict[str, object] = {}
+        self.drained = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, timeout_s: float = 60.0) -> dict[str, object]:
+        """Start the simulator and wait for its ready line."""
+        o = self.options
+        args = [sys.executable, "-m", "simulators", "--config", str(o.config_path),
+                "--data-dir", str(o.data_dir), "--truth", str(self.truth_path)]  # fmt: skip
+        for flag, value in (
+            ("--parcels", o.parcels),
+            ("--rate", o.rate_pph),
+            ("--seed", o.seed),
+            ("--scenario", o.scenario),
+        ):
+            if value is not None:
+                args += [flag, str(value)]
+        self.ready = await self.child.start(args, timeout_s)
+        self._reader = asyncio.create_task(self._read_events())
+        return self.ready
+
+    async def _read_events(self) -> None:
+        async for message in self.child.lines():
+            if message.get("event") == "drained":
+                self.drained.set()
+
+    async def stop(self) -> int | None:
+        """Ask the simulator to stop (SIGTERM), then wait; kill after 10 s."""
+        code = await self.child.stop()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        return code
+
+    def truth(self) -> dict[str, object] | None:
+        """The twin's ground truth, if the simulator wrote it."""
+        try:
+            return json.loads(self.truth_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+
+def _finished(snapshot: LineSnapshot) -> int:
+    c = snapshot.counts
+    return c.get("sorted", 0) + c.get("rejected", 0) + c.get("lost", 0)
+
+
+def render(snapshot: LineSnapshot, progress: Progress | None) -> Group:
+    """The live screen: line state, counters, reject reasons, links, alarms."""
+    state = snapshot.packml_state.name.title() if snapshot.packml_state else "unknown"
+    head = Table.grid(padding=(0, 2))
+    head.add_row(
+        f"[b]{snapshot.line}[/b]",
+        f"PackML [b]{state}[/b]",
+        "belt running" if snapshot.conveyor_running else "belt stopped",
+        "heartbeat ok" if snapshot.heartbeat_ok else "[red]heartbeat LOST[/red]",
+        f"manifest {snapshot.manifest_size}",
+    )
+    counts = Table(title="parcels", show_edge=False)
+    for name in ("inducted", "sorted", "rejected", "lost"):
+        counts.add_column(name, justify="right")
+    counts.add_column("on belt", justify="right")
+    counts.add_column("answer p50/p99 ms", justify="right")
+    c = snapshot.counts
+    p50, p99 = snapshot.answer_p50_ms, snapshot.answer_p99_ms
+    counts.add_row(
+        str(c.get("inducted", 0)),
+        str(c.get("sorted", 0)),
+        str(c.get("rejected", 0)),
+        str(c.get("lost", 0)),
+        str(snapshot.on_belt),
+        f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-",
+    )
+    reasons = Table(title="reject reasons", show_edge=False)
+    reasons.add_column("reason")
+    reasons.add_column("parcels", justify="right")
+    for reason, n in sorted(snapshot.reasons.items()):
+        reasons.add_row(reason.replace("_", " "), str(n))
+    links = Table(title="devices", show_edge=False)
+    links.add_column("device")
+    links.add_column("address")
+    links.add_column("link")
+    for link in snapshot.links:
+        links.add_row(
+            link.device,
+            link.address,
+            "[green]up[/green]" if link.up else f"[red]down[/red] {link.last_error}",
+        )
+    parts: list[object] = [head, counts, reasons, links]
+    if snapshot.alarms:
+        alarms = Table(title="active alarms", show_edge=False)
+        alarms.add_column("severity")
+        alarms.add_column("alarm")
+        alarms.add_column("count", justify="right")
+        for alarm in snapshot.alarms[-8:]:
+            alarms.add_row(alarm.severity.value, alarm.text[:100], str(alarm.count))
+        parts.append(alarms)
+    if progress is not None:
+        parts.append(progress)
+    return Group(*parts)
+
+
+async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -> DemoReport | None:
+    """Run the demo until N parcels are done or it is stopped, and return the report.
+
+    A stop is a cancellation of this task (Ctrl-C or SIGTERM, see
+    :mod:`controller.cli.stop_signal`): once the line runs, it ends the run like reaching N
+    parcels does (the report says ``interrupted``; without ``--report`` there is none);
+    before that it propagates. Either way the line and both simulators are stopped first.
+    """
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    sim = SimulatorProcess(options)
+    tms = TmsProcess(options.data_dir)
+    started = time.monotonic()
+    try:
+        ready = await sim.start()
+        print(f"simulator ready: {json.dumps(ready)}")
+        config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
+        await tms.start()
+        config = _api_for_demo(tms.configure(config))
+        line = LineController(config, options.data_dir, config_text)
+        run = await _run_line(line, options, tms, started)
+    finally:
+        await tms.stop()
+        code = await sim.stop()
+        if code not in (0, None, -signal.SIGTERM):
+            print(f"simulator exited with {code}; see {sim.log_path}", file=sys.stderr)
+    print(_one_line(line.snapshot()))
+    if run.error is not None:
+        raise ControllerError(f"the controller stopped: {run.error}") from run.error
+    if run.interrupted and options.report is None:
+        return None
+    journal = await asyncio.to_thread(read_journal, line.journal.path, line.journal.session)
+    report = build_report(
+        journal,
+        sim.truth(),
+        config.sort_plan,
+        parcels_requested=options.parcels,
+        rate_pph=options.rate_pph or config.simulation.rate_pph,
+        seed=options.seed if options.seed is not None else config.simulation.seed,
+        wall_time_s=run.wall_s,
+        interrupted=run.interrupted,
+    )
+    report.upstream = run.upstream
+    if options.report is not None:
+        options.report.parent.mkdir(parents=True, exist_ok=True)
+        options.report.write_text(report.to_json())
+        print(f"report written to {options.report}")
+    return report
+
+
+@dataclass
+class _LineRun:
+    """How the demo's line run ended."""
+
+    interrupted: bool
+    wall_s: float
+    upstream: dict[str, Any]
+    error: BaseException | None
+
+
+def _stop_taken() -> None:
+    """A stop (this task cancelled) was caught to end the run in order: undo its count."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+async def _run_line(
+    line: LineController, options: DemoOptions, tms: TmsProcess, started: float
+) -> _LineRun:
+    """Run the line with its API (logins and a token printed) until done or stopped; the
+    line is stopped (its journal closed) before this returns."""
+    config = line.config
+    token = await asyncio.to_thread(
+        TokenStore(tokens_path(options.data_dir, config.api.tokens_path)).create,
+        f"demo-{os.getpid()}",
+        "viewer",
+    )
+    logins = await asyncio.to_thread(_demo_logins, config, options) if options.web else []
+    task = asyncio.create_task(run_line(line, announce=print, web=options.web), name="line")
+    try:
+        for user, password in logins:
+            print(f"HMI login: user {user}, password {password}")
+        print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
+        print(f"a viewer token for the API (Authorize in /docs): {token}", flush=True)
+        try:
+            await _show(line, task, options, started)
+            interrupted = False
+        except asyncio.CancelledError:
+            _stop_taken()
+            interrupted = True
+        wall = time.monotonic() - started
+        upstream: dict[str, Any] = {}
+        if not interrupted or options.report is not None:
+            upstream = await _drain_upstream(line, tms, interrupted)
+    finally:
+        error = await _stop_line(task)
+    return _LineRun(interrupted, wall, upstream, error)
+
+
+async def _show(
+    line: LineController, task: asyncio.Task[None], options: DemoOptions, started: float
+) -> None:
+    """The live screen (or a status line every 2 s) until N parcels are done, the time
+    budget is spent or the line stops."""
+    console = Console(stderr=False)
+    progress = None
+    bar = None
+    if options.parcels:
+        progress = Progress(
+            TextColumn("parcels done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        bar = progress.add_task("done", total=options.parcels)
+    rate = options.rate_pph or line.config.simulation.rate_pph
+    budget = (options.parcels / rate * 3600 * 2 + 60) if options.parcels else None
+    with (
+        Live(render(line.snapshot(), progress), console=console, auto_refresh=False)
+        if options.live
+        else contextlib.nullcontext() as live
+    ):
+        last_print = 0.0
+        while not task.done():
+            await asyncio.sleep(0.25)
+            snap = line.snapshot()
+            if progress is not None and bar is not None:
+                progress.update(bar, completed=min(_finished(snap), options.parcels or 0))
+            if live is not None:
+                live.update(render(snap, progress), refresh=True)
+            elif time.monotonic() - last_print > 2:
+                last_print = time.monotonic()
+                print(_one_line(snap), flush=True)
+            if options.parcels and _finished(snap) >= options.parcels and snap.on_belt == 0:
+                return
+            if budget and time.monotonic() - started > budget:
+                console.print(f"[red]stopping: not done after {budget:.0f} s[/red]")
+                return
+
+
+async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseException | None:
+    """Cancel the line and wait for it (never hang on a stuck task); return its error."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=grace_s)
+    if not done:
+        log.error("the controller did not stop within %.0f s; cancelling again", grace_s)
+        print(f"warning: the controller did not stop within {grace_s:.0f} s", file=sys.stderr)
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace_s)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        log.error("the controller stopped with an error", exc_info=task.exception())
+        return task.exception()
+    return None
+
+
+async def _drain_upstream(
+    line: LineController, tms: TmsProcess, interrupted: bool, within_s: float = 30.0
+) -> dict[str, Any]:
+    """Wait (up to ``within_s``) until the outbox is empty; what was sent and received."""
+    deadline = time.monotonic() + (0 if interrupted else within_s)
+    try:
+        if line.journal.is_open:
+            await line.journal.barrier()
+        await asyncio.sleep(1.5)  # the deliverer refreshes its counts about every second
+        while time.monotonic() < deadline and line.upstream.stats().pending:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+    except asyncio.CancelledError:  # stopped while waiting: what was delivered so far
+        _stop_taken()
+    stats = line.upstream.stats()
+    return {
+        "webhook_url": tms.webhook_url,
+        "pending": stats.pending,
+        "dead": stats.dead,
+        "delivered": stats.delivered_total,
+        "tms": await tms.stats(),
+    }
+
+
+def _demo_logins(config: LineConfig, options: DemoOptions) -> list[tuple[str, str]]:
+    """A supervisor and a viewer for the HMI, with fresh passwords printed for this run."""
+    if not config.hmi.enabled:
+        return []
+    store = UserStore(users_path(options.data_dir, config.hmi.users_path))
+    existing = {u.name for u in store.list()}
+    logins = []
+    for name in ("supervisor", "viewer"):
+        password = secrets.token_urlsafe(9)
+        if name in existing:
+            store.set_password(name, password)
+        else:
+            store.add(name, name, password)
+        logins.append((name, password))
+    return logins
+
+
+def _api_for_demo(config: LineConfig) -> LineConfig:
+    """The configured API and OPC UA ports, or any free ones when taken (a second demo)."""
+    try:
+        bind(config.api.host, config.api.port).close()
+    except ControllerError:
+        api = config.api.model_copy(update={"port": 0})
+        config = config.model_copy(update={"api": api})
+    opcua = config.opcua_server
+    if opcua.enabled and opcua.port:
+        try:
+            bind(opcua.host, opcua.port, "opcua_server").close()
+        except ControllerError:
+            any_port = opcua.model_copy(update={"port": 0})
+            config = config.model_copy(update={"opcua_server": any_port})
+    return config
+
+
+def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:
+    """The config of the line the simulator really runs.
+
+    At rates the configured belt cannot carry (the 150,000 parcels/h stress test) the
+    simulator runs the belt faster; the controller must then know the real speed (its
+    scan-window check depends on it) and answer within the shorter answer window.
+    """
+    if speed <= config.topology.belt_speed_mps:
+        return config
+    data = config.model_dump(mode="python")
+    data["topology"]["belt_speed_mps"] = speed
+    window = (config.topology.decision_point_mm - config.topology.request_point_mm) / speed
+    deadline = min(config.decision.deadline_ms, window / 2)
+    data["decision"]["deadline_ms"] = deadline
+    read_budget = (config.topology.request_point_mm - config.topology.scan_point_mm) / speed
+    timeout = max(1, int(read_budget / 2))
+    for name in config.tunnel_devices():
+        device = data["devices"][name]
+        device["timeout_ms"] = min(device["timeout_ms"], timeout)
+    data["tunnel"]["measure_deadline_ms"] = min(config.tunnel.measure_deadline_ms, timeout)
+    print(
+        f"the simulator runs the belt at {speed:.1f} m/s to carry this rate: answer window "
+        f"{window:.1f} ms, decision deadline {deadline:.1f} ms, tunnel device timeouts "
+        f"at most {timeout} ms"
+    )
+    return LineConfig.model_validate(data)
+
+
+def _one_line(snap: LineSnapshot) -> str:
+    c = snap.counts
+    state = snap.packml_state.name if snap.packml_state else "?"
+    p99 = f"{snap.answer_p99_ms:.2f}" if snap.answer_p99_ms is not None else "-"
+    return (
+        f"{state}: inducted {c.get('inducted', 0)} sorted {c.get('sorted', 0)} "
+        f"rejected {c.get('rejected', 0)} lost {c.get('lost', 0)} on belt {snap.on_belt} "
+        f"answer p99 {p99} ms alarms {len(snap.alarms)}"
+    )
+
+
+def default_data_dir(base: str) -> Path:
+    """A fresh folder for one demo run under ``base``."""
+    return Path(base) / time.strftime("demo-%Y%m%d-%H%M%S") / str(os.getpid())

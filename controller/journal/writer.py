@@ -1,0 +1,387 @@
+"""The journal: every parcel event and alarm in SQLite (WAL), written off the event loop.
+
+The event loop only puts records on a queue (:meth:`Journal.append`); one writer
+thread commits them in batches. :meth:`Journal.barrier` resolves once everything
+queued before it is committed: the PLC link acknowledges ring entries only
+after that, so a crash never loses a confirmation the PLC considers delivered.
+
+A partial unique index makes the database itself refuse a second terminal
+event for a parcel. If the disk fails, the batch is kept and retried.
+
+Tables: ``sessions`` (one row per controller start), ``events`` (every parcel
+event), ``parcels`` (latest state per parcel), ``alarms``, and ``outbox`` (the
+upstream events, see :mod:`controller.upstream.outbox`), whose rows commit in the
+same transaction as the parcel events they report. Times are stored as
+wall-clock seconds since the epoch: the controller's (monotonic) clock plus the
+offset measured when the journal opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from controller.errors import JournalError
+from controller.parcels.state import ParcelEvent
+from controller.upstream import outbox
+from plc_configs.integration import EVENT_TYPES
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions(
+    id INTEGER PRIMARY KEY, started REAL NOT NULL, line TEXT NOT NULL, config TEXT);
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL,
+    uid INTEGER NOT NULL, tracking_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    state TEXT NOT NULL, barcode TEXT, route TEXT, chute INTEGER, reason TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS events_by_parcel ON events(session, uid);
+CREATE UNIQUE INDEX IF NOT EXISTS one_terminal_per_parcel
+    ON events(session, uid) WHERE kind = 'terminal';
+CREATE TABLE IF NOT EXISTS parcels(
+    session INTEGER NOT NULL, uid INTEGER NOT NULL, tracking_id INTEGER NOT NULL,
+    barcode TEXT, route TEXT, state TEXT NOT NULL, chute INTEGER, reason TEXT,
+    inducted REAL NOT NULL, updated REAL NOT NULL, answer_ms REAL,
+    weight_kg TEXT, length_mm TEXT, width_mm TEXT, height_mm TEXT, volumetric_kg TEXT,
+    PRIMARY KEY(session, uid));
+CREATE INDEX IF NOT EXISTS parcels_by_barcode ON parcels(barcode);
+CREATE INDEX IF NOT EXISTS parcels_by_time ON parcels(inducted, session, uid);
+CREATE INDEX IF NOT EXISTS parcels_open ON parcels(session, uid)
+    WHERE state IN ('inducted', 'identified', 'assigned');
+CREATE TABLE IF NOT EXISTS alarms(
+    id INTEGER PRIMARY KEY, session INTEGER NOT NULL, time REAL NOT NULL, key TEXT NOT NULL,
+    device TEXT, severity TEXT NOT NULL, state TEXT NOT NULL, text TEXT NOT NULL, user TEXT);
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms(time);
+"""
+
+#: Columns added after the first release, added to older journal files on open.
+_ADDED_PARCEL_COLUMNS = ("weight_kg", "length_mm", "width_mm", "height_mm", "volumetric_kg")
+
+_SET_MEASURED = """
+UPDATE parcels SET weight_kg = ?, length_mm = ?, width_mm = ?, height_mm = ?, volumetric_kg = ?
+WHERE session = ? AND uid = ?
+"""
+
+_UPSERT_PARCEL = """
+INSERT INTO parcels(session, uid, tracking_id, barcode, route, state, chute, reason,
+                    inducted, updated, answer_ms)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(session, uid) DO UPDATE SET
+    barcode = coalesce(excluded.barcode, barcode), route = coalesce(excluded.route, route),
+    state = excluded.state, chute = coalesce(excluded.chute, chute),
+    reason = coalesce(excluded.reason, reason), updated = excluded.updated,
+    answer_ms = coalesce(excluded.answer_ms, answer_ms)
+"""
+
+
+@contextlib.contextmanager
+def reading(path: str | Path, what: str) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the journal (rows as :class:`sqlite3.Row`), closed after.
+
+    For queries run in a worker thread; SQLite errors become :class:`JournalError`
+    saying ``what`` could not be read.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error as err:
+        raise JournalError(f"{path}: cannot read {what}: {err}") from err
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    except sqlite3.Error as err:
+        raise JournalError(f"{path}: cannot read {what}: {err}") from err
+    finally:
+        conn.close()
+
+
+@runtime_checkable
+class JournalRecord(Protocol):
+    """A record of another module's table (containers, audit, line states …).
+
+    The module owns its table: it passes its ``CREATE`` statements to
+    :meth:`Journal.add_schema` before the journal opens and writes its row itself,
+    inside the writer's transaction.
+    """
+
+    def write_to(self, conn: sqlite3.Connection, session: int, wall_offset: float) -> bool:
+        """Insert the record; True when it added outbox rows (upstream events)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """An alarm raised, cleared, acknowledged, shelved or unshelved (``user``: who did it)."""
+
+    time: float
+    key: str
+    device: str | None
+    severity: str
+    state: str
+    text: str
+    user: str | None = None
+
+
+class _Barrier:
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]):
+        self.loop = loop
+        self.future = future
+
+    def release(self) -> None:
+        def _set() -> None:
+            if not self.future.done():
+                self.future.set_result(None)
+
+        self.loop.call_soon_threadsafe(_set)
+
+
+_STOP = object()
+
+
+class Journal:
+    """Append-only journal in one SQLite file, with a writer thread."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        line_name: str,
+        config_text: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        upstream_events: Collection[str] = EVENT_TYPES,
+        on_commit: Callable[[], None] | None = None,
+    ):
+        """``upstream_events``: the event types put in the outbox; ``on_commit`` is called
+        from the writer thread after a commit that added outbox rows."""
+        self.path = Path(path)
+        self.clock = clock
+        self.wall_offset = 0.0
+        """Added to the controller clock's times to give the wall-clock time (epoch s)."""
+        self.line_name = line_name
+        self.config_text = config_text
+        self.session = 0
+        self.upstream_events = frozenset(upstream_events)
+        self.on_commit = on_commit
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.duplicate_terminals = 0
+        self.last_error: str | None = None
+        self._schemas: list[str] = []
+
+    def add_schema(self, sql: str) -> None:
+        """Another module's ``CREATE … IF NOT EXISTS`` statements, run when the journal opens."""
+        if self._thread is not None:
+            raise RuntimeError("add_schema() must be called before open()")
+        self._schemas.append(sql)
+
+    async def open(self) -> None:
+        """Create the file and schema (in a thread), start a session and the writer."""
+        try:
+            conn = await asyncio.to_thread(self._connect)
+        except (sqlite3.Error, OSError) as err:
+            raise JournalError(f"{self.path}: cannot open the journal: {err}") from err
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="journal-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.executescript(SCHEMA)
+        conn.executescript(outbox.SCHEMA)
+        for sql in self._schemas:
+            conn.executescript(sql)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(parcels)")}
+        for column in _ADDED_PARCEL_COLUMNS:
+            if column not in have:
+                conn.execute(f"ALTER TABLE parcels ADD COLUMN {column} TEXT")
+        if "user" not in {row[1] for row in conn.execute("PRAGMA table_info(alarms)")}:
+            conn.execute("ALTER TABLE alarms ADD COLUMN user TEXT")
+        cur = conn.execute(
+            "INSERT INTO sessions(started, line, config) VALUES(?, ?, ?)",
+            (time.time(), self.line_name, self.config_text),
+        )
+        self.session = int(cur.lastrowid or 0)
+        self.wall_offset = time.time() - self.clock()
+        return conn
+
+    def append(self, record: ParcelEvent | AlarmRecord | JournalRecord) -> None:
+        """Queue a record; never blocks."""
+        self._queue.put(record)
+
+    def extend(self, records: list[ParcelEvent]) -> None:
+        """Queue several records; never blocks."""
+        for record in records:
+            self._queue.put(record)
+
+    def barrier(self) -> asyncio.Future[None]:
+        """A future that resolves when everything queued so far is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Barrier(loop, future))
+        return future
+
+    @property
+    def is_open(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._thread is not None
+
+    async def close(self) -> None:
+        """Commit what is queued and stop the writer."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(thread.join)
+
+    # -- writer thread ---------------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        stop = False
+        pending: list[object] = []
+        while not stop:
+            if not pending:
+                pending.append(self._queue.get())
+            while len(pending) < 2000:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in pending:
+                stop = True
+                pending = [p for p in pending if p is not _STOP]
+            try:
+                queued_upstream = self._write(conn, pending)
+            except sqlite3.Error as err:
+                self.last_error = f"{self.path}: {err}"
+                log.error("journal write failed, retrying in 1 s: %s", err)
+                if stop:
+                    break
+                time.sleep(1.0)
+                continue
+            self.last_error = None
+            if queued_upstream and self.on_commit is not None:
+                try:
+                    self.on_commit()
+                except Exception:
+                    log.exception("journal on_commit callback failed")
+            for item in pending:
+                if isinstance(item, _Barrier):
+                    item.release()
+            pending = []
+        for item in pending:
+            if isinstance(item, _Barrier):
+                item.release()
+        conn.close()
+
+    def _write(self, conn: sqlite3.Connection, items: list[object]) -> bool:
+        """Commit ``items`` in one transaction; True when outbox rows were added."""
+        session = self.session
+        queued_upstream = False
+        conn.execute("BEGIN")
+        try:
+            for item in items:
+                if isinstance(item, ParcelEvent):
+                    queued_upstream |= self._write_event(conn, session, item)
+                elif isinstance(item, AlarmRecord):
+                    conn.execute(
+                        "INSERT INTO alarms(session, time, key, device, severity, state, text,"
+                        " user) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            session,
+                            item.time + self.wall_offset,
+                            item.key,
+                            item.device,
+                            item.severity,
+                            item.state,
+                            item.text,
+                            item.user,
+                        ),
+                    )
+                elif isinstance(item, JournalRecord):
+                    queued_upstream |= item.write_to(conn, session, self.wall_offset)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return queued_upstream
+
+    def _write_event(self, conn: sqlite3.Connection, current: int, e: ParcelEvent) -> bool:
+        session = current if e.session is None else e.session  # a resumed parcel: its own
+        detail = json.dumps(e.detail, separators=(",", ":")) if e.detail else None
+        conn.execute("SAVEPOINT ev")
+        try:
+            conn.execute(
+                "INSERT INTO events(session, time, uid, tracking_id, kind, state, barcode, route,"
+                " chute, reason, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session,
+                    e.time + self.wall_offset,
+                    e.uid,
+                    e.tracking_id,
+                    e.kind,
+                    e.state.value,
+                    e.barcode,
+                    e.route,
+                    e.chute,
+                    e.reason,
+                    detail,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK TO ev")
+            conn.execute("RELEASE ev")
+            self.duplicate_terminals += 1
+            log.error("journal refused a second terminal event for parcel %s", e.uid)
+            return False
+        conn.execute("RELEASE ev")
+        answer_ms = e.detail.get("answer_ms") if e.kind == "assigned" else None
+        conn.execute(
+            _UPSERT_PARCEL,
+            (
+                session,
+                e.uid,
+                e.tracking_id,
+                e.barcode,
+                e.route,
+                e.state.value,
+                e.chute,
+                e.reason,
+                e.time + self.wall_offset,
+                e.time + self.wall_offset,
+                answer_ms,
+            ),
+        )
+        if e.kind == "measured":
+            weight = e.detail.get("weight") or {}
+            dims = e.detail.get("dimensions") or {}
+            conn.execute(
+                _SET_MEASURED,
+                (
+                    weight.get("kg"),
+                    dims.get("length_mm"),
+                    dims.get("width_mm"),
+                    dims.get("height_mm"),
+                    e.detail.get("volumetric_kg"),
+                    session,
+                    e.uid,
+                ),
+            )
+        self.written += 1
+        wall = e.time + self.wall_offset
+        return outbox.record(conn, session, e, wall, self.line_name, self.upstream_events)

@@ -1,0 +1,41 @@
+"""The running line: the composition root and everything that talks to the line's devices.
+
+Owns :class:`LineController` (:mod:`~controller.line.controller`: builds the line from its
+config and runs it in one TaskGroup, hands out frozen :class:`LineSnapshot` objects),
+the PLC handshake cycle (:mod:`~controller.line.plc_link`: scans, destination requests
+and answers, sort confirmations), the tunnel (:mod:`~controller.line.tunnel_binding`
+triggers the readers, scale and dimensioner for each parcel and binds what they return
+within its window; :mod:`~controller.line.reader_link`, :mod:`~controller.line.tunnel_link`),
+one supervisor per device (:mod:`~controller.line.supervisor`,
+:mod:`~controller.line.links`: reconnect with backoff, link state, alarms), operator
+actions (:mod:`~controller.line.actions`), what screens derive from a snapshot
+(:mod:`~controller.line.views`) and the event-loop lag monitor
+(:mod:`~controller.line.loop_lag`).
+
+May use: every capability package below the front doors, ``drivers`` (through the
+registry) and ``plc_configs``. Used by the front doors only (CLI, API, OPC UA, HMI).
+"""
+
+from controller.line.controller import LineController, LineSnapshot
+from controller.line.links import Backoff, LinkState
+from controller.line.views import (
+    ChuteState,
+    ThroughputMeter,
+    chute_fill,
+    chute_routes,
+    chute_state,
+    terminal_count,
+)
+
+__all__ = [
+    "Backoff",
+    "ChuteState",
+    "LineController",
+    "LineSnapshot",
+    "LinkState",
+    "ThroughputMeter",
+    "chute_fill",
+    "chute_routes",
+    "chute_state",
+    "terminal_count",
+]

@@ -1,0 +1,428 @@
+"""The composition root: builds the line from its config and runs it in one TaskGroup.
+
+:class:`LineController` owns the journal, the parcel tracker, the alarm board,
+one supervisor per device and the manifest watcher. It hands out frozen
+:class:`LineSnapshot` objects for the CLI (and later the API and HMI) and takes
+the few commands a supervisor may give: Start, Stop, Reset, chute enable/disable,
+alarm acknowledge and shelve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from controller.alarms.board import Alarm, AlarmBoard, Severity
+from controller.alarms.history import AlarmHistory
+from controller.auth import audit
+from controller.auth.audit import AuditLog
+from controller.containers.book import ContainerBook, ContainerInfo
+from controller.errors import ConfigError, ManifestError
+from controller.histogram import percentiles
+from controller.journal.images import SCHEMA as IMAGES_SCHEMA
+from controller.journal.images import ImageStore
+from controller.journal.open_parcels import read_open_records, read_recent_finished
+from controller.journal.parcel_queries import ParcelQueries
+from controller.journal.writer import Journal
+from controller.line.actions import LineActions
+from controller.line.links import Backoff, LinkState
+from controller.line.loop_lag import LoopLagMonitor
+from controller.line.plc_link import LineParts, PlcLink
+from controller.line.reader_link import ReaderLink
+from controller.line.supervisor import DeviceSupervisor
+from controller.line.tunnel_link import DimensionerLink, ScaleLink
+from controller.manifest.importer import new_job_id, run_import
+from controller.manifest.jobs import ImportJobs
+from controller.manifest.store import ImportJob, ManifestStore
+from controller.packml.history import SCHEMA as LINE_STATES_SCHEMA
+from controller.packml.history import LineStates
+from controller.parcels.decision import SortPlan
+from controller.parcels.resume import remember_finished, resume_open
+from controller.parcels.state import KEEP_TERMINAL, ParcelTracker
+from controller.reports.shift import SCHEMA as SHIFT_REPORT_SCHEMA
+from controller.sortplan.history import SortPlanService, SortPlanStore
+from controller.upstream.delivery import UpstreamDelivery
+from drivers.registry import (
+    create_camera,
+    create_dimensioner,
+    create_plc,
+    create_reader,
+    create_scale,
+)
+from plc_configs.contract import PackMLState
+from plc_configs.schema import LineConfig
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=DeviceSupervisor)
+
+
+@dataclass(frozen=True)
+class LineSnapshot:
+    """Everything a screen shows about the line, at one moment."""
+
+    line: str
+    packml_state: PackMLState | None
+    conveyor_running: bool
+    heartbeat_ok: bool
+    links: tuple[LinkState, ...]
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    on_belt: int
+    alarms: tuple[Alarm, ...]
+    """The displayed alarms (active and returned-unacknowledged, not shelved), oldest first."""
+    shelved: tuple[Alarm, ...]
+    chute_full: frozenset[int]
+    chute_disabled: frozenset[int]
+    answer_p50_ms: float | None
+    answer_p99_ms: float | None
+    manifest_size: int
+    per_chute: dict[int, int]
+    chute_fill: dict[int, int]
+    containers: dict[int, ContainerInfo]
+    """The container filling in each chute (the reject chute's too)."""
+    plan_version: int
+
+
+class _ManifestRoutes:
+    """The manifest as the decision sees it: a failing database is an alarm, not a crash."""
+
+    def __init__(self, store: ManifestStore, alarms: AlarmBoard, clock: Callable[[], float]):
+        self.store = store
+        self.alarms = alarms
+        self.clock = clock
+
+    def get(self, barcode: str, default: str | None = None) -> str | None:
+        """The route of ``barcode``; ``default`` when unknown or the lookup failed."""
+        try:
+            route = self.store.route_of(barcode)
+        except ManifestError as err:
+            self.alarms.raise_("manifest-db", str(err), self.clock(), severity=Severity.CRITICAL)
+            return default
+        return default if route is None else route
+
+
+def _webhook_secret(config: LineConfig) -> str | None:
+    """The webhook signing secret from the environment, or None when not configured."""
+    name = config.upstream.secret_env
+    if name is None:
+        return None
+    secret = os.environ.get(name)
+    if not secret:
+        raise ConfigError(
+            f"upstream.secret_env: the environment variable {name} is not set or empty "
+            "(it holds the webhook signing secret)"
+        )
+    return secret
+
+
+def _freeze_startup_objects() -> None:
+    """Put what start-up made (services, the OPC UA address space, the HMI) out of the
+    garbage collector's reach before the first parcel, as ``controller.cli.command`` does with
+    the modules: a full collection walks every object, and over an OPC UA server's
+    address space one took 150-240 ms (measured in the test process)."""
+    gc.collect()
+    gc.freeze()
+
+
+class LineController(LineActions):
+    """The running line (its operator actions and reports: :class:`LineActions`)."""
+
+    def __init__(
+        self,
+        config: LineConfig,
+        data_dir: Path,
+        config_text: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.config = config
+        self.data_dir = data_dir
+        self.clock = clock
+        self.journal = Journal(
+            data_dir / "journal.sqlite",
+            config.line.name,
+            config_text,
+            clock,
+            upstream_events=config.upstream.events,
+        )
+        self.journal.add_schema(audit.SCHEMA)
+        self.journal.add_schema(IMAGES_SCHEMA)
+        self.journal.add_schema(LINE_STATES_SCHEMA)
+        self.journal.add_schema(SHIFT_REPORT_SCHEMA)
+        self.line_states = LineStates(self.journal.append, clock)
+        self.images = ImageStore(data_dir / "images", config.images, self.journal)
+        self.audit = AuditLog(self.journal.append, self.journal.path, clock)
+        self.alarms = AlarmBoard(self.journal.append)
+        self.alarm_history = AlarmHistory(self.journal.path)
+        self.tracker = ParcelTracker()
+        self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)
+        self.plan_service = SortPlanService(
+            self.plan,
+            SortPlanStore(data_dir / "sort-plan.sqlite"),
+            config.sort_plan,
+            config.topology.chute_ids,
+            {r.route: f"labels.route_rules.{i}" for i, r in enumerate(config.labels.route_rules)},
+        )
+        self.manifest_path = data_dir / config.manifest.path
+        self.manifest = ManifestStore(data_dir / "manifest.sqlite")
+        self.imports = ImportJobs(self.manifest)
+        self.manifest_ready = False
+        self._manifest_mtime: float | None = None
+        self.parcels = ParcelQueries(self.journal.path)
+        self.upstream = UpstreamDelivery(
+            config.upstream, self.journal.path, self.alarms, clock, _webhook_secret(config)
+        )
+        self.api_url: str | None = None
+        self.readers = [
+            self._supervise(ReaderLink, create_reader(name, device), device)
+            for name, device in config.readers.items()
+        ] + [
+            self._supervise(ReaderLink, create_camera(name, device), device)
+            for name, device in config.cameras.items()
+        ]
+        self.scales = [
+            self._supervise(ScaleLink, create_scale(name, device), device)
+            for name, device in config.scales.items()
+        ]
+        self.dimensioners = [
+            self._supervise(DimensionerLink, create_dimensioner(name, device), device)
+            for name, device in config.dimensioners.items()
+        ]
+        self._group: asyncio.TaskGroup | None = None
+        self.plc = PlcLink(
+            create_plc(config, data_dir),
+            self.alarms,
+            LineParts(
+                config,
+                self.tracker,
+                self.journal,
+                self.plan,
+                self.readers,
+                _ManifestRoutes(self.manifest, self.alarms, clock),
+                self._spawn,
+                self.scales,
+                self.dimensioners,
+                images=self.images,
+                line_states=self.line_states,
+            ),
+            clock,
+        )
+        self.containers = ContainerBook(
+            self.journal,
+            (*config.topology.chute_ids, config.topology.reject_chute.id),
+            self.tracker,
+            self.plc.chute_fill,
+            self.plan,
+        )
+        self.loop_lag = LoopLagMonitor()
+        """The event loop's lag, sampled all the time (stalls are logged)."""
+        self.started = asyncio.Event()
+
+    def _supervise(self, cls: type[S], driver: Any, device: Any) -> S:
+        """One supervisor of class ``cls`` for ``driver``, with the device's backoff."""
+        backoff = Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000)
+        return cls(driver, self.alarms, backoff, self.clock)
+
+    def _spawn(self, coro) -> asyncio.Task[None]:
+        assert self._group is not None, "the line is not running"
+        return self._group.create_task(coro)
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(
+        self,
+        services: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        ready: Sequence[asyncio.Event] = (),
+    ) -> None:
+        """Open the stores, load the manifest file, run every device until cancelled.
+
+        ``services`` (the API server, say) run in the same TaskGroup. They start first;
+        the PLC link and the devices start once every ``ready`` event is set (at most
+        30 s later), so a service's start-up work never delays a parcel's answer.
+        """
+        await self.journal.open()
+        self.line_states.started(self.clock())
+        try:
+            await self._resume_open_parcels()
+            await asyncio.to_thread(self.manifest.open)
+            if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
+                log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
+            log.info("%s", await self.plan_service.load())
+            await self.containers.restore()
+            await self._import_manifest_file(startup=True)
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                for make in services:
+                    group.create_task(make())
+                if ready:
+                    waits = asyncio.gather(*(event.wait() for event in ready))
+                    try:
+                        await asyncio.wait_for(waits, 30)
+                    except TimeoutError:
+                        log.warning("a service did not report ready within 30 s; starting anyway")
+                _freeze_startup_objects()
+                group.create_task(self.loop_lag.run(), name="loop-lag")
+                group.create_task(self.plc.run(), name="plc")
+                for device in (*self.readers, *self.scales, *self.dimensioners):
+                    group.create_task(device.run(), name=f"device-{device.driver.name}")
+                group.create_task(self._watch_manifest(), name="manifest-watch")
+                group.create_task(self.upstream.run(), name="upstream")
+                group.create_task(self.line_states.run(), name="line-states")
+                group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
+                self.started.set()
+        finally:
+            self._group = None
+            try:
+                await self.imports.close()
+                await asyncio.to_thread(self.manifest.close)
+            finally:
+                self.line_states.stopped(self.clock())
+                await self.journal.close()
+
+    async def _resume_open_parcels(self) -> None:
+        """Take back the parcels an earlier run left on the belt (see :mod:`controller.parcels`)."""
+        path, session = self.journal.path, self.journal.session
+        resume_s = self.config.decision.resume_open_s
+        finished = await asyncio.to_thread(
+            read_recent_finished, path, session, time.time() - resume_s, KEEP_TERMINAL
+        )
+        remember_finished(self.tracker, finished)
+        records = await asyncio.to_thread(read_open_records, path, session)
+        if not records:
+            return
+        events = resume_open(
+            self.tracker,
+            records,
+            self.clock(),
+            time.time(),
+            resume_s,
+            measures=bool(self.scales or self.dimensioners),
+        )
+        self.journal.extend(events)
+        closed = sum(1 for e in events if e.terminal)
+        log.warning(
+            "%d parcel(s) left open by an earlier run: %d resumed (their confirmation closes "
+            "them), %d closed as lost",
+            len(records),
+            len(records) - closed,
+            closed,
+        )
+
+    def _outbox_committed(self) -> None:
+        """Called by the journal's writer thread after it committed outbox rows."""
+        self.upstream.notify_threadsafe()
+
+    async def _import_manifest_file(self, startup: bool = False) -> None:
+        """Import ``manifest.path`` (upsert, good rows) when it appeared or changed.
+
+        At start-up, before the PLC link runs, the import runs in a thread of this
+        process (no process start-up to wait for); later changes run as import jobs
+        in their own process, so the event loop keeps its GIL.
+        """
+        now = self.clock()
+        try:
+            mtime = (await asyncio.to_thread(self.manifest_path.stat)).st_mtime
+        except OSError:
+            mtime = None
+        if mtime is not None and mtime != self._manifest_mtime:
+            self._manifest_mtime = mtime
+            if startup:
+                job = await asyncio.to_thread(
+                    run_import,
+                    self.manifest.path,
+                    self.manifest_path,
+                    "csv",
+                    job_id=new_job_id(),
+                    partial=True,
+                    actor="file",
+                    emit=lambda _message: None,
+                )
+                await asyncio.to_thread(self.manifest.count)
+                self._log_import(job)
+            else:
+                try:
+                    job = await self.imports.start(
+                        self.manifest_path, "csv", partial=True, actor="file", delete_input=False
+                    )
+                except ManifestError as err:
+                    self.alarms.raise_("manifest", str(err), now, severity=Severity.CRITICAL)
+                    return
+                log.info("manifest %s changed: importing (job %s)", self.manifest_path, job.id)
+                self._spawn(self._report_import(job.id))
+        if len(self.manifest) == 0:
+            self.alarms.raise_(
+                "manifest",
+                f"the manifest is empty: every parcel is no-route (POST /api/v1/manifest or "
+                f"put {self.manifest_path})",
+                now,
+                severity=Severity.CRITICAL,
+            )
+        elif self.alarms.is_active("manifest") and self.manifest_ready:
+            self.alarms.clear("manifest", now)
+        self.manifest_ready = True
+
+    async def _report_import(self, job_id: str) -> None:
+        job = await self.imports.wait(job_id)
+        if job is not None:
+            self._log_import(job)
+
+    def _log_import(self, job: ImportJob) -> None:
+        if job.error:
+            self.alarms.raise_(
+                "manifest", f"{self.manifest_path}: {job.error}", self.clock(), Severity.CRITICAL
+            )
+            return
+        log.info(
+            "manifest %s: %d rows loaded, %d bad, %d parcels in the manifest",
+            self.manifest_path,
+            job.rows_loaded,
+            job.rows_bad,
+            len(self.manifest),
+        )
+        for bad in job.bad_rows[:20]:
+            log.warning("manifest row skipped: %s", bad)
+
+    async def _watch_manifest(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            await self._import_manifest_file()
+
+    # -- snapshot --------------------------------------------------------------------------
+
+    def snapshot(self) -> LineSnapshot:
+        """A frozen picture of the line now (ended alarm shelves expire first)."""
+        self.alarms.expire_shelves(self.clock())
+        status = self.plc.status
+        p50, p99 = percentiles(list(self.plc.latencies_ms), (50, 99))
+        return LineSnapshot(
+            line=self.config.line.name,
+            packml_state=status.packml_state if status else None,
+            conveyor_running=bool(status and status.conveyor_running),
+            heartbeat_ok=self.plc.heartbeat_ok,
+            links=(
+                self.plc.link,
+                *(d.link for d in (*self.readers, *self.scales, *self.dimensioners)),
+            ),
+            counts=dict(self.tracker.counts),
+            reasons=dict(self.tracker.reasons),
+            on_belt=len(self.tracker),
+            alarms=tuple(self.alarms.active()),
+            shelved=tuple(self.alarms.shelved()),
+            chute_full=status.chute_full if status else frozenset(),
+            chute_disabled=(status.chute_disabled if status else frozenset())
+            | self.plc.disabled_by_host,
+            answer_p50_ms=p50,
+            answer_p99_ms=p99,
+            manifest_size=len(self.manifest),
+            per_chute=dict(self.tracker.per_chute),
+            chute_fill=self.plc.chute_fill.counts(),
+            containers=self.containers.infos(),
+            plan_version=self.plan.version,
+        )

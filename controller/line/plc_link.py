@@ -1,0 +1,410 @@
+"""The sorter PLC link: the poll loop that runs the handshake with the PLC.
+
+Each cycle reads the PLC area once, then, in this order: records new scan
+events (and triggers the readers for them), records sort confirmations, answers
+the open destination request (waiting for the readers up to the deadline),
+acknowledges ring entries the journal has committed, and does housekeeping
+(life counter, PackML commands, chute disables, lost-parcel sweep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from controller.alarms.board import AlarmBoard, Severity
+from controller.containers.fill import ChuteFill
+from controller.histogram import Histogram
+from controller.journal.images import ImageStore
+from controller.journal.writer import Journal
+from controller.line.links import Backoff
+from controller.line.reader_link import ReaderLink
+from controller.line.supervisor import DeviceSupervisor, raise_if_cancelling
+from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
+from controller.line.tunnel_link import DimensionerLink, ScaleLink
+from controller.packml.history import LineStates
+from controller.parcels.decision import (
+    Decision,
+    Identification,
+    RejectReason,
+    RouteLookup,
+    SortPlan,
+    decide,
+)
+from controller.parcels.incidents import IncidentResponse, respond
+from controller.parcels.measurement import Measurement, check_measurement
+from controller.parcels.state import Parcel, ParcelState, ParcelTracker
+from drivers.errors import DriverError
+from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
+from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
+from plc_configs.schema import LineConfig
+
+log = logging.getLogger(__name__)
+
+LATENCY_WINDOW = 5000
+"""Answers the live latency figures are taken over (about two minutes at 150,000/h)."""
+
+_FAULT_TEXT = {
+    PlcFault.ESTOP: ("emergency stop pressed", Severity.CRITICAL),
+    PlcFault.JAM: ("jam on the sorter", Severity.CRITICAL),
+    PlcFault.HOST_HEARTBEAT_LOST: ("the PLC does not see our life counter", Severity.CRITICAL),
+    PlcFault.RING_OVERFLOW: (
+        "a PLC ring is full: the controller is not keeping up",
+        Severity.WARNING,
+    ),
+}
+_PLC_SIDE_REASONS = frozenset(
+    {
+        RejectReason.ANSWER_TOO_LATE,
+        RejectReason.CHUTE_FULL,
+        RejectReason.CHUTE_DISABLED,
+        RejectReason.INVALID_ANSWER,
+    }
+)
+
+
+@dataclass
+class LineParts:
+    """What the PLC link works with, built by the line controller."""
+
+    config: LineConfig
+    tracker: ParcelTracker
+    journal: Journal
+    plan: SortPlan
+    readers: list[ReaderLink]
+    manifest: RouteLookup
+    spawn: Callable[[Coroutine[Any, Any, None]], Any]
+    scales: list[ScaleLink] = field(default_factory=list)
+    dimensioners: list[DimensionerLink] = field(default_factory=list)
+    line_states: LineStates | None = None
+    """The line-state history: told of every PackML state change and link loss."""
+    images: ImageStore | None = None
+    """Where the cameras' images of each parcel are kept (None: not kept)."""
+
+    @property
+    def measures(self) -> bool:
+        """True when the tunnel has a scale or a dimensioner."""
+        return bool(self.scales or self.dimensioners)
+
+
+class PlcLink(DeviceSupervisor):
+    """Supervises the sorter PLC and runs the handshake while connected."""
+
+    driver: SorterPlc
+
+    def __init__(
+        self, driver: SorterPlc, alarms: AlarmBoard, parts: LineParts, clock: Callable[[], float]
+    ):
+        device = parts.config.plc
+        super().__init__(
+            driver,
+            alarms,
+            Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
+            clock,
+        )
+        self.parts = parts
+        self.device = device
+        self.status: PlcStatus | None = None
+        self.heartbeat_ok = False
+        self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        """The latest answer latencies (ms), for the live p50/p99 (the journal has all)."""
+        self.chute_fill = ChuteFill()
+        self.answer_histogram = Histogram()
+        """Answer latency in seconds as the controller saw it (for /metrics)."""
+        self.disabled_by_host: frozenset[int] = frozenset()
+        self._disabled_written: frozenset[int] | None = None
+        self._commands: deque[PackMLCommand] = deque()
+        self._auto_start = parts.config.line.auto_start
+        self._acks: deque[tuple[asyncio.Future[None], int | None, int | None]] = deque()
+        self._hb_value: int | None = None
+        self._hb_changed_at = 0.0
+        self._hb_counter = 0
+        self._hb_written_at = 0.0
+        self._swept_at = 0.0
+        self._faults = 0
+        self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
+        self.tunnel = TunnelBinding(parts, clock)
+
+    # -- public commands -------------------------------------------------------------------
+
+    def queue_command(self, command: PackMLCommand) -> None:
+        """Send ``command`` in the next cycle (validated by the caller)."""
+        self._commands.append(command)
+
+    def set_disabled(self, chutes: frozenset[int]) -> None:
+        """The chutes the controller wants disabled (written in the next cycle)."""
+        self.disabled_by_host = chutes
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    async def session(self) -> None:
+        """Poll until the link fails (raises DriverError)."""
+        now = self.clock()
+        self._acks.clear()
+        self._hb_value, self._hb_changed_at = None, now
+        self._disabled_written = None
+        interval = self.device.poll_interval_ms / 1000
+        tracker, journal = self.parts.tracker, self.parts.journal
+        previous_poll: float | None = None  # nothing read yet in this session
+        overflow_before = False
+        while True:
+            sent = self.clock()
+            poll = await self.driver.poll()
+            raise_if_cancelling()
+            now = self.clock()
+            overflow = bool(poll.status.fault_word & (1 << PlcFault.RING_OVERFLOW))
+            entered_after = entered_after_bound(
+                poll, now, previous_poll, overflow_before or overflow
+            )
+            previous_poll, overflow_before = sent, overflow
+            self._on_status(poll.status, now)
+            for problem in poll.problems:
+                self.alarms.raise_(
+                    f"register:{self.driver.name}:{problem.register.split(' ')[0]}",
+                    f"{self.driver.name} ({self.driver.address}): {problem}; entry skipped",
+                    now,
+                    device=self.driver.name,
+                )
+            self.tunnel.on_scans(poll, entered_after, now)
+            for confirmation in poll.confirmations:
+                events = tracker.on_confirmation(
+                    confirmation.tracking_id, confirmation.chute, confirmation.result, now
+                )
+                journal.extend(events)
+                if events and confirmation.chute:
+                    self.chute_fill.on_landed(confirmation.chute)
+                self._after_confirmation(events, now)
+            if poll.scans or poll.confirmations:
+                self._acks.append(
+                    (
+                        journal.barrier(),
+                        poll.scans[-1].ring_index if poll.scans else None,
+                        poll.confirmations[-1].ring_index if poll.confirmations else None,
+                    )
+                )
+            if poll.request is not None:
+                await self._on_request(poll.request, now)
+            await self._acknowledge()
+            await self._housekeeping(now)
+            raise_if_cancelling()
+            await asyncio.sleep(interval)
+
+    def _waiting_for_tunnel(self, parcel: Parcel) -> bool:
+        return parcel.identification is None or (self.parts.measures and parcel.measurement is None)
+
+    async def _on_request(self, request: DestinationRequest, now: float) -> None:
+        tracker = self.parts.tracker
+        parcel, events = tracker.on_request(request.tracking_id, now)
+        if events:
+            self.parts.journal.extend(events)
+        if parcel.terminal:
+            # An expired request the mailbox still shows (the parcel was confirmed while
+            # the link was down): close it with the reject chute; the PLC ignores it.
+            log.info(
+                "%s: request for finished tracking id %d closed",
+                self.driver.name,
+                parcel.tracking_id,
+            )
+            await self.driver.answer(request, self.parts.plan.reject_chute)
+            return
+        if parcel.state is ParcelState.ASSIGNED:
+            # The answer for this parcel was written but the PLC has not taken it yet
+            # (e.g. the link dropped right after): answer again with the same decision.
+            assert parcel.decision is not None
+            await self.driver.answer(request, parcel.decision.chute)
+            return
+        identification = parcel.identification
+        if self._waiting_for_tunnel(parcel) and not parcel.terminal:
+            waited_ms = (now - (parcel.request_seen_at or now)) * 1000
+            if waited_ms < self.parts.config.decision.deadline_ms:
+                return  # readers, scale or dimensioner still at work; ask again next cycle
+            if identification is None:
+                identification = Identification(
+                    None,
+                    RejectReason.DEVICE_FAULT,
+                    f"no reader result {waited_ms:.0f} ms after the request",
+                )
+            if self.parts.measures and parcel.measurement is None:
+                late = f"no measurement {waited_ms:.0f} ms after the request"
+                self.parts.journal.extend(
+                    tracker.on_measured(
+                        parcel, Measurement(weight_error=late, dimensions_error=late), now
+                    )
+                )
+        route_decision = self._decide(identification or Identification(None, RejectReason.NO_READ))
+        decision = self._apply_measurement(parcel, route_decision, now)
+        await self.driver.answer(request, decision.chute)
+        answered = self.clock()
+        events = tracker.on_answered(parcel, decision, answered)
+        self.parts.journal.extend(events)
+        if events and parcel.request_seen_at is not None:
+            latency = answered - parcel.request_seen_at
+            self.latencies_ms.append(latency * 1000)
+            self.answer_histogram.observe(latency)
+        if route_decision.reason is not None:
+            self._incident(route_decision.reason, f"tracking id {parcel.tracking_id}", answered)
+
+    def _apply_measurement(self, parcel: Parcel, decision: Decision, now: float) -> Decision:
+        """Measurement incidents: alarms, and a reject where the policy asks for one."""
+        if parcel.measurement is None:
+            return decision
+        incidents = check_measurement(
+            parcel.measurement,
+            self.parts.config.tunnel,
+            weighs=bool(self.parts.scales),
+            dimensions=bool(self.parts.dimensioners),
+        )
+        for incident in incidents:
+            response = self._incident(
+                incident.reason, f"tracking id {parcel.tracking_id}: {incident.detail}", now
+            )
+            if response is not None and response.reject and not decision.rejected:
+                decision = Decision(
+                    self.parts.plan.reject_chute,
+                    decision.route,
+                    incident.reason,
+                    incident.detail,
+                )
+        return decision
+
+    def _decide(self, identification: Identification) -> Decision:
+        status = self.status
+        full = status.chute_full if status else frozenset()
+        disabled = (status.chute_disabled if status else frozenset()) | self.disabled_by_host
+        return decide(identification, self.parts.manifest, self.parts.plan, full, disabled)
+
+    def _after_confirmation(self, events: list, now: float) -> None:
+        for event in events:
+            if not event.terminal:
+                continue
+            if "anomaly" in event.detail:
+                self.alarms.raise_(
+                    f"misdivert:{self.driver.name}",
+                    f"{self.driver.name}: tracking id {event.tracking_id}: "
+                    f"{event.detail['anomaly']}",
+                    now,
+                    device=self.driver.name,
+                    severity=Severity.CRITICAL,
+                )
+            if event.reason and RejectReason(event.reason) in _PLC_SIDE_REASONS:
+                self._incident(RejectReason(event.reason), f"tracking id {event.tracking_id}", now)
+
+    def _incident(self, reason: RejectReason, what: str, now: float) -> IncidentResponse | None:
+        response = respond(reason, self.parts.config.incidents)
+        if response is None:
+            return None
+        if response.alarm:
+            self.alarms.raise_(
+                f"incident:{response.incident}",
+                f"{response.incident.replace('_', ' ')}: {what}",
+                now,
+                severity=Severity.CRITICAL if response.stop_line else Severity.WARNING,
+            )
+        stoppable = self.status is not None and self.status.packml_state not in (
+            PackMLState.STOPPED,
+            PackMLState.STOPPING,
+        )
+        if response.stop_line and stoppable:
+            log.error("stopping the line: incident policy for %s is 'stop'", response.incident)
+            self.queue_command(PackMLCommand.STOP)
+        return response
+
+    async def _acknowledge(self) -> None:
+        scans_through = confirms_through = None
+        while self._acks and self._acks[0][0].done():
+            _, scan_index, confirm_index = self._acks.popleft()
+            scans_through = scan_index if scan_index is not None else scans_through
+            confirms_through = confirm_index if confirm_index is not None else confirms_through
+        if scans_through is not None or confirms_through is not None:
+            await self.driver.acknowledge(scans_through, confirms_through)
+
+    # -- status, heartbeat, housekeeping ---------------------------------------------------
+
+    def _on_status(self, status: PlcStatus, now: float) -> None:
+        previous = self.status
+        self.status = status
+        self.chute_fill.on_full(status.chute_full)
+        if previous is None or previous.packml_state != status.packml_state:
+            log.info("%s: PackML state %s", self.driver.name, status.packml_state.name)
+        if self.parts.line_states is not None:
+            self.parts.line_states.on_plc_state(status.packml_state, status.fault_word, now)
+        if status.heartbeat != self._hb_value:
+            self._hb_value, self._hb_changed_at = status.heartbeat, now
+            if not self.heartbeat_ok:
+                self.heartbeat_ok = True
+                self.alarms.clear(f"heartbeat:{self.driver.name}", now)
+        elif (
+            self.heartbeat_ok
+            and now - self._hb_changed_at > self.device.heartbeat_timeout_ms / 1000
+        ):
+            self.heartbeat_ok = False
+            self.alarms.raise_(
+                f"heartbeat:{self.driver.name}",
+                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
+                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
+                now,
+                device=self.driver.name,
+                severity=Severity.CRITICAL,
+            )
+        if status.fault_word != self._faults:
+            for fault, (text, severity) in _FAULT_TEXT.items():
+                key = f"plc-fault:{self.driver.name}:{fault.name.lower()}"
+                if status.fault_word & (1 << fault):
+                    self.alarms.raise_(
+                        key,
+                        f"{self.driver.name}: {text}",
+                        now,
+                        device=self.driver.name,
+                        severity=severity,
+                    )
+                else:
+                    self.alarms.clear(key, now)
+            self._faults = status.fault_word
+        if self._auto_start:
+            self._auto_start_step(status.packml_state)
+
+    def _down(self, err: DriverError) -> None:
+        super()._down(err)
+        if self.parts.line_states is not None:
+            self.parts.line_states.on_link_down(self.link.last_error, self.clock())
+
+    def _auto_start_step(self, state: PackMLState) -> None:
+        if self._commands:
+            return
+        if state in (PackMLState.STOPPED, PackMLState.COMPLETE):
+            self.queue_command(PackMLCommand.RESET)
+        elif state is PackMLState.ABORTED:
+            self.queue_command(PackMLCommand.CLEAR)
+        elif state is PackMLState.IDLE:
+            self.queue_command(PackMLCommand.START)
+        elif state is PackMLState.EXECUTE:
+            self._auto_start = False
+
+    async def _housekeeping(self, now: float) -> None:
+        if now - self._hb_written_at >= self.device.heartbeat_interval_ms / 1000:
+            self._hb_counter = (self._hb_counter + 1) & 0xFFFF
+            await self.driver.write_heartbeat(self._hb_counter)
+            self._hb_written_at = now
+        while self._commands:
+            command = self._commands.popleft()
+            await self.driver.send_command(command)
+            log.info("%s: sent PackML command %s", self.driver.name, command.name)
+        if self._disabled_written != self.disabled_by_host:
+            await self.driver.request_chutes_disabled(self.disabled_by_host)
+            self._disabled_written = self.disabled_by_host
+        if now - self._swept_at >= 1.0:
+            self._swept_at = now
+            lost = self.parts.tracker.sweep_lost(now, self.parts.config.decision.lost_after_s)
+            if lost:
+                self.parts.journal.extend(lost)
+                self.alarms.raise_(
+                    f"lost:{self.driver.name}",
+                    f"{len(lost)} parcel(s) without confirmation for "
+                    f"{self.parts.config.decision.lost_after_s:.0f} s: recorded as lost",
+                    now,
+                    device=self.driver.name,
+                )
