@@ -22,10 +22,9 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 from nicegui import app, background_tasks, ui
 
-from controller.auth.audit import Actor
-from controller.auth.users import UserStore, users_path
+from controller.auth import Actor, UserStore, users_path
 from controller.errors import ControllerError, LoginRefused
-from controller.line.controller import LineController
+from controller.line import LineController
 from hmi.context import Hmi, browser_id, current_session
 from hmi.feed import LineFeed
 from hmi.layout import CSS, frame

@@ -13,7 +13,7 @@ import sys
 from fastapi import FastAPI
 
 from controller.cli import command as cli
-from controller.line.controller import LineController
+from controller.line import LineController
 
 
 def mount(app: FastAPI, line: LineController) -> str | None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from nicegui import app, ui
 
-from controller.auth.users import UserStore
+from controller.auth import UserStore
 from controller.errors import ControllerError
-from controller.line.controller import LineController
+from controller.line import LineController
 from hmi.feed import LineFeed
 from hmi.sessions import Session, Sessions
 

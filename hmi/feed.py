@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.alarms.board import Alarm
-from controller.line.controller import LineController, LineSnapshot
-from controller.line.views import (
+from controller.alarms import Alarm
+from controller.line import (
     ChuteState,
+    LineController,
+    LineSnapshot,
     ThroughputMeter,
     chute_fill,
     chute_routes,

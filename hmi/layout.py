@@ -15,7 +15,7 @@ from html import escape
 
 from nicegui import ui
 
-from controller.packml.commands import state_name
+from controller.packml import state_name
 from hmi.context import Hmi, browser_id
 from hmi.sessions import Session
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from controller.auth.audit import Actor
+from controller.auth import Actor
 
 SUPERVISOR = "supervisor"
 VIEWER = "viewer"

@@ -8,6 +8,9 @@ One folder per application (``pki_dir``) holds, as OPC UA applications usually d
                                     every certificate it issued
     pki_dir/rejected/               certificates of refused peers, to copy into trusted/
 
+This application's own certificate and reading a peer's are :mod:`plc_configs.opcua_certificates`;
+here: the trust list, and securing a server or a client.
+
 The security policy is Basic256Sha256 in mode ``Sign`` or ``SignAndEncrypt``; ``None``
 (no signature, no encryption, no client authentication) only when listed, with a warning.
 
@@ -20,29 +23,32 @@ PLC every few milliseconds and must never wait.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import hashlib
-import ipaddress
 import logging
-import os
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from asyncua import Client, Server, ua
 from asyncua.common.utils import ServiceError
-from asyncua.crypto import cert_gen, uacrypto
+from asyncua.crypto import uacrypto
 from asyncua.crypto.permission_rules import PermissionRuleset
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256, SecurityPolicyNone
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from plc_configs.integration import SecurityMode
+from plc_configs.opcua_certificates import (
+    CERT_SUFFIXES,
+    certificate_uris,
+    ensure_certificate,
+    load_own,
+    not_valid_now,
+    read_certificate,
+    subject_cn,
+    thumbprint,
+    write_whole,
+)
 
 SECURITY_MODES: tuple[SecurityMode, ...] = ("None", "Sign", "SignAndEncrypt")
 
@@ -51,130 +57,8 @@ _POLICY = {
     "Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
     "SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
 }
-_CERT_DAYS = 5 * 365
-_CERT_SUFFIXES = (".der", ".pem", ".crt", ".cer")
 
 _log = logging.getLogger("lanesort.opcua.security")
-
-
-def thumbprint(certificate: x509.Certificate) -> str:
-    """The OPC UA thumbprint of ``certificate``: SHA-1 of its DER bytes, in hex."""
-    return hashlib.sha1(uacrypto.der_from_x509(certificate), usedforsecurity=False).hexdigest()
-
-
-def _common_name(certificate: x509.Certificate) -> str:
-    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else "(no CN)"
-
-
-def _uris(certificate: x509.Certificate) -> list[str]:
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    return list(san.value.get_values_for_type(x509.UniformResourceIdentifier))
-
-
-def _expired(certificate: x509.Certificate) -> str | None:
-    """Why ``certificate`` is not valid now (expired, not yet valid), or None."""
-    now = datetime.datetime.now(datetime.UTC)
-    if certificate.not_valid_after_utc < now:
-        return f"expired on {certificate.not_valid_after_utc:%Y-%m-%d}"
-    if certificate.not_valid_before_utc > now:
-        return f"not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
-    return None
-
-
-def _san_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = []
-    for host in dict.fromkeys((*hostnames, socket.gethostname())):
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    return names
-
-
-def ensure_certificate(
-    pki_dir: Path,
-    application_uri: str,
-    common_name: str,
-    hostnames: Sequence[str] = ("localhost", "127.0.0.1"),
-) -> tuple[Path, Path]:
-    """(certificate.der, private_key.pem) under pki_dir/own/, generated (self-signed, RSA 2048,
-    SHA256, with the application URI in subjectAltName as OPC UA requires) on first call and
-    reused after. Blocking: callers run it in a thread. Also creates pki_dir/trusted/ and
-    pki_dir/rejected/.
-
-    The machine's host name is added to ``hostnames``. A certificate that expired or does
-    not name ``application_uri`` (the line was renamed) is made again, with a warning: the
-    peers that trusted the old one must trust the new one.
-    """
-    own = pki_dir / "own"
-    for folder in (own, pki_dir / "trusted", pki_dir / "rejected"):
-        folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = own / "certificate.der", own / "private_key.pem"
-    if cert_path.exists() and key_path.exists():
-        try:
-            current = x509.load_der_x509_certificate(cert_path.read_bytes())
-        except ValueError as err:
-            why: str | None = f"cannot be read ({err})"
-        else:
-            why = _expired(current)
-            if why is None and application_uri not in _uris(current):
-                why = f"does not name {application_uri} (it names {', '.join(_uris(current))})"
-        if why is None:
-            return cert_path, key_path
-        _log.warning(
-            "OPC UA certificate %s %s: making a new one; peers that trusted the old one "
-            "must trust the new one",
-            cert_path,
-            why,
-        )
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    certificate = cert_gen.generate_self_signed_app_certificate(
-        key,
-        common_name,
-        {"organizationName": "LaneSort"},
-        [x509.UniformResourceIdentifier(application_uri), *_san_names(hostnames)],
-        [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
-        days=_CERT_DAYS,
-    )
-    _write(key_path, cert_gen.dump_private_key_as_pem(key), private=True)
-    _write(cert_path, certificate.public_bytes(serialization.Encoding.DER))
-    _log.info("OPC UA certificate made: %s (thumbprint %s)", cert_path, thumbprint(certificate))
-    return cert_path, key_path
-
-
-def _write(path: Path, data: bytes, private: bool = False) -> None:
-    """Write ``path`` whole or not at all (a crash leaves the old file or none)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
-
-
-def _load_own(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    """The certificate and key (file IO: call it in a thread).
-
-    The key's RSA consistency check (~50 ms here) would hold the GIL, stalling the event
-    loop even from a thread; the key is our own, made by :func:`ensure_certificate` and
-    kept mode 0600, so the check is skipped (as cryptography allows for trusted keys).
-    """
-    certificate = x509.load_der_x509_certificate(cert_path.read_bytes())
-    key = serialization.load_pem_private_key(
-        key_path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
-    )
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return certificate, key
-
-
-def _read_certificate(path: Path) -> x509.Certificate:
-    data = path.read_bytes()
-    if data.lstrip().startswith(b"-----BEGIN"):
-        return x509.load_pem_x509_certificate(data)
-    return x509.load_der_x509_certificate(data)
 
 
 NOT_TRUSTED = "not trusted"
@@ -212,7 +96,7 @@ class TrustList:
     def _current(self) -> _Trusted:
         try:
             files = sorted(
-                (p for p in self.trusted_dir.iterdir() if p.suffix.lower() in _CERT_SUFFIXES),
+                (p for p in self.trusted_dir.iterdir() if p.suffix.lower() in CERT_SUFFIXES),
                 key=lambda p: p.name,
             )
             seen = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
@@ -223,7 +107,7 @@ class TrustList:
         prints, authorities = set(), []
         for path in files:
             try:
-                certificate = _read_certificate(path)
+                certificate = read_certificate(path)
             except (OSError, ValueError) as err:
                 self.log.warning("OPC UA trusted certificate %s cannot be read: %s", path, err)
                 continue
@@ -241,12 +125,12 @@ class TrustList:
 
         ``trust_all``: skip the trust list (validity and application URI are still checked).
         """
-        if why := _expired(certificate):
+        if why := not_valid_now(certificate):
             return Refusal(why, ua.StatusCodes.BadCertificateTimeInvalid)
-        if application_uri is not None and application_uri not in _uris(certificate):
+        if application_uri is not None and application_uri not in certificate_uris(certificate):
             return Refusal(
                 f"the client's application URI {application_uri} is not in the certificate "
-                f"(it names {', '.join(_uris(certificate)) or 'none'})",
+                f"(it names {', '.join(certificate_uris(certificate)) or 'none'})",
                 ua.StatusCodes.BadCertificateUriInvalid,
             )
         if trust_all:
@@ -264,10 +148,10 @@ class TrustList:
 
     def reject(self, certificate: x509.Certificate) -> Path:
         """Keep a copy of a refused certificate in ``rejected/``; its path."""
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", _common_name(certificate))[:60]
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", subject_cn(certificate))[:60]
         path = self.rejected_dir / f"{name} [{thumbprint(certificate)}].der"
         self.rejected_dir.mkdir(parents=True, exist_ok=True)
-        _write(path, uacrypto.der_from_x509(certificate))
+        write_whole(path, uacrypto.der_from_x509(certificate))
         return path
 
 
@@ -300,7 +184,7 @@ class _ClientCertificateCheck:
         )
         self.trust.log.warning(
             "OPC UA client certificate refused: CN=%s, application %s, thumbprint %s: %s; %s",
-            _common_name(certificate),
+            subject_cn(certificate),
             uri or "(none)",
             thumbprint(certificate),
             refusal.why,
@@ -347,7 +231,7 @@ async def secure_server(
     cert_path, key_path = await asyncio.to_thread(
         ensure_certificate, pki_dir, application_uri, common_name
     )
-    certificate, key = await asyncio.to_thread(_load_own, cert_path, key_path)
+    certificate, key = await asyncio.to_thread(load_own, cert_path, key_path)
     await server.set_application_uri(application_uri)
     server.iserver.certificate = certificate
     server.iserver.private_key = key
@@ -393,10 +277,10 @@ async def secure_client(
     cert_path, key_path = await asyncio.to_thread(
         ensure_certificate, pki_dir, application_uri, common_name
     )
-    certificate, key = await asyncio.to_thread(_load_own, cert_path, key_path)
+    certificate, key = await asyncio.to_thread(load_own, cert_path, key_path)
     security_mode = getattr(ua.MessageSecurityMode, mode)
     if server_certificate is not None:
-        peer = await asyncio.to_thread(_read_certificate, server_certificate)
+        peer = await asyncio.to_thread(read_certificate, server_certificate)
     else:
         none = SecurityPolicyNone()
         client.security_policy = none
@@ -408,7 +292,7 @@ async def secure_client(
             "OPC UA server %s presents certificate %s (thumbprint %s), not pinned: set "
             "server_certificate to accept only this one",
             client.server_url.geturl(),
-            _common_name(peer),
+            subject_cn(peer),
             thumbprint(peer),
         )
     # as Client.set_security does, with the key loaded in a thread (not on the loop)

@@ -19,8 +19,8 @@ from controller.api import (
     routes_reports,
     routes_upstream,
 )
-from controller.auth.tokens import TokenStore
-from controller.line.controller import LineController
+from controller.auth import TokenStore
+from controller.line import LineController
 
 DESCRIPTION = """
 The REST API of a LaneSort sort line, for the upstream TMS and for supervisors' tools.

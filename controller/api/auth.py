@@ -15,9 +15,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from controller.api.problems import ApiProblem
-from controller.auth.audit import Actor
-from controller.auth.tokens import Role, TokenInfo
-from controller.line.controller import LineController
+from controller.auth import Actor, Role, TokenInfo
+from controller.line import LineController
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -15,8 +15,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from controller.histogram import Histogram
-from controller.line.controller import LineController
-from controller.parcels.state import TERMINAL_STATES
+from controller.line import LineController
+from controller.parcels import TERMINAL_STATES
 
 
 def _histogram(metric: str, doc: str, line: str, hist: Histogram) -> HistogramMetricFamily:

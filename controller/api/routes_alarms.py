@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.alarms.board import Alarm, Severity, UnknownAlarm
+from controller.alarms import Alarm, Severity, UnknownAlarm
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import iso
 from controller.api.problems import ApiProblem
 from controller.errors import CommandRefused
-from controller.line.controller import LineController
+from controller.line import LineController
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
 

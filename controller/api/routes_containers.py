@@ -11,9 +11,9 @@ from fastapi import APIRouter, Path, Query, Request
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import CloseOut, iso
 from controller.api.problems import ApiProblem
-from controller.containers.book import ContainerInfo
+from controller.containers import ContainerInfo
 from controller.errors import CommandRefused, JournalError
-from controller.line.controller import LineController
+from controller.line import LineController
 
 log = logging.getLogger("lanesort.api")
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query, Request
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import ChuteChange, LineCommand, iso
 from controller.api.problems import ApiProblem
-from controller.containers.book import ContainerInfo
+from controller.containers import ContainerInfo
 from controller.errors import CommandRefused
-from controller.line.controller import LineController
-from controller.packml.commands import state_name
+from controller.line import LineController
+from controller.packml import state_name
 from plc_configs.contract import PackMLCommand
 
 log = logging.getLogger("lanesort.api")

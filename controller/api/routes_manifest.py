@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse
 from controller.api.auth import Reader, Tms, line_of
 from controller.api.problems import ApiProblem, problem_response
 from controller.errors import ManifestError
-from controller.line.controller import LineController
-from controller.manifest.store import ImportJob
+from controller.line import LineController
+from controller.manifest import ImportJob
 
 router = APIRouter(prefix="/api/v1/manifest", tags=["manifest"])
 

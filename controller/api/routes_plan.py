@@ -11,8 +11,8 @@ from controller.api.auth import Reader, Tms, line_of
 from controller.api.models import SortPlanPatch, SortPlanReplace, iso
 from controller.api.problems import ApiProblem, field_errors
 from controller.errors import SortPlanError
-from controller.line.controller import LineController
-from controller.sortplan.history import PlanVersion
+from controller.line import LineController
+from controller.sortplan import PlanVersion
 
 router = APIRouter(prefix="/api/v1", tags=["sort plan"])
 

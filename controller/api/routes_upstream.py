@@ -11,7 +11,7 @@ from controller.api.auth import Reader, TmsOrSupervisor, line_of
 from controller.api.models import ReplayRequest, iso
 from controller.api.problems import ApiProblem
 from controller.errors import UpstreamError
-from controller.upstream.delivery import UpstreamDelivery
+from controller.upstream import UpstreamDelivery
 
 router = APIRouter(prefix="/api/v1/upstream", tags=["upstream"])
 

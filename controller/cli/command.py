@@ -33,14 +33,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from controller.auth import token_cli, user_cli
-from controller.auth.tokens import TokenStore, tokens_path
-from controller.auth.users import UserStore, users_path
+from controller.auth import TokenStore, UserStore, token_cli, tokens_path, user_cli, users_path
 from controller.cli.console import run_console
 from controller.cli.serve import WebExtension, run_line
 from controller.cli.stop_signal import StopSignal
 from controller.errors import ConfigError, ControllerError
-from controller.line.controller import LineController
+from controller.line import LineController
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
 from plc_configs.schema import LineConfig
 

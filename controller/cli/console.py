@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 
 from controller.errors import CommandRefused
-from controller.line.controller import LineController
+from controller.line import LineController
 from plc_configs.contract import PackMLCommand
 
 _PACKML = {

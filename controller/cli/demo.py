@@ -21,19 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from controller.auth.tokens import TokenStore, tokens_path
-from controller.auth.users import UserStore, users_path
+from controller.auth import TokenStore, UserStore, tokens_path, users_path
 from controller.cli.child_process import ChildProcess
+from controller.cli.demo_screen import status_line, watch
 from controller.cli.demo_tms import TmsProcess
 from controller.cli.serve import WebExtension, bind, run_line
 from controller.errors import ControllerError
-from controller.line.controller import LineController, LineSnapshot
-from controller.reports.demo import DemoReport, build_report, read_journal
+from controller.line import LineController
+from controller.reports import DemoReport, build_report, read_journal
 from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
@@ -106,66 +101,6 @@ class SimulatorProcess:
             return None
 
 
-def _finished(snapshot: LineSnapshot) -> int:
-    c = snapshot.counts
-    return c.get("sorted", 0) + c.get("rejected", 0) + c.get("lost", 0)
-
-
-def render(snapshot: LineSnapshot, progress: Progress | None) -> Group:
-    """The live screen: line state, counters, reject reasons, links, alarms."""
-    state = snapshot.packml_state.name.title() if snapshot.packml_state else "unknown"
-    head = Table.grid(padding=(0, 2))
-    head.add_row(
-        f"[b]{snapshot.line}[/b]",
-        f"PackML [b]{state}[/b]",
-        "belt running" if snapshot.conveyor_running else "belt stopped",
-        "heartbeat ok" if snapshot.heartbeat_ok else "[red]heartbeat LOST[/red]",
-        f"manifest {snapshot.manifest_size}",
-    )
-    counts = Table(title="parcels", show_edge=False)
-    for name in ("inducted", "sorted", "rejected", "lost"):
-        counts.add_column(name, justify="right")
-    counts.add_column("on belt", justify="right")
-    counts.add_column("answer p50/p99 ms", justify="right")
-    c = snapshot.counts
-    p50, p99 = snapshot.answer_p50_ms, snapshot.answer_p99_ms
-    counts.add_row(
-        str(c.get("inducted", 0)),
-        str(c.get("sorted", 0)),
-        str(c.get("rejected", 0)),
-        str(c.get("lost", 0)),
-        str(snapshot.on_belt),
-        f"{p50:.2f} / {p99:.2f}" if p50 is not None and p99 is not None else "-",
-    )
-    reasons = Table(title="reject reasons", show_edge=False)
-    reasons.add_column("reason")
-    reasons.add_column("parcels", justify="right")
-    for reason, n in sorted(snapshot.reasons.items()):
-        reasons.add_row(reason.replace("_", " "), str(n))
-    links = Table(title="devices", show_edge=False)
-    links.add_column("device")
-    links.add_column("address")
-    links.add_column("link")
-    for link in snapshot.links:
-        links.add_row(
-            link.device,
-            link.address,
-            "[green]up[/green]" if link.up else f"[red]down[/red] {link.last_error}",
-        )
-    parts: list[object] = [head, counts, reasons, links]
-    if snapshot.alarms:
-        alarms = Table(title="active alarms", show_edge=False)
-        alarms.add_column("severity")
-        alarms.add_column("alarm")
-        alarms.add_column("count", justify="right")
-        for alarm in snapshot.alarms[-8:]:
-            alarms.add_row(alarm.severity.value, alarm.text[:100], str(alarm.count))
-        parts.append(alarms)
-    if progress is not None:
-        parts.append(progress)
-    return Group(*parts)
-
-
 async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -> DemoReport | None:
     """Run the demo until N parcels are done or it is stopped, and return the report.
 
@@ -191,7 +126,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         code = await sim.stop()
         if code not in (0, None, -signal.SIGTERM):
             print(f"simulator exited with {code}; see {sim.log_path}", file=sys.stderr)
-    print(_one_line(line.snapshot()))
+    print(status_line(line.snapshot()))
     if run.error is not None:
         raise ControllerError(f"the controller stopped: {run.error}") from run.error
     if run.interrupted and options.report is None:
@@ -251,7 +186,7 @@ async def _run_line(
         print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
         print(f"a viewer token for the API (Authorize in /docs): {token}", flush=True)
         try:
-            await _show(line, task, options, started)
+            await watch(line, task, options.parcels, options.rate_pph, options.live, started)
             interrupted = False
         except asyncio.CancelledError:
             _stop_taken()
@@ -263,44 +198,6 @@ async def _run_line(
     finally:
         error = await _stop_line(task)
     return _LineRun(interrupted, wall, upstream, error)
-
-
-async def _show(
-    line: LineController, task: asyncio.Task[None], options: DemoOptions, started: float
-) -> None:
-    """The live screen (or a status line every 2 s) until N parcels are done, the time
-    budget is spent or the line stops."""
-    console = Console(stderr=False)
-    progress = None
-    bar = None
-    if options.parcels:
-        progress = Progress(
-            TextColumn("parcels done"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
-        )
-        bar = progress.add_task("done", total=options.parcels)
-    rate = options.rate_pph or line.config.simulation.rate_pph
-    budget = (options.parcels / rate * 3600 * 2 + 60) if options.parcels else None
-    with (
-        Live(render(line.snapshot(), progress), console=console, auto_refresh=False)
-        if options.live
-        else contextlib.nullcontext() as live
-    ):
-        last_print = 0.0
-        while not task.done():
-            await asyncio.sleep(0.25)
-            snap = line.snapshot()
-            if progress is not None and bar is not None:
-                progress.update(bar, completed=min(_finished(snap), options.parcels or 0))
-            if live is not None:
-                live.update(render(snap, progress), refresh=True)
-            elif time.monotonic() - last_print > 2:
-                last_print = time.monotonic()
-                print(_one_line(snap), flush=True)
-            if options.parcels and _finished(snap) >= options.parcels and snap.on_belt == 0:
-                return
-            if budget and time.monotonic() - started > budget:
-                console.print(f"[red]stopping: not done after {budget:.0f} s[/red]")
-                return
 
 
 async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseException | None:
@@ -401,17 +298,6 @@ def _at_belt_speed(config: LineConfig, speed: float) -> LineConfig:
         f"at most {timeout} ms"
     )
     return LineConfig.model_validate(data)
-
-
-def _one_line(snap: LineSnapshot) -> str:
-    c = snap.counts
-    state = snap.packml_state.name if snap.packml_state else "?"
-    p99 = f"{snap.answer_p99_ms:.2f}" if snap.answer_p99_ms is not None else "-"
-    return (
-        f"{state}: inducted {c.get('inducted', 0)} sorted {c.get('sorted', 0)} "
-        f"rejected {c.get('rejected', 0)} lost {c.get('lost', 0)} on belt {snap.on_belt} "
-        f"answer p99 {p99} ms alarms {len(snap.alarms)}"
-    )
 
 
 def default_data_dir(base: str) -> Path:

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.errors import ControllerError
-from controller.parcels.gs1 import Gs1Error, parse_gs1
+from controller.parcels import Gs1Error, parse_gs1
 from drivers.barcode.base import BarcodeRead
 from drivers.errors import DriverError
 from drivers.registry import create_camera, create_dimensioner, create_reader, create_scale

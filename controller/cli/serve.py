@@ -12,11 +12,11 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from controller.api.app import create_app
-from controller.auth.tokens import TokenStore, tokens_path
+from controller.api import create_app
+from controller.auth import TokenStore, tokens_path
 from controller.errors import ControllerError
-from controller.line.controller import LineController
-from controller.opcua.server import LineOpcuaServer
+from controller.line import LineController
+from controller.opcua import LineOpcuaServer
 
 log = logging.getLogger("lanesort.api")
 

@@ -9,7 +9,8 @@ within its window; :mod:`~controller.line.reader_link`, :mod:`~controller.line.t
 one supervisor per device (:mod:`~controller.line.supervisor`,
 :mod:`~controller.line.links`: reconnect with backoff, link state, alarms), operator
 actions (:mod:`~controller.line.actions`), what screens derive from a snapshot
-(:mod:`~controller.line.views`) and the event-loop lag monitor
+(:mod:`~controller.line.views`), the manifest as the line sees it (the decision's lookup,
+the manifest file: :mod:`~controller.line.manifest_feed`) and the event-loop lag monitor
 (:mod:`~controller.line.loop_lag`).
 
 May use: every capability package below the front doors, ``drivers`` (through the

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.alarms.board import Alarm, AlarmBoard, Severity
+from controller.alarms.board import Alarm, AlarmBoard
 from controller.alarms.history import AlarmHistory
 from controller.auth import audit
 from controller.auth.audit import AuditLog
 from controller.containers.book import ContainerBook, ContainerInfo
-from controller.errors import ConfigError, ManifestError
+from controller.errors import ConfigError
 from controller.histogram import percentiles
 from controller.journal.images import SCHEMA as IMAGES_SCHEMA
 from controller.journal.images import ImageStore
@@ -34,13 +34,13 @@ from controller.journal.writer import Journal
 from controller.line.actions import LineActions
 from controller.line.links import Backoff, LinkState
 from controller.line.loop_lag import LoopLagMonitor
+from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.plc_link import LineParts, PlcLink
 from controller.line.reader_link import ReaderLink
 from controller.line.supervisor import DeviceSupervisor
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
-from controller.manifest.importer import new_job_id, run_import
 from controller.manifest.jobs import ImportJobs
-from controller.manifest.store import ImportJob, ManifestStore
+from controller.manifest.store import ManifestStore
 from controller.packml.history import SCHEMA as LINE_STATES_SCHEMA
 from controller.packml.history import LineStates
 from controller.parcels.decision import SortPlan
@@ -89,24 +89,6 @@ class LineSnapshot:
     containers: dict[int, ContainerInfo]
     """The container filling in each chute (the reject chute's too)."""
     plan_version: int
-
-
-class _ManifestRoutes:
-    """The manifest as the decision sees it: a failing database is an alarm, not a crash."""
-
-    def __init__(self, store: ManifestStore, alarms: AlarmBoard, clock: Callable[[], float]):
-        self.store = store
-        self.alarms = alarms
-        self.clock = clock
-
-    def get(self, barcode: str, default: str | None = None) -> str | None:
-        """The route of ``barcode``; ``default`` when unknown or the lookup failed."""
-        try:
-            route = self.store.route_of(barcode)
-        except ManifestError as err:
-            self.alarms.raise_("manifest-db", str(err), self.clock(), severity=Severity.CRITICAL)
-            return default
-        return default if route is None else route
 
 
 def _webhook_secret(config: LineConfig) -> str | None:
@@ -173,8 +155,9 @@ class LineController(LineActions):
         self.manifest_path = data_dir / config.manifest.path
         self.manifest = ManifestStore(data_dir / "manifest.sqlite")
         self.imports = ImportJobs(self.manifest)
-        self.manifest_ready = False
-        self._manifest_mtime: float | None = None
+        self.manifest_feed = ManifestFeed(
+            self.manifest_path, self.manifest, self.imports, self.alarms, clock, self._spawn
+        )
         self.parcels = ParcelQueries(self.journal.path)
         self.upstream = UpstreamDelivery(
             config.upstream, self.journal.path, self.alarms, clock, _webhook_secret(config)
@@ -205,7 +188,7 @@ class LineController(LineActions):
                 self.journal,
                 self.plan,
                 self.readers,
-                _ManifestRoutes(self.manifest, self.alarms, clock),
+                ManifestRoutes(self.manifest, self.alarms, clock),
                 self._spawn,
                 self.scales,
                 self.dimensioners,
@@ -256,7 +239,7 @@ class LineController(LineActions):
                 log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
             log.info("%s", await self.plan_service.load())
             await self.containers.restore()
-            await self._import_manifest_file(startup=True)
+            await self.manifest_feed.load(startup=True)
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 for make in services:
@@ -272,7 +255,7 @@ class LineController(LineActions):
                 group.create_task(self.plc.run(), name="plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
-                group.create_task(self._watch_manifest(), name="manifest-watch")
+                group.create_task(self.manifest_feed.watch(), name="manifest-watch")
                 group.create_task(self.upstream.run(), name="upstream")
                 group.create_task(self.line_states.run(), name="line-states")
                 group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
@@ -319,80 +302,10 @@ class LineController(LineActions):
         """Called by the journal's writer thread after it committed outbox rows."""
         self.upstream.notify_threadsafe()
 
-    async def _import_manifest_file(self, startup: bool = False) -> None:
-        """Import ``manifest.path`` (upsert, good rows) when it appeared or changed.
-
-        At start-up, before the PLC link runs, the import runs in a thread of this
-        process (no process start-up to wait for); later changes run as import jobs
-        in their own process, so the event loop keeps its GIL.
-        """
-        now = self.clock()
-        try:
-            mtime = (await asyncio.to_thread(self.manifest_path.stat)).st_mtime
-        except OSError:
-            mtime = None
-        if mtime is not None and mtime != self._manifest_mtime:
-            self._manifest_mtime = mtime
-            if startup:
-                job = await asyncio.to_thread(
-                    run_import,
-                    self.manifest.path,
-                    self.manifest_path,
-                    "csv",
-                    job_id=new_job_id(),
-                    partial=True,
-                    actor="file",
-                    emit=lambda _message: None,
-                )
-                await asyncio.to_thread(self.manifest.count)
-                self._log_import(job)
-            else:
-                try:
-                    job = await self.imports.start(
-                        self.manifest_path, "csv", partial=True, actor="file", delete_input=False
-                    )
-                except ManifestError as err:
-                    self.alarms.raise_("manifest", str(err), now, severity=Severity.CRITICAL)
-                    return
-                log.info("manifest %s changed: importing (job %s)", self.manifest_path, job.id)
-                self._spawn(self._report_import(job.id))
-        if len(self.manifest) == 0:
-            self.alarms.raise_(
-                "manifest",
-                f"the manifest is empty: every parcel is no-route (POST /api/v1/manifest or "
-                f"put {self.manifest_path})",
-                now,
-                severity=Severity.CRITICAL,
-            )
-        elif self.alarms.is_active("manifest") and self.manifest_ready:
-            self.alarms.clear("manifest", now)
-        self.manifest_ready = True
-
-    async def _report_import(self, job_id: str) -> None:
-        job = await self.imports.wait(job_id)
-        if job is not None:
-            self._log_import(job)
-
-    def _log_import(self, job: ImportJob) -> None:
-        if job.error:
-            self.alarms.raise_(
-                "manifest", f"{self.manifest_path}: {job.error}", self.clock(), Severity.CRITICAL
-            )
-            return
-        log.info(
-            "manifest %s: %d rows loaded, %d bad, %d parcels in the manifest",
-            self.manifest_path,
-            job.rows_loaded,
-            job.rows_bad,
-            len(self.manifest),
-        )
-        for bad in job.bad_rows[:20]:
-            log.warning("manifest row skipped: %s", bad)
-
-    async def _watch_manifest(self) -> None:
-        while True:
-            await asyncio.sleep(2.0)
-            await self._import_manifest_file()
+    @property
+    def manifest_ready(self) -> bool:
+        """True once the manifest file (if any) was loaded at start-up."""
+        return self.manifest_feed.ready
 
     # -- snapshot --------------------------------------------------------------------------
 

@@ -48,18 +48,16 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import ManifestError
-from controller.manifest.rows import FORMATS, BadRow, Problem, RowValues, open_input
+from controller.manifest.import_job import MAX_BAD_ROWS, ImportJob, JobState, save_job
+from controller.manifest.parsers import open_input
+from controller.manifest.rows import FORMATS, BadRow, Problem, RowValues
 from controller.manifest.store import (
     COUNT_OF_JOB,
     CREATE_STAGING,
-    MAX_BAD_ROWS,
     STAGE,
     UPSERT,
     UPSERT_STAGED,
-    ImportJob,
-    JobState,
     connect,
-    save_job,
     transaction,
 )
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import ManifestError
+from controller.manifest.import_job import MAX_BAD_ROWS, ImportJob, JobState
 from controller.manifest.importer import PACKAGE_ROOT, new_job_id
 from controller.manifest.rows import FORMATS, BadRow
-from controller.manifest.store import MAX_BAD_ROWS, ImportJob, JobState, ManifestStore
+from controller.manifest.store import ManifestStore
 
 log = logging.getLogger(__name__)
 

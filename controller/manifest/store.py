@@ -1,5 +1,7 @@
 """The TMS manifest in SQLite: barcode -> route for the decision path, and the import jobs.
 
+An import job's record (its snapshot and row) is :mod:`controller.manifest.import_job`.
+
 The store has its own file (``manifest.sqlite`` in the data dir), separate from
 the journal, so a long import transaction never holds up the journal writer.
 WAL mode: readers never wait for the writer, and the bulk importer (another
@@ -28,13 +30,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from controller.errors import ManifestError
-from controller.manifest.rows import BadRow, ManifestRow, check
+from controller.manifest.import_job import JOB_COLUMNS, ImportJob, job_of, save_job
+from controller.manifest.rows import ManifestRow, check
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest(
@@ -80,88 +81,7 @@ UPSERT_STAGED = (
 #: How many rows an import job wrote (each barcode once); parameter ``(job,)``.
 COUNT_OF_JOB = "SELECT count(*) FROM main.manifest WHERE job = ?"
 
-_JOB_COLUMNS = (
-    "id, created, started, finished, state, format, partial, rows_read, rows_loaded, "
-    "rows_bad, duplicates, bad_rows, error, actor"
-)
-
-_SAVE_JOB = f"""
-INSERT INTO import_jobs({_JOB_COLUMNS}) VALUES({", ".join("?" * 14)})
-ON CONFLICT(id) DO UPDATE SET
-    started = coalesce(excluded.started, started), finished = excluded.finished,
-    state = excluded.state, format = excluded.format, partial = excluded.partial,
-    rows_read = excluded.rows_read, rows_loaded = excluded.rows_loaded,
-    rows_bad = excluded.rows_bad, duplicates = excluded.duplicates,
-    bad_rows = excluded.bad_rows, error = excluded.error, actor = coalesce(actor, excluded.actor)
-"""
 _COUNT_KNOWN = "SELECT count(*) FROM manifest WHERE barcode IN (SELECT value FROM json_each(?))"
-
-#: How many bad rows a job keeps (and reports).
-MAX_BAD_ROWS = 1000
-
-
-class JobState(StrEnum):
-    """Where an import job is."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        """True for done, failed and cancelled."""
-        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-@dataclass(frozen=True)
-class ImportJob:
-    """A frozen snapshot of one manifest import (times are wall-clock epoch seconds).
-
-    ``bad_rows`` holds the first :data:`MAX_BAD_ROWS` problems (``line`` is the
-    file line, or the 0-based item index for JSON); ``rows_bad`` counts every
-    refused row. ``rows_loaded`` counts the rows written to the manifest.
-    """
-
-    id: str
-    state: JobState
-    format: str
-    partial: bool
-    created: float
-    actor: str | None = None
-    started: float | None = None
-    finished: float | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_bad: int = 0
-    duplicates: int = 0
-    bad_rows: tuple[BadRow, ...] = field(default=(), repr=False)
-    error: str | None = None
-
-    @property
-    def rows_per_s(self) -> float:
-        """Rows read per second since the job started (until it finished)."""
-        if self.started is None:
-            return 0.0
-        elapsed = (self.finished or time.time()) - self.started
-        return self.rows_read / elapsed if elapsed > 0 else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The snapshot as a JSON-ready dict (``bad_rows`` as ``{line, field, reason}``)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(state=str(self.state), rows_per_s=round(self.rows_per_s, 1))
-        values["bad_rows"] = [b.as_dict() for b in self.bad_rows]
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ImportJob:
-        """The snapshot back from :meth:`as_dict` (unknown keys are ignored)."""
-        known = {f.name: values[f.name] for f in fields(cls) if f.name in values}
-        known["state"] = JobState(known["state"])
-        known["partial"] = bool(known["partial"])
-        known["bad_rows"] = tuple(BadRow(**b) for b in known.get("bad_rows") or ())
-        return cls(**known)
 
 
 @contextlib.contextmanager
@@ -194,20 +114,6 @@ def connect(path: str | Path, *, busy_ms: int = 30_000) -> sqlite3.Connection:
         conn.close()
         raise ManifestError(f"{path}: cannot open the manifest database: {err}") from err
     return conn
-
-
-def save_job(conn: sqlite3.Connection, job: ImportJob) -> None:
-    """Insert or update ``job``'s row (keeping an existing row's ``created`` and ``actor``)."""
-    values = job.as_dict()
-    values["bad_rows"] = json.dumps(values["bad_rows"][:MAX_BAD_ROWS])
-    conn.execute(_SAVE_JOB, [values[c] for c in _JOB_COLUMNS.split(", ")])
-
-
-def _job_of(row: tuple[Any, ...]) -> ImportJob:
-    """An :class:`ImportJob` from an ``import_jobs`` row."""
-    values = dict(zip(_JOB_COLUMNS.split(", "), row, strict=True))
-    values["bad_rows"] = json.loads(values["bad_rows"] or "[]")
-    return ImportJob.from_dict(values)
 
 
 def _encodable(text: str) -> bool:
@@ -391,13 +297,13 @@ class ManifestStore:
 
     def job(self, job_id: str) -> ImportJob | None:
         """One import job as stored, or None (thread-side)."""
-        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM import_jobs WHERE id = ?", (job_id,))
-        return _job_of(rows[0]) if rows else None
+        rows = self._read(f"SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = ?", (job_id,))
+        return job_of(rows[0]) if rows else None
 
     def jobs(self, limit: int = 50) -> list[ImportJob]:
         """The latest import jobs, newest first (thread-side)."""
-        sql = f"SELECT {_JOB_COLUMNS} FROM import_jobs ORDER BY created DESC, id LIMIT ?"
-        return [_job_of(r) for r in self._read(sql, (max(1, int(limit)),))]
+        sql = f"SELECT {JOB_COLUMNS} FROM import_jobs ORDER BY created DESC, id LIMIT ?"
+        return [job_of(r) for r in self._read(sql, (max(1, int(limit)),))]
 
     def save_job(self, job: ImportJob) -> None:
         """Insert or update an import job's row (thread-side)."""

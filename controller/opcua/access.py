@@ -30,9 +30,7 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.ua.ua_binary import struct_from_binary
 
-from controller.auth.audit import Actor, AuditLog
-from controller.auth.tokens import Role
-from controller.auth.users import UserStore
+from controller.auth import Actor, AuditLog, Role, UserStore
 from controller.errors import UserError
 
 

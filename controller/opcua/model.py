@@ -36,10 +36,9 @@ from typing import Any
 
 from asyncua import Node, Server, ua
 
-from controller.line.controller import LineController, LineSnapshot
-from controller.line.views import chute_fill, chute_routes, chute_state
+from controller.line import LineController, LineSnapshot, chute_fill, chute_routes, chute_state
 from controller.opcua.packml import ua_state
-from controller.parcels.decision import RejectReason
+from controller.parcels import RejectReason
 from plc_configs.contract import PackMLCommand
 
 NAMESPACE = "urn:lanesort:line"

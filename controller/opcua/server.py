@@ -29,12 +29,10 @@ from typing import Any
 from asyncua import ua
 from asyncua.server.event_generator import EventGenerator
 
-from controller.alarms.board import Alarm, Severity
-from controller.auth.tokens import in_data_dir
-from controller.auth.users import UserStore, users_path
+from controller.alarms import Alarm, Severity
+from controller.auth import UserStore, in_data_dir, users_path
 from controller.errors import CommandRefused, ControllerError
-from controller.line.controller import LineController
-from controller.line.views import ThroughputMeter, terminal_count
+from controller.line import LineController, ThroughputMeter, terminal_count
 from controller.opcua.access import (
     CURRENT_USER,
     LineRuleset,

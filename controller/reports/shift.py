@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import JournalError, ReportError
+from controller.histogram import percentile
 from controller.packml.history import (
     ALIVE_EVERY_S,
     CONTROLLER_STARTED,
@@ -232,9 +233,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _nearest_rank(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return round(ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1], 3)
+    value = percentile(ordered, q, ordered=True)
+    return None if value is None else round(value, 3)
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

@@ -6,7 +6,7 @@ import time
 
 from nicegui import ui
 
-from controller.alarms.board import Alarm
+from controller.alarms import Alarm
 from hmi.context import Hmi, action
 from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect, columns
 from hmi.sessions import Session

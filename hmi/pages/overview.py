@@ -6,7 +6,7 @@ import time
 
 from nicegui import ui
 
-from controller.packml.commands import check_command, state_name
+from controller.packml import check_command, state_name
 from hmi.context import Hmi, action
 from hmi.feed import FeedState
 from hmi.layout import GREEN, VERMILLION, confirm, kpi, set_text

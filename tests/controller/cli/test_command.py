@@ -15,7 +15,7 @@ from controller.cli.command import main
 from tests.conftest import free_port
 from tests.watched_process import Processes, WatchedProcess
 
-DEMO = Path(__file__).parents[2] / "plc_configs" / "demo-line.yaml"
+DEMO = Path(__file__).parents[3] / "plc_configs" / "demo-line.yaml"
 
 
 def test_check_config_accepts_the_demo_line(capsys):

@@ -11,3 +11,9 @@ def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def fields_of(result):
+    """The fields named by a list of ``(field, reason)`` problems."""
+    assert isinstance(result, list), result
+    return {field for field, _ in result}

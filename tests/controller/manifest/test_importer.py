@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from controller.manifest.import_job import JobState
 from controller.manifest.importer import run_import
-from controller.manifest.store import JobState, ManifestStore
+from controller.manifest.store import ManifestStore
 from tests.controller.manifest.helpers import BAD, BIG, GOOD, write
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_cli(db, path, fmt, *extra, job="j1"):

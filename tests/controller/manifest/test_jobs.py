@@ -3,9 +3,9 @@ import asyncio
 import pytest
 
 from controller.errors import ManifestError
+from controller.manifest.import_job import JobState
 from controller.manifest.jobs import ImportJobs
 from controller.manifest.rows import BadRow
-from controller.manifest.store import JobState
 from tests.controller.manifest.helpers import BAD, BIG, GOOD, write
 from tests.simulators.sim_helpers import wait_for
 

@@ -5,8 +5,9 @@ import sqlite3
 import pytest
 
 from controller.errors import ManifestError
+from controller.manifest.import_job import ImportJob, JobState
 from controller.manifest.rows import BadRow, ManifestRow
-from controller.manifest.store import ImportJob, JobState, ManifestStore
+from controller.manifest.store import ManifestStore
 from controller.parcels.decision import Identification, SortPlan, decide
 
 

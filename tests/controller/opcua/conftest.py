@@ -18,7 +18,8 @@ from controller.auth.users import UserStore
 from controller.line.controller import LineController
 from controller.opcua.model import NAMESPACE
 from controller.opcua.server import LineOpcuaServer
-from plc_configs.opcua_security import SecurityMode, ensure_certificate, secure_client
+from plc_configs.opcua_certificates import ensure_certificate
+from plc_configs.opcua_security import SecurityMode, secure_client
 from plc_configs.schema import LineConfig
 from simulators.line import SimulatedLine
 from tests.controller.line.helpers import line_config, pointed_at, simulated_line, until

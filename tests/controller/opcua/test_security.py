@@ -13,7 +13,7 @@ from asyncua.ua.uaerrors import (
 )
 from cryptography import x509
 
-from plc_configs.opcua_security import thumbprint
+from plc_configs.opcua_certificates import thumbprint
 from tests.controller.opcua.conftest import opcua_config, serving
 
 

@@ -13,7 +13,7 @@ from controller.cli.serve import run_line
 from controller.errors import ControllerError
 from controller.line.controller import LineController
 from controller.opcua.server import LineOpcuaServer
-from plc_configs.opcua_security import thumbprint
+from plc_configs.opcua_certificates import thumbprint
 from tests.controller.line.helpers import line_config, pointed_at, simulated_line, until
 from tests.controller.opcua.conftest import UaLine, add_users, opcua_config
 

@@ -9,7 +9,7 @@ from asyncua import ua
 
 from drivers.errors import ConnectionLost, DeviceTimeout, DriverError, ProtocolError
 from drivers.plc.opcua import OpcuaClientOptions, OpcuaSorterPlc
-from plc_configs.opcua_security import ensure_certificate
+from plc_configs.opcua_certificates import ensure_certificate
 from simulators.plc_opcua import OpcuaPlcSimulator
 from simulators.twin import LineTwin
 from tests.drivers.plc.conftest import OPCUA_PLC, opcua_driver
