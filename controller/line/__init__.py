@@ -5,7 +5,8 @@ config and runs it in one TaskGroup, hands out frozen :class:`LineSnapshot` obje
 the PLC handshake cycle (:mod:`~controller.line.plc_link`: scans, destination requests
 and answers, sort confirmations), the tunnel (:mod:`~controller.line.tunnel_binding`
 triggers the readers, scale and dimensioner for each parcel and binds what they return
-within its window; :mod:`~controller.line.reader_link`, :mod:`~controller.line.tunnel_link`),
+within its window; :mod:`~controller.line.reader_link`, :mod:`~controller.line.tunnel_link`;
+what both work with: :mod:`~controller.line.parts`),
 one supervisor per device (:mod:`~controller.line.supervisor`,
 :mod:`~controller.line.links`: reconnect with backoff, link state, alarms), operator
 actions (:mod:`~controller.line.actions`), what screens derive from a snapshot

@@ -35,7 +35,8 @@ from controller.line.actions import LineActions
 from controller.line.links import Backoff, LinkState
 from controller.line.loop_lag import LoopLagMonitor
 from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
-from controller.line.plc_link import LineParts, PlcLink
+from controller.line.parts import LineParts
+from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
 from controller.line.supervisor import DeviceSupervisor
 from controller.line.tunnel_link import DimensionerLink, ScaleLink

@@ -12,36 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from controller.alarms.board import AlarmBoard, Severity
 from controller.containers.fill import ChuteFill
 from controller.histogram import Histogram
-from controller.journal.images import ImageStore
-from controller.journal.writer import Journal
 from controller.line.links import Backoff
-from controller.line.reader_link import ReaderLink
+from controller.line.parts import LineParts
 from controller.line.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
-from controller.line.tunnel_link import DimensionerLink, ScaleLink
-from controller.packml.history import LineStates
 from controller.parcels.decision import (
     Decision,
     Identification,
     RejectReason,
-    RouteLookup,
-    SortPlan,
     decide,
 )
 from controller.parcels.incidents import IncidentResponse, respond
 from controller.parcels.measurement import Measurement, check_measurement
-from controller.parcels.state import Parcel, ParcelState, ParcelTracker
+from controller.parcels.state import Parcel, ParcelState
 from drivers.errors import DriverError
 from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
-from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
 
@@ -65,30 +56,6 @@ _PLC_SIDE_REASONS = frozenset(
         RejectReason.INVALID_ANSWER,
     }
 )
-
-
-@dataclass
-class LineParts:
-    """What the PLC link works with, built by the line controller."""
-
-    config: LineConfig
-    tracker: ParcelTracker
-    journal: Journal
-    plan: SortPlan
-    readers: list[ReaderLink]
-    manifest: RouteLookup
-    spawn: Callable[[Coroutine[Any, Any, None]], Any]
-    scales: list[ScaleLink] = field(default_factory=list)
-    dimensioners: list[DimensionerLink] = field(default_factory=list)
-    line_states: LineStates | None = None
-    """The line-state history: told of every PackML state change and link loss."""
-    images: ImageStore | None = None
-    """Where the cameras' images of each parcel are kept (None: not kept)."""
-
-    @property
-    def measures(self) -> bool:
-        """True when the tunnel has a scale or a dimensioner."""
-        return bool(self.scales or self.dimensioners)
 
 
 class PlcLink(DeviceSupervisor):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from controller.line.parts import LineParts
 from controller.line.reader_link import identify_with
 from controller.line.tunnel_link import measure_with
 from controller.parcels.decision import Identification, RejectReason
@@ -21,9 +21,6 @@ from controller.parcels.labels import LabelRules
 from controller.parcels.measurement import Measurement
 from controller.parcels.state import Parcel
 from drivers.plc.base import PlcPoll
-
-if TYPE_CHECKING:
-    from controller.line.plc_link import LineParts
 
 
 def entered_after_bound(
