@@ -11,8 +11,8 @@ import-linter contracts check it on every test run):
   the tunnel's readers, scales and dimensioners, device supervisors, operator actions;
 * :mod:`~controller.containers` (chute containers and fill), :mod:`~controller.reports`
   (shift and demo reports), :mod:`~controller.manifest` (the TMS manifest: rows, store,
-  imports), :mod:`~controller.sortplan` (the route -> chutes plan, its validation and
-  history);
+  imports), :mod:`~controller.sortplan` (the route -> chutes plan, its validation,
+  history and optimiser);
 * :mod:`~controller.upstream` (every parcel's events to the TMS webhook, from the outbox),
   :mod:`~controller.auth` (API tokens, HMI users, the audit log);
 * :mod:`~controller.alarms` (the alarm board and its history), :mod:`~controller.packml`

@@ -9,6 +9,7 @@
     ├── ReportError             a report's period is invalid (since >= until, too long)
     ├── CommandRefused          a line command is not allowed now (PackML state, link down)
     ├── SortPlanError           a sort plan change is invalid (every problem, by route)
+    │   └── PlanningError       a planning instance is invalid (by field) or cannot be planned
     ├── UpstreamError           the outbox cannot be read or changed
     ├── TokenError              an API token cannot be created, found or revoked
     └── UserError               an HMI user cannot be added, found or changed
@@ -55,6 +56,11 @@ class SortPlanError(ControllerError):
     def __init__(self, problems: dict[str, str]):
         self.problems = dict(problems)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.problems.items()))
+
+
+class PlanningError(SortPlanError):
+    """A sort-plan instance is invalid (``problems`` by field) or has no plan at all
+    (``problems["plan"]`` names the cause: which truck needs how many chutes)."""
 
 
 class UpstreamError(ControllerError):

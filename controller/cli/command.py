@@ -11,6 +11,9 @@
                                         ask one device once, print the answer as JSON
     lanesort token create --name N --role tms|supervisor|viewer [--config FILE]
                                         an API token, printed once; also token list|revoke
+    lanesort plan --instance FILE.json [--out FILE.json] [--time-limit S]
+                                        a sort plan for chutes, doors, trucks and routes,
+                                        with its figures (the optimiser)
     lanesort user add --name N --role supervisor|viewer [--password-stdin] [--config FILE]
                                         an HMI user (password asked twice); also user list,
                                         user remove|passwd|disable|enable NAME,
@@ -39,6 +42,7 @@ from controller.cli.serve import WebExtension, run_line
 from controller.cli.stop_signal import StopSignal
 from controller.errors import ConfigError, ControllerError
 from controller.line import LineController
+from controller.sortplan import plan_cli
 from plc_configs.loader import LineConfigError, json_schema, load_line_config
 from plc_configs.schema import LineConfig
 
@@ -330,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_probe)
     token_cli.add_parser(sub).set_defaults(func=cmd_token)
     user_cli.add_parser(sub).set_defaults(func=cmd_user)
+    plan_cli.add_parser(sub).set_defaults(func=plan_cli.cmd_plan)
     return parser
 
 
