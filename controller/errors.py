@@ -57,6 +57,10 @@ class SortPlanError(ControllerError):
         self.problems = dict(problems)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.problems.items()))
 
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
+        # Pickled by its problems (it crosses from the planning worker process).
+        return (type(self), (self.problems,))
+
 
 class PlanningError(SortPlanError):
     """A sort-plan instance is invalid (``problems`` by field) or has no plan at all

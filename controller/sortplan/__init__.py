@@ -13,8 +13,9 @@ routes within a block (:mod:`~controller.sortplan.fill`, CP-SAT for the hard blo
 repairs (:mod:`~controller.sortplan.repair`), figures and rule checks
 (:mod:`~controller.sortplan.figures`), seeded instances
 (:mod:`~controller.sortplan.generate`) and ``lanesort plan``
-(:mod:`~controller.sortplan.plan_cli`). Pure but for the CLI; CPU-bound, so a caller on
-the event loop runs it in a worker process.
+(:mod:`~controller.sortplan.plan_cli`). Pure but for the CLI and the worker; CPU-bound,
+so a caller on the event loop runs it in the planning worker process
+(:mod:`~controller.sortplan.worker`).
 
 May use: :mod:`controller.parcels` (the plan the decision reads), :mod:`controller.errors`.
 """
