@@ -117,8 +117,7 @@ def fresh_blocks(instance: Instance) -> Blocks:
     largest = max(c.capacity for c in enabled) if enabled else 1
     needs = {t: minimum_chutes(v, largest) for t, v in volumes.items()}
     check_enough(instance, needs, volumes)
-    in_door_order = sorted(instance.trucks, key=lambda t: (instance.door_position[t.door], t.id))
-    ordered = {t.id: volumes[t.id] for t in in_door_order}
+    ordered = _by_door(instance, volumes)
     counts = apportion(ordered, needs, len(enabled))
     bound = max(max(volumes[t] / counts[t] for t in ordered), route_bound(instance))
     packed = _packed_blocks(instance, ordered, bound)
@@ -135,8 +134,7 @@ def relaxed_blocks(instance: Instance, bound: float) -> Blocks | None:
     capacity). For instances whose routes may use few chutes (the bound cannot be met)."""
     enabled = instance.enabled
     volumes = instance.truck_volume()
-    in_door_order = sorted(instance.trucks, key=lambda t: (instance.door_position[t.door], t.id))
-    ordered = {t.id: volumes[t.id] for t in in_door_order}
+    ordered = _by_door(instance, volumes)
     high = float(max(c.capacity for c in enabled))
     best = _packed_blocks(instance, ordered, high)
     if best is None:
@@ -160,6 +158,12 @@ def _lay_out(enabled: Sequence[Chute], sizes: Mapping[str, int]) -> dict[str, tu
         blocks[truck] = tuple(enabled[start : start + size])
         start += size
     return blocks
+
+
+def _by_door(instance: Instance, volumes: Mapping[str, int]) -> dict[str, int]:
+    """Each truck's volume, the trucks in the order of their doors along the sorter."""
+    in_door_order = sorted(instance.trucks, key=lambda t: (instance.door_position[t.door], t.id))
+    return {t.id: volumes[t.id] for t in in_door_order}
 
 
 def _packed_blocks(
@@ -236,8 +240,3 @@ def _fit_capacity(blocks: dict[str, tuple[Chute, ...]], volumes: Mapping[str, in
                     "block of adjacent chutes"
                 }
             )
-
-
-def positions(chutes: Sequence[Chute]) -> dict[int, int]:
-    """Each chute's index in ``chutes`` (the enabled chutes in position order)."""
-    return {c.id: i for i, c in enumerate(chutes)}

@@ -128,12 +128,19 @@ def block_peak(assignment: Mapping[str, Sequence[int]], routes: Sequence[Route])
     return max(loads_of(assignment, {r.id: r.volume for r in routes}).values(), default=0.0)
 
 
+def overfull_chutes(
+    assignment: Mapping[str, Sequence[int]], routes: Sequence[Route], chutes: Sequence[Chute]
+) -> list[int]:
+    """The chutes (ids, in ``chutes``' order) the assignment loads over their capacity."""
+    loads = loads_of(assignment, {r.id: r.volume for r in routes})
+    return [c.id for c in chutes if loads.get(c.id, 0.0) > c.capacity + EPS]
+
+
 def over_capacity(
     assignment: Mapping[str, Sequence[int]], routes: Sequence[Route], chutes: Sequence[Chute]
 ) -> int:
     """How many of ``chutes`` the assignment loads over their capacity."""
-    loads = loads_of(assignment, {r.id: r.volume for r in routes})
-    return sum(1 for c in chutes if loads.get(c.id, 0.0) > c.capacity + EPS)
+    return len(overfull_chutes(assignment, routes, chutes))
 
 
 def _worse(a: Assignment, b: Assignment, routes: Sequence[Route], chutes: Sequence[Chute]) -> bool:

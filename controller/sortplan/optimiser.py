@@ -94,9 +94,11 @@ def _fill_blocks(instance: Instance, fresh: Blocks, deadline: float) -> tuple[As
     routes_of = instance.routes_of()
     bound = fresh.lower_bound
     blocks = fresh.chutes
+    fills = {
+        t: compact(greedy_fill(routes_of[t], c, bound), routes_of[t], c) for t, c in blocks.items()
+    }
     if not fresh.packed and any(
-        over_capacity(greedy_fill(routes_of[t], c, bound), routes_of[t], c)
-        for t, c in blocks.items()
+        over_capacity(fills[t], routes_of[t], c) for t, c in blocks.items()
     ):
         relaxed = relaxed_blocks(instance, bound)
         if relaxed is not None:
@@ -108,7 +110,7 @@ def _fill_blocks(instance: Instance, fresh: Blocks, deadline: float) -> tuple[As
     plan = {}
     hard: list[tuple[int, float, str]] = []
     for truck, chutes in blocks.items():
-        fill = compact(greedy_fill(routes_of[truck], chutes, bound), routes_of[truck], chutes)
+        fill = fills[truck]
         plan.update(fill)
         over = over_capacity(fill, routes_of[truck], chutes)
         peak = block_peak(fill, routes_of[truck])

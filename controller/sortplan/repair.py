@@ -17,8 +17,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-from controller.sortplan.fill import EPS, Assignment, greedy_fill, loads_of
-from controller.sortplan.instance import Chute, Instance, Route
+from controller.sortplan.fill import Assignment, greedy_fill, overfull_chutes
+from controller.sortplan.instance import Chute, Instance
 
 MAX_ROUNDS = 10_000
 
@@ -97,7 +97,7 @@ def _repair(instance: Instance, blocks: dict[str, list[int]], target: float) -> 
                 if r.id in current and r.id not in moving[truck] and set(current[r.id]) <= ids
             }
             fill = greedy_fill(routes_of[truck], chutes, target, fixed)
-            over = _over_capacity(fill, routes_of[truck], chutes)
+            over = next(iter(overfull_chutes(fill, routes_of[truck], chutes)), None)
             if over is not None:
                 overloaded = (truck, over, fill)
                 break
@@ -116,16 +116,6 @@ def _repair(instance: Instance, blocks: dict[str, list[int]], target: float) -> 
             _grow(truck, blocks, enabled, volume, routes_on)
         plan = {}
     raise _NoRoom("the repair did not settle")
-
-
-def _over_capacity(
-    fill: Mapping[str, Sequence[int]], routes: Sequence[Route], chutes: Sequence[Chute]
-) -> int | None:
-    loads = loads_of(fill, {r.id: r.volume for r in routes})
-    for c in chutes:
-        if loads.get(c.id, 0.0) > c.capacity + EPS:
-            return c.id
-    return None
 
 
 class _NoRoom(Exception):
