@@ -19,14 +19,20 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.errors import SortPlanError
 from controller.parcels.decision import SortPlan
-from controller.sortplan.plan import apply_patch, diff_plans, plan_hash, validate_plan
+from controller.sortplan.plan import (
+    apply_patch,
+    chutes_mixing_trucks,
+    diff_plans,
+    plan_hash,
+    validate_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +136,17 @@ class SortPlanService:
         config_plan: Mapping[str, Sequence[int]],
         chute_ids: Iterable[int],
         required_routes: Mapping[str, str] | None = None,
+        trucks: Callable[[], Mapping[str, str]] | None = None,
     ):
+        """``trucks`` gives route -> truck of the TMS's route plan now (routes of one
+        truck may share a chute); None: no route plan, no chute is shared."""
         self.plan = plan
         self.store = store
         self.config_plan = {k: list(v) for k, v in config_plan.items()}
         self.config_hash = plan_hash(self.config_plan)
         self.chute_ids = frozenset(chute_ids)
         self.required_routes = dict(required_routes or {})
+        self.trucks = trucks or dict
         self._lock = asyncio.Lock()
 
     async def load(self) -> str:
@@ -144,9 +154,7 @@ class SortPlanService:
         latest = await asyncio.to_thread(self.store.latest)
         if latest is not None:
             version, based_on = latest
-            if based_on == self.config_hash and not validate_plan(
-                version.plan, self.chute_ids, self.plan.reject_chute, self.required_routes
-            ):
+            if based_on == self.config_hash and not self.problems(version.plan):
                 self.plan.replace(version.plan, version.version)
                 return f"sort plan version {version.version} (by {version.actor}) restored"
         number = latest[0].version + 1 if latest else 1
@@ -167,6 +175,24 @@ class SortPlanService:
         )
         self.plan.replace(self.config_plan, number)
         return f"sort plan version {number} from the line config"
+
+    def problems(self, plan: Mapping[str, Sequence[int]]) -> dict[str, str]:
+        """Every problem of ``plan`` on this line, with the route plan now."""
+        return validate_plan(
+            plan, self.chute_ids, self.plan.reject_chute, self.required_routes, self.trucks()
+        )
+
+    def route_plan_problems(self, trucks: Mapping[str, str]) -> dict[str, str]:
+        """Why a route plan giving route -> ``trucks`` would break the active sort plan:
+        a chute it shares would then mix trucks (or carry a route the plan drops)."""
+        problems: dict[str, str] = {}
+        for chute, routes in chutes_mixing_trucks(self.plan.as_dict(), trucks).items():
+            owners = ", ".join(f"{r}: {trucks.get(r, 'none')}" for r in routes)
+            problems[f"routes.{routes[0]}.truck"] = (
+                f"chute {chute} carries {', '.join(routes)} in the active sort plan (version "
+                f"{self.plan.version}); with this route plan they are not on one truck ({owners})"
+            )
+        return problems
 
     async def change(
         self,
@@ -191,10 +217,7 @@ class SortPlanService:
             changed = diff_plans(self.plan.as_dict(), plan)
             # Unchanged routes first: a conflict is reported on the route being changed.
             ordered = dict(sorted(plan.items(), key=lambda item: item[0] in changed))
-            problems = validate_plan(
-                ordered, self.chute_ids, self.plan.reject_chute, self.required_routes
-            )
-            if problems:
+            if problems := self.problems(ordered):
                 raise SortPlanError(problems)
             version = PlanVersion(
                 current + 1,

@@ -20,13 +20,18 @@ def validate_plan(
     chute_ids: Iterable[int],
     reject_chute: int,
     required_routes: Mapping[str, str] | None = None,
+    trucks: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Every problem of ``plan`` as field path -> why; empty when the plan is valid.
 
     ``required_routes`` maps a route that must stay in the plan to who needs it
-    (a label route rule, say).
+    (a label route rule, say). ``trucks`` maps a route to its truck (the TMS's route
+    plan): a chute may carry several routes of one truck (the put wall splits them by
+    stop), never two trucks' routes, and a route the route plan does not know has its
+    chutes to itself.
     """
     known = set(chute_ids)
+    truck_of = trucks or {}
     problems: dict[str, str] = {}
     if not plan:
         problems["routes"] = "a sort plan needs at least one route"
@@ -47,14 +52,44 @@ def validate_plan(
                 problems[where] = f"chute {chute} is not a sort chute of this line"
             elif chute in chutes[:i]:
                 problems[where] = f"chute {chute} is listed twice"
-            elif chute in owner:
-                problems[where] = f"chute {chute} is already bound to route {owner[chute]}"
+            elif chute in owner and (why := _sharing(route, owner[chute], truck_of)):
+                problems[where] = f"chute {chute} is already bound to route {owner[chute]}{why}"
             else:
-                owner[chute] = route
+                owner.setdefault(chute, route)
     for route, needed_by in (required_routes or {}).items():
         if route not in plan:
             problems[f"routes.{route}"] = f"route {route} is needed by {needed_by}"
     return problems
+
+
+def _sharing(route: str, other: str, truck_of: Mapping[str, str]) -> str:
+    """Why ``route`` may not share a chute with ``other``; empty when it may."""
+    mine, theirs = truck_of.get(route), truck_of.get(other)
+    if mine is None or theirs is None:
+        unknown = route if mine is None else other
+        return (
+            " (routes share a chute only when the route plan puts them on one truck;"
+            f" {unknown} is not in it)"
+        )
+    if mine != theirs:
+        return f" of truck {theirs}; a chute never mixes trucks ({route} is on {mine})"
+    return ""
+
+
+def chutes_mixing_trucks(
+    plan: Mapping[str, Sequence[int]], trucks: Mapping[str, str]
+) -> dict[int, list[str]]:
+    """Chute -> its routes, for every chute whose routes are not all of one known truck."""
+    routes_of: dict[int, list[str]] = {}
+    for route, chutes in plan.items():
+        for chute in chutes:
+            routes_of.setdefault(chute, []).append(route)
+    return {
+        chute: routes
+        for chute, routes in routes_of.items()
+        if len(routes) > 1
+        and (len({trucks.get(r) for r in routes}) > 1 or None in {trucks.get(r) for r in routes})
+    }
 
 
 def apply_patch(

@@ -52,3 +52,25 @@ async def test_expected_version_guards_against_lost_updates(tmp_path):
     with pytest.raises(SortPlanError) as err:
         await service.patch({"R2": [4]}, "b", "tms", expected_version=1)
     assert "version 2, not 1" in err.value.problems["expected_version"]
+
+
+async def test_routes_of_one_truck_share_a_chute_and_a_route_plan_may_not_split_them(tmp_path):
+    trucks = {"R1": "T1", "R2": "T1"}
+    config_plan = {"R1": [1], "R2": [2]}
+    plan = SortPlan(config_plan, REJECT)
+    service = SortPlanService(
+        plan, SortPlanStore(tmp_path / "p.sqlite"), config_plan, CHUTES, trucks=lambda: trucks
+    )
+    await service.load()
+    await service.patch({"R2": [1, 2]}, "planner", "tms", "R2 grew")
+    assert plan.chutes_of("R2") == (1, 2)
+    assert service.route_plan_problems({"R1": "T1", "R2": "T1"}) == {}
+    problems = service.route_plan_problems({"R1": "T1", "R2": "T2"})
+    assert problems == {
+        "routes.R1.truck": "chute 1 carries R1, R2 in the active sort plan (version 2); "
+        "with this route plan they are not on one truck (R1: T1, R2: T2)"
+    }
+    trucks["R2"] = "T2"  # the route plan changed under the plan: a new change must fix it
+    with pytest.raises(SortPlanError) as err:
+        await service.patch({"R3": [5]}, "erp", "tms")
+    assert "never mixes trucks" in err.value.problems["routes.R2.0"]
