@@ -32,6 +32,7 @@ from plc_configs.devices import (
 from plc_configs.integration import ApiSection, HmiSection, OpcuaServerSection, UpstreamSection
 from plc_configs.node_map import NodeMap
 from plc_configs.register_map import RegisterMap
+from plc_configs.replanning import ReplanningSection
 from plc_configs.sections import (
     UNSORTABLE_INCIDENTS,
     Chute,
@@ -105,6 +106,7 @@ class LineConfig(_Strict):
     hmi: HmiSection = HmiSection()
     upstream: UpstreamSection = UpstreamSection()
     opcua_server: OpcuaServerSection = OpcuaServerSection()
+    replanning: ReplanningSection = ReplanningSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:

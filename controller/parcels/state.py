@@ -120,6 +120,9 @@ class ParcelTracker:
         self.reasons: dict[str, int] = {}
         self.per_chute: dict[int, int] = {}
         """Parcels that landed in each chute (sorted and rejected), this session."""
+        self.per_route: dict[str, int] = {}
+        """Parcels answered for each route (sorted or not), this session: the arrived
+        volume the re-planning triggers compare with the planned one."""
 
     def __len__(self) -> int:
         return len(self._active)
@@ -284,6 +287,8 @@ class ParcelTracker:
         parcel.state = ParcelState.ASSIGNED
         parcel.reason = decision.reason
         self.counts[ParcelState.ASSIGNED.value] += 1
+        if (route := decision.route) is not None:
+            self.per_route[route] = self.per_route.get(route, 0) + 1
         latency = (now - parcel.request_seen_at) * 1000 if parcel.request_seen_at else None
         detail: dict[str, Any] = {"answer_ms": latency}
         if decision.detail:

@@ -127,3 +127,12 @@ def test_finished_parcels_are_evicted_beyond_the_limit():
     for tid in range(1, 5):
         tracker.on_confirmation(tid, 32, SortResult.NO_ANSWER, 1.0)
     assert tracker.get(1) is None and tracker.get(4) is not None
+
+
+def test_answers_are_counted_per_route_sorted_or_not_once_each():
+    tracker = ParcelTracker()
+    parcel, _ = _through_answer(tracker, 1, Decision(3, "R03", None))
+    tracker.on_answered(parcel, Decision(3, "R03", None), 1.3)  # a repeated answer
+    _through_answer(tracker, 2, Decision(32, "R03", RejectReason.CHUTE_FULL))
+    _through_answer(tracker, 3, Decision(32, None, RejectReason.NO_ROUTE))
+    assert tracker.per_route == {"R03": 2}
