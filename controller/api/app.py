@@ -16,6 +16,7 @@ from controller.api import (
     routes_ops,
     routes_parcels,
     routes_plan,
+    routes_replan,
     routes_reports,
     routes_upstream,
 )
@@ -77,6 +78,7 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
     for module in (
         routes_manifest,
         routes_plan,
+        routes_replan,
         routes_parcels,
         routes_line,
         routes_containers,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller.auth.audit import CONSOLE, Actor, AuditLog
-from controller.errors import CommandRefused, ReportError
+from controller.errors import CommandRefused, ReportError, SortPlanError
 from controller.packml.commands import check_command
 from controller.reports.shift import ShiftReport, shift_report, throughput_series
 from plc_configs.contract import PackMLCommand, PackMLState
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from controller.journal.writer import Journal
     from controller.line.plc_link import PlcLink
     from controller.packml.history import LineStates
+    from controller.sortplan.history import PlanVersion
+    from controller.sortplan.replanner import Proposal, Replanner
     from plc_configs.schema import LineConfig
 
 
@@ -41,6 +43,7 @@ class LineActions:
     images: ImageStore
     journal: Journal
     line_states: LineStates
+    replanner: Replanner
     clock: Callable[[], float]
 
     # -- commands --------------------------------------------------------------------------
@@ -109,6 +112,43 @@ class LineActions:
             self.audit.record(actor, action, key, str(err), ok=False)
             raise
         self.audit.record(actor, action, key, detail)
+
+    # -- re-planning -------------------------------------------------------------------------
+
+    async def propose_plan(self, actor: Actor = CONSOLE, fresh: bool | None = None) -> Proposal:
+        """Ask the optimiser for a sort plan now (PlanningError when there is none);
+        audited as ``plan.propose``, failures too."""
+        try:
+            proposal = await self.replanner.propose(f"requested by {actor.name}", fresh=fresh)
+        except SortPlanError as err:
+            self.audit.record(actor, "plan.propose", None, str(err), ok=False)
+            raise
+        self.audit.record(
+            actor, "plan.propose", f"proposal {proposal.id}", f"{len(proposal.moves)} routes move"
+        )
+        return proposal
+
+    async def apply_proposal(self, proposal_id: int, actor: Actor = CONSOLE) -> PlanVersion:
+        """Make proposal ``proposal_id`` the sort plan; audited as ``plan.apply``, refusals too."""
+        target = f"proposal {proposal_id}"
+        try:
+            version = await self.replanner.apply(proposal_id, actor.name, actor.role)
+        except SortPlanError as err:
+            self.audit.record(actor, "plan.apply", target, str(err), ok=False)
+            raise
+        self.audit.record(actor, "plan.apply", target, f"sort plan version {version.version}")
+        return version
+
+    def discard_proposal(self, proposal_id: int, actor: Actor = CONSOLE) -> Proposal:
+        """Drop proposal ``proposal_id``; audited as ``plan.discard``, refusals too."""
+        target = f"proposal {proposal_id}"
+        try:
+            proposal = self.replanner.discard(proposal_id, actor.name)
+        except SortPlanError as err:
+            self.audit.record(actor, "plan.discard", target, str(err), ok=False)
+            raise
+        self.audit.record(actor, "plan.discard", target)
+        return proposal
 
     def image_file(self, relative: str) -> Path:
         """The file of a parcel image's relative path (``images[].path`` of a parcel lookup).
