@@ -10,6 +10,7 @@
     ├── CommandRefused          a line command is not allowed now (PackML state, link down)
     ├── SortPlanError           a sort plan change is invalid (every problem, by route)
     │   └── PlanningError       a planning instance is invalid (by field) or cannot be planned
+    ├── RoutePlanError          a route plan from the TMS is invalid (every problem, by field)
     ├── UpstreamError           the outbox cannot be read or changed
     ├── TokenError              an API token cannot be created, found or revoked
     └── UserError               an HMI user cannot be added, found or changed
@@ -65,6 +66,19 @@ class SortPlanError(ControllerError):
 class PlanningError(SortPlanError):
     """A sort-plan instance is invalid (``problems`` by field) or has no plan at all
     (``problems["plan"]`` names the cause: which truck needs how many chutes)."""
+
+
+class RoutePlanError(ControllerError):
+    """A route plan (trucks, routes, stops) is refused; ``problems`` maps a field path
+    (``routes.R017.stops.2.sequence``) to why."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = dict(problems)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.problems.items()))
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
+        # Pickled by its problems, like SortPlanError.
+        return (type(self), (self.problems,))
 
 
 class UpstreamError(ControllerError):

@@ -34,6 +34,15 @@ class Chute(_Strict):
     capacity: int = Field(gt=0, description="parcels until the container is full")
 
 
+class Door(_Strict):
+    """A dock door, where trucks are loaded; the TMS's route plan names trucks' doors by id."""
+
+    id: str = Field(min_length=1, max_length=32, description="the door's name (e.g. 'D01')")
+    position_mm: float = Field(
+        ge=0, description="where the door lies along the sorter, measured like the chutes"
+    )
+
+
 class Topology(_Strict):
     """Where things are along the belt, in millimetres from the induct."""
 
@@ -51,6 +60,10 @@ class Topology(_Strict):
     decision_point_mm: int = Field(ge=0, description="the answer must be in by here")
     chutes: list[Chute] = Field(min_length=1)
     reject_chute: Chute
+    doors: list[Door] = Field(
+        default_factory=list,
+        description="dock doors; the route plan from the TMS puts each truck at one of them",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Topology:
@@ -70,6 +83,18 @@ class Topology(_Strict):
                 f"every chute must lie after the decision point; too early: "
                 f"{early or [self.reject_chute.id]}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _unique_doors(self) -> Topology:
+        first: dict[str, int] = {}
+        problems = []
+        for i, door in enumerate(self.doors):
+            if door.id in first:
+                problems.append(f"doors.{i}.id: door {door.id} is also doors.{first[door.id]}")
+            first.setdefault(door.id, i)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property

@@ -77,6 +77,30 @@ def test_not_yaml_and_missing_file():
         load_line_config("/nonexistent/line.yaml")
 
 
+def test_the_demo_line_has_four_dock_doors_and_doors_are_optional():
+    doors = load_line_config(DEMO).topology.doors
+    assert [d.id for d in doors] == ["D01", "D02", "D03", "D04"]
+    assert [d.position_mm for d in doors] == sorted(d.position_mm for d in doors)
+    start = _demo_text().index("  doors:")
+    end = _demo_text().index("\n\n", start)
+    without = _demo_text()[:start] + _demo_text()[end + 1 :]
+    assert parse_line_config(without).topology.doors == []
+
+
+def test_a_repeated_door_id_is_refused_with_its_key():
+    text = _demo_text().replace("{id: D03, position_mm: 21500}", "{id: D01, position_mm: 21500}")
+    (problem,) = _problems(text)
+    assert "topology.doors.2.id: door D01 is also doors.0" in problem
+    line_no = int(problem.split(":")[1])
+    assert "D01, position_mm: 21500" in text.splitlines()[line_no - 1]
+
+
+@pytest.mark.parametrize("bad", ["''", "D" * 33])
+def test_a_door_id_is_1_to_32_characters(bad):
+    (problem,) = _problems(_demo_text().replace("{id: D04,", f"{{id: {bad},"))
+    assert "topology.doors.3.id" in problem
+
+
 def test_committed_json_schema_is_current():
     committed = DEMO.parent / "line-config.schema.json"
     assert json.loads(committed.read_text()) == json.loads(json_schema()), (
