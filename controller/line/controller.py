@@ -48,7 +48,9 @@ from controller.parcels.decision import SortPlan
 from controller.parcels.resume import remember_finished, resume_open
 from controller.parcels.state import KEEP_TERMINAL, ParcelTracker
 from controller.reports.shift import SCHEMA as SHIFT_REPORT_SCHEMA
+from controller.routeplan import RoutePlanService, RoutePlanStore
 from controller.sortplan.history import SortPlanService, SortPlanStore
+from controller.sortplan.replanner import LineState, Replanner
 from controller.upstream.delivery import UpstreamDelivery
 from drivers.registry import (
     create_camera,
@@ -146,13 +148,28 @@ class LineController(LineActions):
         self.alarm_history = AlarmHistory(self.journal.path)
         self.tracker = ParcelTracker()
         self.plan = SortPlan(config.sort_plan, config.topology.reject_chute.id)
+        self.route_plan = RoutePlanService(
+            RoutePlanStore(data_dir / "route-plan.sqlite"),
+            [door.id for door in config.topology.doors],
+            constraint=lambda plan: self.plan_service.route_plan_problems(plan.trucks_by_route()),
+        )
         self.plan_service = SortPlanService(
             self.plan,
             SortPlanStore(data_dir / "sort-plan.sqlite"),
             config.sort_plan,
             config.topology.chute_ids,
             {r.route: f"labels.route_rules.{i}" for i, r in enumerate(config.labels.route_rules)},
+            trucks=lambda: self.route_plan.active.trucks_by_route(),
         )
+        self.replanner = Replanner(
+            config.replanning,
+            self.plan_service,
+            self._replan_state,
+            self._route_volumes,
+            self.alarms,
+            clock=clock,
+        )
+        self.route_plan.add_listener(self.replanner.route_plan_changed)
         self.manifest_path = data_dir / config.manifest.path
         self.manifest = ManifestStore(data_dir / "manifest.sqlite")
         self.imports = ImportJobs(self.manifest)
@@ -239,8 +256,10 @@ class LineController(LineActions):
             if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
                 log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
             log.info("%s", await self.plan_service.load())
+            log.info("%s", await self.route_plan.load())
             await self.containers.restore()
             await self.manifest_feed.load(startup=True)
+            await self.replanner.restored(self.route_plan.active.version)
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 for make in services:
@@ -258,6 +277,7 @@ class LineController(LineActions):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
                 group.create_task(self.manifest_feed.watch(), name="manifest-watch")
                 group.create_task(self.upstream.run(), name="upstream")
+                group.create_task(self.replanner.run(), name="replanner")
                 group.create_task(self.line_states.run(), name="line-states")
                 group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
                 self.started.set()
@@ -298,6 +318,27 @@ class LineController(LineActions):
             len(records) - closed,
             closed,
         )
+
+    def _replan_state(self) -> LineState:
+        """What the replanner reads of the line now: chutes, doors, the route plan, the
+        chutes out of service or full, the parcels answered per route."""
+        status = self.plc.status
+        topology = self.config.topology
+        route_plan = self.route_plan.active
+        return LineState(
+            tuple((c.id, c.position_mm) for c in topology.chutes),
+            tuple((d.id, d.position_mm) for d in topology.doors),
+            {t.id: t.door for t in route_plan.trucks},
+            route_plan.trucks_by_route(),
+            route_plan.version,
+            (status.chute_disabled if status else frozenset()) | self.plc.disabled_by_host,
+            status.chute_full if status else frozenset(),
+            dict(self.tracker.per_route),
+        )
+
+    async def _route_volumes(self) -> dict[str, int]:
+        """Manifest parcels per route (the volume the optimiser plans with)."""
+        return await asyncio.to_thread(self.manifest.routes)
 
     def _outbox_committed(self) -> None:
         """Called by the journal's writer thread after it committed outbox rows."""

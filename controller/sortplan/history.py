@@ -147,6 +147,8 @@ class SortPlanService:
         self.chute_ids = frozenset(chute_ids)
         self.required_routes = dict(required_routes or {})
         self.trucks = trucks or dict
+        self.action = "config"
+        """How the active version was made: config, replace, patch, replan."""
         self._lock = asyncio.Lock()
 
     async def load(self) -> str:
@@ -156,6 +158,7 @@ class SortPlanService:
             version, based_on = latest
             if based_on == self.config_hash and not self.problems(version.plan):
                 self.plan.replace(version.plan, version.version)
+                self.action = version.action
                 return f"sort plan version {version.version} (by {version.actor}) restored"
         number = latest[0].version + 1 if latest else 1
         before = latest[0].plan if latest else {}
@@ -174,6 +177,7 @@ class SortPlanService:
             self.config_hash,
         )
         self.plan.replace(self.config_plan, number)
+        self.action = "config"
         return f"sort plan version {number} from the line config"
 
     def problems(self, plan: Mapping[str, Sequence[int]]) -> dict[str, str]:
@@ -231,6 +235,7 @@ class SortPlanService:
             )
             await asyncio.to_thread(self.store.add, version, self.config_hash)
             self.plan.replace(plan, version.version)
+            self.action = action
             log.warning(
                 "sort plan version %d by %s (%s): %s",
                 version.version,

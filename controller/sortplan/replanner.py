@@ -258,6 +258,20 @@ class Replanner:
 
     # -- running -----------------------------------------------------------------------
 
+    async def restored(self, route_plan_version: int) -> None:
+        """After a restart: a sort plan the replanner made (restored by the sort-plan
+        history) stands for the route plan restored with it, so no fresh plan is
+        proposed for it; its triggers watch it again."""
+        if self.service.action != "replan" or route_plan_version == 0:
+            return
+        self._route_plan_changed.clear()
+        self.planned_route_plan = route_plan_version
+        line = self.state()
+        volumes = await self.volumes()
+        plan = self.service.plan.as_dict()
+        wanted = {r: volumes.get(r, 0) for r in line.routes}
+        self.triggers.reset(plan, wanted, line.out, line.arrived)
+
     def route_plan_changed(self, *_: object) -> None:
         """A new route plan arrived: the next check makes a fresh plan (listener)."""
         self._route_plan_changed.set()
