@@ -24,6 +24,11 @@ class ReplanningSection(Strict):
     policy: Literal["manual", "auto"] = Field(
         "manual", description="manual: a supervisor applies a proposal; auto: applied at once"
     )
+    repairs: bool = Field(
+        True,
+        description="propose repairs on the triggers (false: only a new route plan "
+        "proposes a plan, a fresh one; the plan is static in between)",
+    )
     full_after_s: float = Field(
         60, gt=0, description="a chute reporting full this long triggers a repair"
     )

@@ -285,8 +285,8 @@ class Replanner:
             reason = f"route plan version {line.route_plan_version}"
             return await self._try(reason, None, fresh=True)
         line = self.state()
-        if not self.triggers.plan:  # nothing planned by the optimiser yet
-            return None
+        if not self.triggers.plan or not self.settings.repairs:
+            return None  # nothing planned by the optimiser yet, or repairs are off
         fired = self.triggers.check(self.clock(), line.out, line.full, line.arrived)
         if fired is None:
             return None

@@ -142,3 +142,37 @@ async def test_without_a_route_plan_nothing_is_proposed(tmp_path):
     with pytest.raises(PlanningError) as err:
         await replanner.propose("requested")
     assert "no route plan" in err.value.problems["route_plan"]
+
+
+async def test_after_a_restart_a_replanned_plan_is_kept_and_watched_not_proposed_again(tmp_path):
+    replanner, _, service, _ = await _replanner(tmp_path, policy="auto")
+    replanner.route_plan_changed()
+    await replanner.check()
+    applied = service.plan.as_dict()
+    # a restart: a new service and replanner over the same sort-plan history
+    again, line2, service2, _ = await _replanner(tmp_path, policy="auto")
+    assert service2.plan.as_dict() == applied and service2.action == "replan"
+    again.route_plan_changed()  # the route plan service tells of the restored route plan
+    await again.restored(line2.version)
+    assert await again.check() is None  # no fresh plan for the same route plan
+    failed = applied["R5"][0]
+    line2.out = frozenset({failed})
+    proposal = await again.check()  # its triggers watch it
+    assert proposal is not None and f"chute {failed}" in proposal.trigger
+
+
+async def test_a_config_plan_after_a_restart_is_replaced_by_a_fresh_proposal(tmp_path):
+    replanner, line, _, _ = await _replanner(tmp_path)
+    replanner.route_plan_changed()
+    await replanner.restored(line.version)  # the active plan is the config's: not restored
+    proposal = await replanner.check()
+    assert proposal is not None and proposal.mode == "fresh"
+
+
+async def test_with_repairs_off_only_a_route_plan_gives_a_plan(tmp_path):
+    replanner, line, service, _ = await _replanner(tmp_path, policy="auto")
+    replanner.settings = replanner.settings.model_copy(update={"repairs": False})
+    replanner.route_plan_changed()
+    assert (await replanner.check()).mode == "fresh"
+    line.out = frozenset({service.plan.as_dict()["R5"][0]})
+    assert await replanner.check() is None
