@@ -113,6 +113,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     sim = SimulatorProcess(options)
     tms = TmsProcess(options.data_dir)
     started = time.monotonic()
+    started_wall = time.time()
     try:
         ready = await sim.start()
         print(f"simulator ready: {json.dumps(ready)}")
@@ -132,10 +133,12 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     if run.interrupted and options.report is None:
         return None
     journal = await asyncio.to_thread(read_journal, line.journal.path, line.journal.session)
+    versions = await line.plan_service.history(limit=100_000)
     report = build_report(
         journal,
         sim.truth(),
         config.sort_plan,
+        plans={v.version: v.plan for v in versions},
         parcels_requested=options.parcels,
         rate_pph=options.rate_pph or config.simulation.rate_pph,
         seed=options.seed if options.seed is not None else config.simulation.seed,
@@ -143,6 +146,17 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         interrupted=run.interrupted,
     )
     report.upstream = run.upstream
+    report.plan_changes = [
+        {
+            "version": v.version,
+            "action": v.action,
+            "actor": v.actor,
+            "reason": v.reason,
+            "routes_changed": len(v.change),
+        }
+        for v in reversed(versions)
+        if v.time >= started_wall
+    ]
     if options.report is not None:
         options.report.parent.mkdir(parents=True, exist_ok=True)
         options.report.write_text(report.to_json())
@@ -185,6 +199,7 @@ async def _run_line(
             print(f"HMI login: user {user}, password {password}")
         print(f"TMS simulator receives the webhooks at {tms.webhook_url}")
         print(f"a viewer token for the API (Authorize in /docs): {token}", flush=True)
+        await _send_route_plan(line, options, tms, task)
         try:
             await watch(line, task, options.parcels, options.rate_pph, options.live, started)
             interrupted = False
@@ -198,6 +213,36 @@ async def _run_line(
     finally:
         error = await _stop_line(task)
     return _LineRun(interrupted, wall, upstream, error)
+
+
+ROUTE_PLAN_FILE = "route-plan.json"
+"""Written by the simulator (``simulation.route_plan``) next to its manifest."""
+
+
+async def _send_route_plan(
+    line: LineController, options: DemoOptions, tms: TmsProcess, task: asyncio.Task[None]
+) -> None:
+    """When the simulator generated a route plan, send it as the TMS does, once the API is
+    up: the line then plans its sort plan from it (``replanning``)."""
+    path = options.data_dir / ROUTE_PLAN_FILE
+    if not path.exists():
+        return
+    while line.api_url is None and not task.done():  # noqa: ASYNC110 (set by the server)
+        await asyncio.sleep(0.05)
+    if task.done():
+        return
+    token = await asyncio.to_thread(
+        TokenStore(tokens_path(options.data_dir, line.config.api.tokens_path)).create,
+        f"demo-tms-{os.getpid()}",
+        "tms",
+    )
+    plan = await tms.push_route_plan(str(line.api_url), token, path)
+    print(
+        f"route plan version {plan['version']} sent as the TMS does (PUT /api/v1/route-plan): "
+        f"{len(plan['trucks'])} trucks, {len(plan['routes'])} routes; "
+        f"re-planning policy {line.config.replanning.policy}",
+        flush=True,
+    )
 
 
 async def _stop_line(task: asyncio.Task[None], grace_s: float = 15.0) -> BaseException | None:

@@ -6,6 +6,8 @@ the end asks it what it received (every event once, in order per parcel).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
 import sys
@@ -15,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from controller.cli.child_process import ChildProcess
+from controller.errors import ControllerError
 from plc_configs.schema import LineConfig
 
 SECRET_ENV = "LANESORT_DEMO_WEBHOOK_SECRET"
@@ -57,6 +60,25 @@ class TmsProcess:
                 return await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
+
+    async def push_route_plan(self, api_url: str, token: str, path: Path) -> dict[str, Any]:
+        """PUT the route plan the simulator generated (``path``) to LaneSort's API, as the
+        TMS does; the stored plan, or ControllerError with the API's answer."""
+        body = json.loads(await asyncio.to_thread(path.read_text))
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client,
+                client.put(f"{api_url}/api/v1/route-plan", json=body, headers=headers) as answer,
+            ):
+                text = await answer.text()
+                if answer.status != 200:
+                    raise ControllerError(
+                        f"the route plan {path} was refused ({answer.status}): {text[:2000]}"
+                    )
+                return json.loads(text)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise ControllerError(f"the route plan could not be sent to {api_url}: {err}") from err
 
     async def stop(self) -> None:
         """SIGTERM, then wait (kill after 10 s)."""

@@ -202,11 +202,12 @@ class PlcLink(DeviceSupervisor):
                         parcel, Measurement(weight_error=late, dimensions_error=late), now
                     )
                 )
+        plan_version = self.parts.plan.version  # the plan the decision reads (no await between)
         route_decision = self._decide(identification or Identification(None, RejectReason.NO_READ))
         decision = self._apply_measurement(parcel, route_decision, now)
         await self.driver.answer(request, decision.chute)
         answered = self.clock()
-        events = tracker.on_answered(parcel, decision, answered)
+        events = tracker.on_answered(parcel, decision, answered, plan_version)
         self.parts.journal.extend(events)
         if events and parcel.request_seen_at is not None:
             latency = answered - parcel.request_seen_at

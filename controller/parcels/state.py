@@ -278,8 +278,10 @@ class ParcelTracker:
             parcel.request_seen_at = now
         return parcel, events
 
-    def on_answered(self, parcel: Parcel, decision: Decision, now: float) -> list[ParcelEvent]:
-        """The destination answer reached the PLC."""
+    def on_answered(
+        self, parcel: Parcel, decision: Decision, now: float, plan_version: int | None = None
+    ) -> list[ParcelEvent]:
+        """The destination answer reached the PLC (decided with sort plan ``plan_version``)."""
         if parcel.terminal or parcel.state is ParcelState.ASSIGNED:
             return []
         parcel.decision = decision
@@ -291,6 +293,8 @@ class ParcelTracker:
             self.per_route[route] = self.per_route.get(route, 0) + 1
         latency = (now - parcel.request_seen_at) * 1000 if parcel.request_seen_at else None
         detail: dict[str, Any] = {"answer_ms": latency}
+        if plan_version is not None:
+            detail["plan_version"] = plan_version
         if decision.detail:
             detail["why"] = decision.detail
         return [self._event(parcel, now, "assigned", detail, chute=decision.chute)]

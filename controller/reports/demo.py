@@ -69,6 +69,8 @@ class DemoReport:
     notes: list[str] = field(default_factory=list)
     upstream: dict[str, Any] | None = None
     """Webhook delivery: outbox events, delivered, what the TMS received (demo with a TMS)."""
+    plan_changes: list[dict[str, Any]] = field(default_factory=list)
+    """Sort-plan versions made during the run (re-planning): version, action, who, why."""
 
     def to_json(self) -> str:
         """The report as indented JSON."""
@@ -90,6 +92,13 @@ def read_journal(path: Path, session: int) -> dict[str, Any]:
         span = conn.execute(
             "SELECT min(time), max(time) FROM events WHERE session=?", (session,)
         ).fetchone()
+        versions = dict(
+            conn.execute(
+                "SELECT tracking_id, json_extract(detail, '$.plan_version') FROM events "
+                "WHERE session=? AND kind='assigned'",
+                (session,),
+            ).fetchall()
+        )
         latencies = [
             r[0]
             for r in conn.execute(
@@ -103,6 +112,7 @@ def read_journal(path: Path, session: int) -> dict[str, Any]:
         "inducted": inducted,
         "terminals": terminals,
         "latencies": latencies,
+        "plan_versions": versions,
         "span_s": (span[1] - span[0]) if span and span[0] is not None else 0.0,
     }
 
@@ -117,8 +127,14 @@ def build_report(
     seed: int,
     wall_time_s: float,
     interrupted: bool = False,
+    plans: dict[int, dict[str, list[int]]] | None = None,
 ) -> DemoReport:
-    """Compare the journal with the twin's truth and compute the figures."""
+    """Compare the journal with the twin's truth and compute the figures.
+
+    A parcel sorted to a chute of its true route in the sort plan it was decided with
+    (``plans``: version -> plan, from the sort-plan history; the journal says which
+    version) is right; any other sort chute is wrong. Without ``plans``, ``plan``.
+    """
     notes: list[str] = []
     span = journal.get("span_s", 0.0)
     terminal_count = Counter(uid for uid, *_ in journal["terminals"])
@@ -143,7 +159,10 @@ def build_report(
             landed = parcel.get("landed_chute")
             if landed is None or parcel.get("result") != "DIVERTED":
                 continue
-            if parcel.get("in_manifest") and landed in plan.get(parcel.get("route"), []):
+            used = plan
+            if plans and (v := journal.get("plan_versions", {}).get(parcel["tracking_id"])):
+                used = plans.get(v, plan)
+            if parcel.get("in_manifest") and landed in used.get(parcel.get("route"), []):
                 right += 1
             else:
                 wrong += 1
