@@ -48,6 +48,7 @@ from controller.parcels.decision import SortPlan
 from controller.parcels.resume import remember_finished, resume_open
 from controller.parcels.state import KEEP_TERMINAL, ParcelTracker
 from controller.reports.shift import SCHEMA as SHIFT_REPORT_SCHEMA
+from controller.routeplan import RoutePlanService, RoutePlanStore
 from controller.sortplan.history import SortPlanService, SortPlanStore
 from controller.upstream.delivery import UpstreamDelivery
 from drivers.registry import (
@@ -153,6 +154,9 @@ class LineController(LineActions):
             config.topology.chute_ids,
             {r.route: f"labels.route_rules.{i}" for i, r in enumerate(config.labels.route_rules)},
         )
+        self.route_plan = RoutePlanService(
+            RoutePlanStore(data_dir / "route-plan.sqlite"), [d.id for d in config.topology.doors]
+        )
         self.manifest_path = data_dir / config.manifest.path
         self.manifest = ManifestStore(data_dir / "manifest.sqlite")
         self.imports = ImportJobs(self.manifest)
@@ -239,6 +243,7 @@ class LineController(LineActions):
             if failed := await asyncio.to_thread(self.manifest.fail_interrupted_jobs):
                 log.warning("%d manifest imports were interrupted by a stop; upload again", failed)
             log.info("%s", await self.plan_service.load())
+            log.info("%s", await self.route_plan.load())
             await self.containers.restore()
             await self.manifest_feed.load(startup=True)
             async with asyncio.TaskGroup() as group:
