@@ -73,8 +73,10 @@ def _envelope(body: dict[str, Any]) -> tuple[str | None, int | None, dict[str, s
     """``reason`` and ``expected_version`` of the body, and their problems."""
     problems: dict[str, str] = {}
     reason = body.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-        problems["reason"] = "expected text of at most 500 characters, or null"
+    if reason is not None and (
+        not isinstance(reason, str) or len(reason) > 500 or not reason.isprintable()
+    ):
+        problems["reason"] = "expected printable text of at most 500 characters, or null"
         reason = None
     expected = body.get("expected_version")
     if expected is not None and (
