@@ -12,7 +12,8 @@ import-linter contracts check it on every test run):
 * :mod:`~controller.containers` (chute containers and fill), :mod:`~controller.reports`
   (shift and demo reports), :mod:`~controller.manifest` (the TMS manifest: rows, store,
   imports), :mod:`~controller.sortplan` (the route -> chutes plan, its validation,
-  history and optimiser);
+  history and optimiser), :mod:`~controller.routeplan` (the TMS's trucks, doors, routes
+  and stops, versioned);
 * :mod:`~controller.upstream` (every parcel's events to the TMS webhook, from the outbox),
   :mod:`~controller.auth` (API tokens, HMI users, the audit log);
 * :mod:`~controller.alarms` (the alarm board and its history), :mod:`~controller.packml`

@@ -18,6 +18,7 @@ from controller.api import (
     routes_plan,
     routes_replan,
     routes_reports,
+    routes_routeplan,
     routes_upstream,
 )
 from controller.auth import TokenStore
@@ -29,7 +30,7 @@ The REST API of a LaneSort sort line, for the upstream TMS and for supervisors' 
 **Authentication.** Every endpoint except `/health` and `/ready` needs
 `Authorization: Bearer <token>`. Tokens are made on the controller host with
 `lanesort token create --config LINE.yaml --name NAME --role tms|supervisor|viewer`
-and shown once. Roles: `tms` uploads manifests and changes the sort plan;
+and shown once. Roles: `tms` uploads manifests, sends the route plan and changes the sort plan;
 `supervisor` starts/stops the line, enables/disables chutes and acknowledges and
 shelves alarms; every role reads.
 A missing or wrong token answers 401, a token of the wrong role 403.
@@ -64,6 +65,10 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
         openapi_tags=[
             {"name": "manifest", "description": "Parcels the TMS sends: barcode → route"},
             {"name": "sort plan", "description": "Route → chutes, changes and audit trail"},
+            {
+                "name": "route plan",
+                "description": "Trucks at dock doors, their routes and stops, from the TMS",
+            },
             {"name": "parcels", "description": "What happened to each parcel"},
             {"name": "line", "description": "Line state, commands, audit log, chutes"},
             {"name": "alarms", "description": "ISA-18.2 alarms: acknowledge, shelve, history"},
@@ -79,6 +84,7 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
         routes_manifest,
         routes_plan,
         routes_replan,
+        routes_routeplan,
         routes_parcels,
         routes_line,
         routes_containers,

@@ -251,6 +251,14 @@ class ManifestStore:
         rows = self._read("SELECT route, count(*) FROM manifest GROUP BY route ORDER BY route")
         return dict(rows)
 
+    def stops(self) -> list[tuple[str, int | None, int]]:
+        """``(route, stop_sequence, parcels)`` for every route and stop in the manifest,
+        ordered by route then stop (no stop first) (thread-side)."""
+        return self._read(
+            "SELECT route, stop_sequence, count(*) FROM manifest"
+            " GROUP BY route, stop_sequence ORDER BY route, stop_sequence"
+        )  # type: ignore[return-value]
+
     def delete(self, barcode: str) -> bool:
         """Remove ``barcode``; True if it was there (thread-side)."""
         if not _encodable(barcode):

@@ -49,7 +49,10 @@ MAX_SEQUENCE = 2**31 - 1
 #: Longest consignee (the manifest's limit).
 MAX_CONSIGNEE = 200
 
-_ID = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")
+#: 9999-12-31T23:59:59Z: the last time an ISO date can write.
+_LAST_TIME = 253402300799
+
+_ID = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _ENVELOPE = frozenset({"version", "time", "actor", "reason"})
 _TRUCK_KEYS = frozenset({"id", "door", "arrival", "departure", "capacity_kg", "capacity_m3"})
@@ -361,13 +364,19 @@ def _sequence(value: object, where: str, problems: dict[str, str]) -> int | None
 def _capacity(value: object, where: str, problems: dict[str, str]) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = None
+    if number is None or not math.isfinite(number):
         problems[where] = f"expected a number or null, not {_kind(value)}"
         return None
-    if value < 0:
-        problems[where] = f"a capacity cannot be negative ({value:g})"
+    if number < 0:
+        problems[where] = f"a capacity cannot be negative ({number:g})"
         return None
-    return float(value)
+    return number
 
 
 def _time(value: object, where: str, problems: dict[str, str]) -> float | None:
@@ -380,7 +389,11 @@ def _time(value: object, where: str, problems: dict[str, str]) -> float | None:
             pass
         else:
             if moment.tzinfo is not None:
-                return moment.timestamp()
+                epoch = moment.timestamp()
+                if 0 <= epoch <= _LAST_TIME:
+                    return epoch
+                problems[where] = "expected a time from 1970 to 9999 (UTC)"
+                return None
     problems[where] = "expected an ISO 8601 time with a timezone (2026-12-04T06:00:00Z), or null"
     return None
 

@@ -84,6 +84,19 @@ def test_delete_routes_and_count(store):
     assert store.size == 6 and store.routes()["R0"] == 2
 
 
+def test_stops_count_parcels_by_route_and_stop(store):
+    store.upsert(
+        [
+            ManifestRow("B1", "R2", 5),
+            ManifestRow("B2", "R1", 3),
+            ManifestRow("B3", "R1", 3),
+            ManifestRow("B4", "R1"),
+            ManifestRow("B5", "R1", 1),
+        ]
+    )
+    assert store.stops() == [("R1", None, 1), ("R1", 1, 1), ("R1", 3, 2), ("R2", 5, 1)]
+
+
 def test_jobs_are_recorded_and_interrupted_ones_failed_at_start_up(store):
     done = ImportJob(
         "j1",
