@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from plc_configs.loader import load_line_config
+from simulators.measure.devices import measure_devices
 from simulators.measure.faults import Fault
-from simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simulators.scenario import (
+    Scenario,
+    ScenarioError,
+    load_line_scenario,
+    load_scenario,
+    parse_scenario,
+)
 
 GOOD = """\
 faults:
@@ -136,3 +146,17 @@ volumes:
     assert problems[1].startswith("v.yaml:3: chutes.1.seconds: ")
     assert problems[2].startswith("v.yaml:6: volumes.0.routes_share: ")
     assert problems[3] == "v.yaml:8: volumes.1.routes_share: required key is missing"
+
+
+def test_route_plan_demo_scenario_fits_the_route_plan_demo_line():
+    configs = Path(__file__).parents[2] / "plc_configs"
+    config = load_line_config(configs / "demo-line-routeplan.yaml")
+    config = config.model_copy(
+        update={
+            "simulation": config.simulation.model_copy(
+                update={"scenario": "scenarios/routeplan-replan.yaml"}
+            )
+        }
+    )
+    s = load_line_scenario(config, configs, measure_devices(config))
+    assert {c.chute for c in s.chutes} == {5, 12} and len(s.volumes) == 1
