@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from plc_configs.base import Strict as _Strict
+from plc_configs.route_plan import RoutePlanSimulation
 
 
 class LineSection(_Strict):
@@ -361,3 +362,8 @@ class Simulation(_Strict):
         "(relative to this file)",
     )
     plc: PlcSimulation = PlcSimulation()
+    route_plan: RoutePlanSimulation | None = Field(
+        None,
+        description="generate a route plan (trucks, routes, stops) and draw the parcels' "
+        "routes and stops from it, with skewed volumes; null: routes uniform over sort_plan",
+    )

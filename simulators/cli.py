@@ -10,6 +10,10 @@ the addresses of the config's devices, then prints one JSON line on stdout::
 
     {"event": "ready", "manifest": "<path>", "belt_speed_mps": <m/s>, "parcels": <N or null>}
 
+(with ``simulation.route_plan``, also ``"route_plan": "<path>"``: the plan as the TMS
+sends it, ``route-plan.json`` next to the manifest, whose rows then carry each
+parcel's ``stop_sequence`` and ``consignee``)
+
 and, once ``--parcels`` were all inducted and confirmed in the ring,
 ``{"event": "drained", "inducted": N}``. It serves until SIGINT/SIGTERM, then writes
 the truth file (``--truth``) and exits 0. With ``--parent-pid P`` it also stops when P,
@@ -117,8 +121,10 @@ async def run(
             config.topology.answer_window_ms(),
         )
     manifest = (Path(config.line.data_dir) / config.manifest.path).resolve()
-    sim_line.write_manifest(manifest, manifest_size(config))
+    plan_path = sim_line.write_manifest(manifest, manifest_size(config))
     log.info("manifest written: %s", manifest)
+    if plan_path is not None:
+        log.info("route plan written: %s", plan_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,15 +134,15 @@ async def run(
         watch = asyncio.create_task(watch_parent(parent_pid, stop.set), name="parent-watch")
     try:
         await sim_line.start()
-        _emit(
-            out,
-            {
-                "event": "ready",
-                "manifest": str(manifest),
-                "belt_speed_mps": twin.belt_speed_mps,
-                "parcels": twin.parcel_limit,
-            },
-        )
+        ready = {
+            "event": "ready",
+            "manifest": str(manifest),
+            "belt_speed_mps": twin.belt_speed_mps,
+            "parcels": twin.parcel_limit,
+        }
+        if plan_path is not None:
+            ready["route_plan"] = str(plan_path)
+        _emit(out, ready)
         drained = False
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

@@ -1,4 +1,5 @@
-"""Files the simulator writes: the TMS manifest (CSV) and the truth file (JSON).
+"""Files the simulator writes: the TMS manifest (CSV), the route plan and the truth file
+(JSON).
 
 Both are written atomically: a temporary file in the same folder, then a rename.
 """
@@ -10,10 +11,13 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulators.parcels import MANIFEST_COLUMNS
 from simulators.plc_logic import PlcLogic
+from simulators.route_plan import RoutePlan
 from simulators.twin import LineTwin
 
 
@@ -32,18 +36,29 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def manifest_csv(rows: list[tuple[str, str]]) -> str:
-    """CSV text with header ``barcode,route``."""
+def manifest_csv(rows: Sequence[tuple[str, ...]], columns: Sequence[str] = MANIFEST_COLUMNS) -> str:
+    """CSV text with a header of ``columns`` (default ``barcode,route``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["barcode", "route"])
+    writer.writerow(list(columns))
     writer.writerows(rows)
     return out.getvalue()
 
 
-def write_manifest(path: Path, rows: list[tuple[str, str]]) -> None:
+def write_manifest(
+    path: Path, rows: Sequence[tuple[str, ...]], columns: Sequence[str] = MANIFEST_COLUMNS
+) -> None:
     """Write the manifest CSV atomically."""
-    write_atomic(path, manifest_csv(rows))
+    write_atomic(path, manifest_csv(rows, columns))
+
+
+ROUTE_PLAN_FILE = "route-plan.json"
+"""The route plan is written next to the manifest under this name."""
+
+
+def write_route_plan(path: Path, plan: RoutePlan) -> None:
+    """Write the route plan as the TMS sends it (``PUT /api/v1/route-plan``), atomically."""
+    write_atomic(path, json.dumps(plan.as_tms_json(), indent=1) + "\n")
 
 
 def truth(twin: LineTwin, plc: PlcLogic | None, extra_stats: dict[str, Any] | None = None) -> dict:
@@ -56,6 +71,11 @@ def truth(twin: LineTwin, plc: PlcLogic | None, extra_stats: dict[str, Any] | No
                 "tracking_id": tid,
                 "barcode": p.spec.barcode,
                 "route": p.spec.route,
+                **(
+                    {}
+                    if p.spec.stop_sequence is None
+                    else {"stop_sequence": p.spec.stop_sequence, "consignee": p.spec.consignee}
+                ),
                 "in_manifest": p.spec.in_manifest,
                 "reader_outcome": p.spec.reader_outcome.value,
                 "labels": p.spec.labels,

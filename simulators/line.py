@@ -3,7 +3,9 @@
 Used by ``python -m simulators`` and by tests that run the controller against a
 line in the same process. The devices listen where the config's URLs say, or,
 with ``any_port=True``, on free ports and temporary pty paths (``plc_url`` /
-``reader_urls`` / ``measure_urls`` tell which).
+``reader_urls`` / ``measure_urls`` tell which). The scenario (``simulation.scenario``)
+is applied here: its measuring faults by the devices, its PLC faults at their times, its
+chute jams by the PLC program and its volume shifts by the twin's parcels.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from urllib.parse import urlsplit
 
 from plc_configs.schema import LineConfig
 from simulators.camera.server import CameraSimulator
-from simulators.files import write_manifest
-from simulators.measure.devices import MeasureDevices, MeasureTiming
+from simulators.files import ROUTE_PLAN_FILE, write_manifest, write_route_plan
+from simulators.measure.devices import MeasureDevices, MeasureTiming, measure_devices
 from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
 from simulators.plc_opcua import OpcuaPlcSimulator
 from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
+from simulators.scenario import load_line_scenario
 from simulators.twin import Event, EventKind, LineTwin
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,8 @@ class SimulatedLine:
         plc_pki_dir: Path | None = None,
     ):
         self.config = config
-        self.twin = LineTwin(config)
+        self.scenario = load_line_scenario(config, config_dir, measure_devices(config))
+        self.twin = LineTwin(config, volume_shifts=self.scenario.volumes)
         self.plc: PlcSimulator | OpcuaPlcSimulator
         if config.plc.driver == "opcua":
             url = config.plc.url
@@ -82,6 +86,7 @@ class SimulatedLine:
             any_port=any_port,
             config_dir=config_dir,
             timing=measure_timing,
+            scenario=self.scenario,
         )
         self.twin.listeners.append(self.measure.on_twin_event)
         self.cameras: dict[str, CameraSimulator] = {}
@@ -125,9 +130,16 @@ class SimulatedLine:
         spec = self._in_scan_field()
         return spec.weight_kg if spec is not None else None
 
-    def write_manifest(self, path: Path, count: int) -> None:
-        """Write the TMS manifest of parcels 1..count (those the TMS knows)."""
-        write_manifest(path, self.twin.factory.manifest_rows(count))
+    def write_manifest(self, path: Path, count: int) -> Path | None:
+        """Write the TMS manifest of parcels 1..count (those the TMS knows); with a route
+        plan, also the plan (``route-plan.json`` in the same folder), whose path it returns."""
+        factory = self.twin.factory
+        write_manifest(path, factory.manifest_rows(count), factory.manifest_columns)
+        if factory.plan is None:
+            return None
+        plan_path = path.parent / ROUTE_PLAN_FILE
+        write_route_plan(plan_path, factory.plan)
+        return plan_path
 
     async def start(self) -> None:
         """Start the PLC, then the readers, scales and dimensioners."""
@@ -139,12 +151,15 @@ class SimulatedLine:
             await scale.start()
         for camera in self.cameras.values():
             await camera.start()
-        if self.measure.scenario.plc:
+        if self.scenario.plc:
             self._plc_faults = asyncio.create_task(self._run_plc_faults())
+        if self.scenario.chutes:
+            origin = self.plc.clock() - self.measure.elapsed()
+            self.plc.schedule_chute_faults(self.scenario.chutes, origin)
 
     async def _run_plc_faults(self) -> None:
         """The scenario's one-off PLC faults, each at its time (scenario time)."""
-        for entry in sorted(self.measure.scenario.plc, key=lambda e: e.at_s):
+        for entry in sorted(self.scenario.plc, key=lambda e: e.at_s):
             await asyncio.sleep(max(0.0, entry.at_s - self.measure.elapsed()))
             log.warning("scenario: PLC %s at %.1f s", entry.fault, self.measure.elapsed())
             if entry.fault == "disconnect":

@@ -4,7 +4,8 @@
 program over its register memory) and the task that steps it every ``tick_s``. The
 Modbus TCP and OPC UA simulators add only the server that shows that memory on their
 wire. Fault injection (Python API): :meth:`force_chute_full`, :meth:`disable_chute`,
-:meth:`freeze_heartbeat`, :meth:`stall`; each simulator adds dropping its clients.
+:meth:`freeze_heartbeat`, :meth:`stall`, :meth:`schedule_chute_faults`; each simulator
+adds dropping its clients.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from plc_configs.schema import LineConfig
 from simulators.plc_logic import PlcLogic, register_count
+from simulators.scenario import ChuteFaultAt
 from simulators.twin import Event, LineTwin
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class PlcSimulatorBase:
         self._stall_until = 0.0
         self._stopping = asyncio.Event()
         self.action_errors = 0
+        self._chute_faults: tuple[Sequence[ChuteFaultAt], float] | None = None
 
     def _make_logic(self, registers: list[int] | None = None) -> PlcLogic:
         """The PLC program over ``registers`` (new memory if None), stepped to now."""
@@ -49,6 +52,8 @@ class PlcSimulatorBase:
             registers if registers is not None else [0] * register_count(self.config.register_map)
         )
         self.logic = PlcLogic(self.config, self.twin, memory)
+        if self._chute_faults is not None:
+            self.logic.schedule_chute_faults(*self._chute_faults)
         self.logic.step(self.clock())
         return self.logic
 
@@ -105,6 +110,13 @@ class PlcSimulatorBase:
         else:
             self.twin.forced_disabled.discard(chute)
         self.sync()
+
+    def schedule_chute_faults(self, faults: Sequence[ChuteFaultAt], origin_s: float) -> None:
+        """Jam chutes as a scenario's ``chutes:`` say; scenario time 0 is ``origin_s`` on
+        :attr:`clock`."""
+        self._chute_faults = (tuple(faults), origin_s)
+        if self.logic is not None:
+            self.logic.schedule_chute_faults(faults, origin_s)
 
     def stall(self, seconds: float) -> None:
         """Answer no request for ``seconds`` (they are answered late)."""

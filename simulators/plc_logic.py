@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plc_configs.contract import (
@@ -23,6 +24,7 @@ from plc_configs.register_map import RegisterMap
 from plc_configs.schema import LineConfig
 from simulators.packml import START_STATES, PackMLMachine
 from simulators.rings import RegisterRing
+from simulators.scenario import ChuteFaultAt
 from simulators.twin import Belt, Event, EventKind, LineTwin
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,25 @@ class PlcLogic:
         self.host_heartbeat_lost = False
         self._command_seq = registers[self.rm.host.command_seq]
         self.now_s = 0.0
+        self._chute_faults: tuple[ChuteFaultAt, ...] = ()
+        self._scenario_origin_s = 0.0
         self._publish()
+
+    def schedule_chute_faults(self, faults: Sequence[ChuteFaultAt], origin_s: float) -> None:
+        """Jam chutes as a scenario says; scenario time 0 is ``origin_s`` on this PLC's clock."""
+        self._chute_faults = tuple(faults)
+        self._scenario_origin_s = origin_s
+        self._update_jams()
+        self._publish()
+
+    def _update_jams(self) -> None:
+        if not self._chute_faults:
+            return
+        t = self.now_s - self._scenario_origin_s
+        jammed = frozenset(e.chute for e in self._chute_faults if e.active(t))
+        if jammed != self.twin.jammed:
+            log.warning("scenario: jammed chutes at %.1f s: %s", t, sorted(jammed) or "none")
+            self.twin.set_jammed(jammed)
 
     # -- time -----------------------------------------------------------------------
 
@@ -88,6 +108,7 @@ class PlcLogic:
         self.now_s = max(self.now_s, now_s)
         belt_mm = self.belt.update(self.now_s, self.packml.executing)
         self.packml.step(self.now_s)
+        self._update_jams()
         events = self.twin.advance(self.now_s, belt_mm)
         for event in events:
             self._on_event(event)

@@ -21,6 +21,29 @@ One-off faults of the sorter PLC happen at a moment of the scenario::
       - {at_s: 30, fault: disconnect}            # drop every client connection
       - {at_s: 45, fault: stall, seconds: 1.5}   # answer nothing for 1.5 s (a timeout)
 
+Chutes of the sorter jam at a moment of the scenario, for a while or for good::
+
+    chutes:
+      - {at_s: 30, chute: 5, fault: jam, seconds: 60}   # disabled by the PLC for 60 s
+      - {at_s: 90, chute: 7, fault: jam}                # seconds null (default): for ever
+
+From ``at_s`` the PLC reports the chute disabled (its ``chute_disabled`` bit, on top of
+the host's disable requests) until ``at_s + seconds``; a parcel diverted there meanwhile
+goes to the reject chute as ``CHUTE_DISABLED``, as for any disabled chute. ``chute``
+must be one of ``topology.chutes``.
+
+With ``simulation.route_plan``, volumes shift at a moment of the scenario::
+
+    volumes:
+      - {at_s: 20, routes_share: 0.2, factor: 1.3}   # 20 % of the routes get 1.3 x volume
+
+The routes are drawn at random from the seed and the entry's index, and their weights
+are multiplied by ``factor`` for the parcels created from ``at_s`` on. Parcel ``i`` is
+"created" at ``(i - 1) * 3600 / rate_pph`` seconds, the parcel index at which ``at_s``
+is reached at the configured rate (so the manifest, written before the run, and the
+parcels agree); a belt that starts late or stops shifts it in wall-clock time. Without
+``route_plan`` a ``volumes:`` entry is an error.
+
 Problems are reported all at once, each with the file, line and key
 (``scenario.yaml:4: faults.1.rate: …``).
 """
@@ -35,6 +58,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from plc_configs.loader import load_yaml
+from plc_configs.schema import LineConfig
 from simulators.measure.faults import Fault
 
 ANY_DEVICE = "*"
@@ -72,6 +96,31 @@ class PlcFaultAt(BaseModel):
     seconds: float = Field(1.0, gt=0, description="stall: how long the PLC answers nothing")
 
 
+class ChuteFaultAt(BaseModel):
+    """A chute the PLC reports disabled (jammed) from ``at_s`` for ``seconds`` (None: ever)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at_s: float = Field(ge=0)
+    chute: int = Field(ge=1, description="a chute of topology.chutes")
+    fault: Literal["jam"]
+    seconds: float | None = Field(None, gt=0, description="how long; null: for ever")
+
+    def active(self, t: float) -> bool:
+        """True when the chute is jammed at ``t`` (seconds of the scenario)."""
+        return self.at_s <= t and (self.seconds is None or t < self.at_s + self.seconds)
+
+
+class VolumeShiftAt(BaseModel):
+    """From ``at_s``, a random ``routes_share`` of the routes get ``factor`` x their volume."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at_s: float = Field(ge=0)
+    routes_share: float = Field(gt=0, le=1, description="share of the routes shifted")
+    factor: float = Field(gt=0, description="their weights are multiplied by this")
+
+
 class Scenario(BaseModel):
     """The fault windows of a scenario file (empty: the config's rates only)."""
 
@@ -79,6 +128,12 @@ class Scenario(BaseModel):
 
     faults: tuple[FaultWindow, ...] = ()
     plc: tuple[PlcFaultAt, ...] = ()
+    chutes: tuple[ChuteFaultAt, ...] = ()
+    volumes: tuple[VolumeShiftAt, ...] = ()
+
+    def jammed_chutes(self, t: float) -> frozenset[int]:
+        """Chutes jammed at ``t`` (seconds of the scenario)."""
+        return frozenset(entry.chute for entry in self.chutes if entry.active(t))
 
     def rate(self, device: str, fault: Fault | str, t: float, config_rate: float = 0.0) -> float:
         """The rate in force: the max of ``config_rate`` and the entries active at ``t``."""
@@ -118,9 +173,16 @@ def _where(source: str, lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...])
 
 
 def parse_scenario(
-    text: str, source: str = "<scenario>", devices: Collection[str] | None = None
+    text: str,
+    source: str = "<scenario>",
+    devices: Collection[str] | None = None,
+    *,
+    chutes: Collection[int] | None = None,
+    route_plan: bool | None = None,
 ) -> Scenario:
-    """Validate scenario YAML; with ``devices``, entries must name one of them (or ``*``)."""
+    """Validate scenario YAML; with ``devices``, entries must name one of them (or ``*``);
+    with ``chutes``, ``chutes:`` entries one of these; with ``route_plan=False``, no
+    ``volumes:`` entries."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = load_yaml(text)
@@ -152,23 +214,44 @@ def parse_scenario(
                 msg = f"{msg} (got {e['input']!r})"
             problems.append(f"{_where(source, lines, loc)}: {key}: {msg}")
         raise ScenarioError(problems) from err
+    problems = []
     if devices is not None:
         known = set(devices)
-        problems = [
+        problems += [
             f"{_where(source, lines, ('faults', i, 'device'))}: faults.{i}.device: no scale or "
             f"dimensioner named {entry.device!r} (known: {', '.join(sorted(known)) or 'none'})"
             for i, entry in enumerate(scenario.faults)
             if entry.device != ANY_DEVICE and entry.device not in known
         ]
-        if problems:
-            raise ScenarioError(problems)
+    if chutes is not None:
+        ids = set(chutes)
+        problems += [
+            f"{_where(source, lines, ('chutes', i, 'chute'))}: chutes.{i}.chute: no chute "
+            f"{entry.chute} in topology.chutes (known: {', '.join(map(str, sorted(ids)))})"
+            for i, entry in enumerate(scenario.chutes)
+            if entry.chute not in ids
+        ]
+    if route_plan is False:
+        problems += [
+            f"{_where(source, lines, ('volumes', i))}: volumes.{i}: volume shifts need "
+            "simulation.route_plan in the line config"
+            for i in range(len(scenario.volumes))
+        ]
+    if problems:
+        raise ScenarioError(problems)
     return scenario
 
 
 def load_scenario(
-    path: str | Path, base_dir: str | Path | None = None, devices: Collection[str] | None = None
+    path: str | Path,
+    base_dir: str | Path | None = None,
+    devices: Collection[str] | None = None,
+    *,
+    chutes: Collection[int] | None = None,
+    route_plan: bool | None = None,
 ) -> Scenario:
-    """Read the scenario at ``path`` (relative to ``base_dir``, the config file's folder)."""
+    """Read the scenario at ``path`` (relative to ``base_dir``, the config file's folder);
+    ``devices``, ``chutes`` and ``route_plan`` as for :func:`parse_scenario`."""
     full = Path(path)
     if not full.is_absolute() and base_dir is not None:
         full = Path(base_dir) / full
@@ -176,4 +259,21 @@ def load_scenario(
         text = full.read_text(encoding="utf-8")
     except OSError as err:
         raise ScenarioError([f"{full}: cannot read the scenario file: {err.strerror}"]) from err
-    return parse_scenario(text, str(full), devices)
+    return parse_scenario(text, str(full), devices, chutes=chutes, route_plan=route_plan)
+
+
+def load_line_scenario(
+    config: LineConfig, config_dir: str | Path | None, devices: Collection[str]
+) -> Scenario:
+    """The config's ``simulation.scenario``, checked against its measuring ``devices``,
+    chutes and route plan (an empty scenario when it has none)."""
+    path = config.simulation.scenario
+    if not path:
+        return Scenario()
+    return load_scenario(
+        path,
+        config_dir,
+        devices,
+        chutes=config.topology.chute_ids,
+        route_plan=config.simulation.route_plan is not None,
+    )

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from plc_configs.contract import SortResult
 from plc_configs.schema import LineConfig
 from simulators.parcels import Arrivals, ParcelFactory, ParcelSpec, effective_belt_speed
+from simulators.scenario import VolumeShiftAt
 
 
 class EventKind(Enum):
@@ -120,6 +121,7 @@ class LineTwin:
         rate_pph: float | None = None,
         parcels: int | None = None,
         belt_speed_mps: float | None = None,
+        volume_shifts: Sequence[VolumeShiftAt] = (),
     ):
         sim = config.simulation
         self.config = config
@@ -130,7 +132,9 @@ class LineTwin:
         if belt_speed_mps is None:
             belt_speed_mps = effective_belt_speed(config, self.rate_pph)
         self.belt_speed_mps = belt_speed_mps
-        self.factory = ParcelFactory(config, self.seed)
+        self.factory = ParcelFactory(
+            config, self.seed, rate_pph=self.rate_pph, volume_shifts=volume_shifts
+        )
         self.arrivals = Arrivals(
             self.rate_pph,
             self.belt_speed_mps,
@@ -149,6 +153,8 @@ class LineTwin:
         self.reject = ChuteState(rj.id, rj.position_mm, override.get(rj.id, rj.capacity))
         self.host_disabled: frozenset[int] = frozenset()
         self.forced_disabled: set[int] = set()
+        self.jammed: frozenset[int] = frozenset()
+        """Chutes a scenario jams now (the PLC reports them disabled)."""
         self.parcels: dict[int, Parcel] = {}
         self.belt_mm = 0.0
         self.now_s = 0.0
@@ -201,9 +207,13 @@ class LineTwin:
         """Chutes the host asks to disable (its disable-request bits)."""
         self.host_disabled = frozenset(chutes)
 
+    def set_jammed(self, chutes: frozenset[int]) -> None:
+        """Chutes jammed now (a scenario's ``chutes:`` entries): disabled by the PLC."""
+        self.jammed = frozenset(chutes)
+
     def disabled_chutes(self) -> frozenset[int]:
-        """Chutes disabled now: the host's requests plus any the simulator disabled."""
-        return self.host_disabled | frozenset(self.forced_disabled)
+        """Chutes disabled now: the host's requests plus any the simulator disabled or jammed."""
+        return self.host_disabled | frozenset(self.forced_disabled) | self.jammed
 
     def full_chutes(self) -> frozenset[int]:
         """Chutes (including the reject chute) that are full now."""

@@ -29,7 +29,7 @@ from simulators.measure.server import DeviceServer, parse_device_url
 from simulators.measure.sma import Sma
 from simulators.measure.telegram import DelimitedTelegram
 from simulators.measure.toledo import ToledoContinuous
-from simulators.scenario import Scenario, load_scenario
+from simulators.scenario import Scenario, load_line_scenario
 from simulators.twin import Event, EventKind
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ class MeasureDevices:
         self.any_port = any_port
         self.timing = timing or MeasureTiming()
         devices = measure_devices(config)
-        if scenario is None and config.simulation.scenario:
-            scenario = load_scenario(config.simulation.scenario, config_dir, devices)
+        if scenario is None:
+            scenario = load_line_scenario(config, config_dir, devices)
         self.scenario = scenario or Scenario()
         self._origin = time.monotonic()
         self._tmp: Path | None = None

@@ -1,7 +1,7 @@
 """The reference TMS (transport management system): LaneSort's upstream, simulated.
 
 It plays the far side of LaneSort's webhook (:mod:`plc_configs.webhook`) for
-tests and the demo, and can push a manifest to LaneSort's API like a TMS would.
+tests and the demo, and can push a manifest and a route plan to LaneSort's API like a TMS would.
 
 The webhook contract, as received here
 --------------------------------------
@@ -72,7 +72,12 @@ JSON line ``{"event": "ready", "webhook_url", "control_url", "manifest_url"}``
 once listening and exits 0 on SIGTERM/SIGINT (see :mod:`simulators.tms.__main__`).
 """
 
-from simulators.tms.client import ManifestPushError, push_manifest
+from simulators.tms.client import (
+    ManifestPushError,
+    RoutePlanPushError,
+    push_manifest,
+    push_route_plan,
+)
 from simulators.tms.ledger import EventLedger
 from simulators.tms.server import DEFAULT_PATH, Mode, TmsSimulator
 
@@ -81,6 +86,8 @@ __all__ = [
     "EventLedger",
     "ManifestPushError",
     "Mode",
+    "RoutePlanPushError",
     "TmsSimulator",
     "push_manifest",
+    "push_route_plan",
 ]

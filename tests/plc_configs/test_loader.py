@@ -156,3 +156,18 @@ def test_problems_in_an_extended_file_name_that_file(tmp_path):
     child.write_text("extends: missing.yaml\n")
     with pytest.raises(LineConfigError, match="extends: cannot read"):
         load_line_config(child)
+
+
+def test_every_line_config_in_plc_configs_loads():
+    configs = sorted(DEMO.parent.glob("*.yaml"))
+    assert DEMO.parent / "demo-line-routeplan.yaml" in configs
+    for path in configs:
+        config = load_line_config(path)
+        assert config.topology.chutes, path
+
+
+def test_route_plan_demo_routes_one_chute_each():
+    config = load_line_config(DEMO.parent / "demo-line-routeplan.yaml")
+    plan = config.simulation.route_plan
+    assert plan is not None and plan.route_count == 24
+    assert config.sort_plan == {f"R{i:03d}": [i] for i in range(1, 25)}

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from plc_configs.loader import load_line_config
+from simulators.measure.devices import measure_devices
 from simulators.measure.faults import Fault
-from simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simulators.scenario import (
+    Scenario,
+    ScenarioError,
+    load_line_scenario,
+    load_scenario,
+    parse_scenario,
+)
 
 GOOD = """\
 faults:
@@ -83,3 +93,70 @@ def test_load_relative_to_the_config_folder(tmp_path):
     assert len(s.faults) == 4
     with pytest.raises(ScenarioError, match=r"missing.yaml: cannot read"):
         load_scenario("missing.yaml", tmp_path)
+
+
+CHUTES_AND_VOLUMES = """\
+chutes:
+  - {at_s: 30, chute: 5, fault: jam, seconds: 10}
+  - {at_s: 35, chute: 2, fault: jam}
+volumes:
+  - {at_s: 20, routes_share: 0.2, factor: 1.3}
+"""
+
+
+def test_chute_jams_and_volume_shifts_parse():
+    s = parse_scenario(CHUTES_AND_VOLUMES, chutes=[2, 5], route_plan=True)
+    assert [(c.at_s, c.chute, c.fault, c.seconds) for c in s.chutes] == [
+        (30, 5, "jam", 10),
+        (35, 2, "jam", None),
+    ]
+    assert [(v.at_s, v.routes_share, v.factor) for v in s.volumes] == [(20, 0.2, 1.3)]
+    assert s.jammed_chutes(29.9) == frozenset()
+    assert s.jammed_chutes(30) == {5}
+    assert s.jammed_chutes(36) == {2, 5}
+    assert s.jammed_chutes(40) == {2}  # 30 + 10 s: chute 5 free again
+    assert s.jammed_chutes(1e9) == {2}
+
+
+def test_unknown_chute_and_volumes_without_route_plan_name_file_line_key():
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(CHUTES_AND_VOLUMES, "scn.yaml", chutes=[1, 2, 3], route_plan=False)
+    assert info.value.problems == [
+        "scn.yaml:2: chutes.0.chute: no chute 5 in topology.chutes (known: 1, 2, 3)",
+        "scn.yaml:5: volumes.0: volume shifts need simulation.route_plan in the line config",
+    ]
+
+
+def test_bad_chute_and_volume_entries_name_file_line_key():
+    text = """\
+chutes:
+  - {at_s: 1, chute: 2, fault: fire}
+  - {at_s: 1, chute: 2, fault: jam, seconds: 0}
+volumes:
+  - at_s: 1
+    routes_share: 1.5
+    factor: 2
+  - {at_s: 1, factor: 2}
+"""
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "v.yaml")
+    problems = info.value.problems
+    assert len(problems) == 4, problems
+    assert problems[0].startswith("v.yaml:2: chutes.0.fault: ") and "fire" in problems[0]
+    assert problems[1].startswith("v.yaml:3: chutes.1.seconds: ")
+    assert problems[2].startswith("v.yaml:6: volumes.0.routes_share: ")
+    assert problems[3] == "v.yaml:8: volumes.1.routes_share: required key is missing"
+
+
+def test_route_plan_demo_scenario_fits_the_route_plan_demo_line():
+    configs = Path(__file__).parents[2] / "plc_configs"
+    config = load_line_config(configs / "demo-line-routeplan.yaml")
+    config = config.model_copy(
+        update={
+            "simulation": config.simulation.model_copy(
+                update={"scenario": "scenarios/routeplan-replan.yaml"}
+            )
+        }
+    )
+    s = load_line_scenario(config, configs, measure_devices(config))
+    assert {c.chute for c in s.chutes} == {5, 12} and len(s.volumes) == 1

@@ -7,6 +7,7 @@ from plc_configs.register_map import RingLayout
 from simulators.packml import PackMLMachine
 from simulators.plc_logic import PlcLogic, register_count
 from simulators.rings import RegisterRing
+from simulators.scenario import parse_scenario
 from simulators.twin import LineTwin
 from tests.simulators.sim_helpers import make_config
 
@@ -163,3 +164,34 @@ def test_disable_request_bits():
     assert twin.disabled_chutes() == {2, 3} and regs[p.chute_disabled] == 0b110
     plc.on_host_write(h.chute_disable_request, [0b1000_0001, 0], 0.0)  # chute 8 unknown
     assert twin.disabled_chutes() == {1} and plc.stats.invalid_host_values == 1
+
+
+def test_scenario_jam_sets_the_disabled_bit_from_at_s_and_clears_it_after_seconds():
+    config, twin, regs, plc = new_logic()
+    p = config.register_map.plc
+    jams = parse_scenario("chutes: [{at_s: 30, chute: 2, fault: jam, seconds: 5}]").chutes
+    plc.schedule_chute_faults(jams, origin_s=100.0)  # scenario time 0 = PLC time 100
+    plc.step(129.9)
+    assert regs[p.chute_disabled] == 0 and twin.disabled_chutes() == frozenset()
+    plc.step(130.0)
+    assert regs[p.chute_disabled] == 0b10 and twin.disabled_chutes() == {2}
+    h = config.register_map.host
+    plc.on_host_write(h.chute_disable_request, [0b1, 0], 131.0)  # the host's own request
+    assert regs[p.chute_disabled] == 0b11
+    plc.step(135.0)
+    assert regs[p.chute_disabled] == 0b1 and twin.disabled_chutes() == {1}
+
+
+def test_parcel_answered_to_a_jammed_chute_goes_to_reject_as_chute_disabled():
+    _, twin, _, plc = new_logic(simulation={"parcels": 2})
+    plc.schedule_chute_faults(
+        parse_scenario("chutes: [{at_s: 0, chute: 2, fault: jam}]").chutes, origin_s=0.0
+    )
+    t = 0.0
+    while twin.stats.landed < 2 and t < 5:
+        t += 0.001
+        plc.step(t)
+        for tid in list(plc.queue):
+            twin.record_answer(tid, 2, 1.0)
+    assert {p.result for p in twin.parcels.values()} == {SortResult.CHUTE_DISABLED}
+    assert {p.landed_chute for p in twin.parcels.values()} == {twin.reject.id}

@@ -1,0 +1,47 @@
+"""The simulated line applies a scenario's volume shifts and chute jams, and writes the
+route plan next to the manifest (constructed only: no device is started)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simulators.line import SimulatedLine
+from simulators.scenario import ScenarioError
+from tests.simulators.sim_helpers import make_config
+
+SCENARIO = """\
+chutes:
+  - {at_s: 3, chute: 2, fault: jam, seconds: 1}
+volumes:
+  - {at_s: 10, routes_share: 0.5, factor: 3}
+"""
+
+
+def test_route_plan_written_next_to_the_manifest_and_volumes_reach_the_twin(tmp_path):
+    (tmp_path / "scn.yaml").write_text(SCENARIO)
+    config = make_config(simulation={"scenario": "scn.yaml", "route_plan": {"trucks": 2}})
+    line = SimulatedLine(config, any_port=True, config_dir=tmp_path)
+    assert [c.chute for c in line.scenario.chutes] == [2]
+    factory = line.twin.factory
+    assert len(factory.shifted_routes) == 1 and len(factory.shifted_routes[0]) == 4
+    manifest = tmp_path / "data" / "manifest.csv"
+    plan_path = line.write_manifest(manifest, 10)
+    assert plan_path == tmp_path / "data" / "route-plan.json"
+    assert factory.plan is not None
+    assert json.loads(plan_path.read_text()) == factory.plan.as_tms_json()
+    assert manifest.read_text().startswith("barcode,route,stop_sequence,consignee\n")
+
+
+def test_without_route_plan_no_plan_file_and_volumes_refused(tmp_path):
+    line = SimulatedLine(make_config(), any_port=True, config_dir=tmp_path)
+    assert line.write_manifest(tmp_path / "manifest.csv", 5) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.csv"]
+    (tmp_path / "scn.yaml").write_text(SCENARIO)
+    with pytest.raises(ScenarioError) as info:
+        SimulatedLine(make_config(simulation={"scenario": "scn.yaml"}), config_dir=tmp_path)
+    assert info.value.problems == [
+        f"{tmp_path / 'scn.yaml'}:4: volumes.0: volume shifts need simulation.route_plan "
+        "in the line config"
+    ]
