@@ -9,6 +9,6 @@ nothing in the controller imports it: :mod:`hmi.cli` (the ``lanesort`` script) h
 Modules: :mod:`~hmi.app` (mounting, login and logout), :mod:`~hmi.context` (what every
 page shares), :mod:`~hmi.sessions` (browser sessions and roles), :mod:`~hmi.feed` (one
 snapshot feed for all pages), :mod:`~hmi.layout`, :mod:`~hmi.chute_board`,
-:mod:`~hmi.sound` and :mod:`hmi.pages` (overview, line mimic, chutes, alarms, parcels,
-shift report, audit).
+:mod:`~hmi.sound` and :mod:`hmi.pages` (overview, line mimic, chutes, planning, alarms,
+parcels, shift report, audit).
 """

@@ -6,8 +6,8 @@ it builds the :class:`~hmi.context.Hmi`, registers the pages and mounts NiceGUI 
 sound) is served by this process: nothing is fetched from the internet.
 
 Pages: ``/login``, ``/`` overview, ``/line`` mimic, ``/chutes`` and
-``/chutes/{id}``, ``/alarms``, ``/parcels``, ``/report``, ``/audit``
-(supervisors), ``/logout``.
+``/chutes/{id}``, ``/planning`` (route plan and sort-plan proposals), ``/alarms``,
+``/parcels``, ``/report``, ``/audit`` (supervisors), ``/logout``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from controller.line import LineController
 from hmi.context import Hmi, browser_id, current_session
 from hmi.feed import LineFeed
 from hmi.layout import CSS, frame
-from hmi.pages import alarms, audit, chutes, line_view, overview, parcels, report
+from hmi.pages import alarms, audit, chutes, line_view, overview, parcels, planning, report
 from hmi.sessions import Session, Sessions
 from hmi.sound import alarm_wav
 
@@ -71,6 +71,10 @@ def register_pages(hmi: Hmi) -> None:
     @ui.page("/chutes/{chute}", title="LaneSort · Chute")
     def chute_page(chute: int) -> None:
         _show(hmi, "Chutes", chutes.build_chute, chute)
+
+    @ui.page("/planning", title="LaneSort · Planning")
+    def planning_page() -> None:
+        _show(hmi, "Planning", planning.build)
 
     @ui.page("/alarms", title="LaneSort · Alarms")
     def alarms_page() -> None:

@@ -1,7 +1,9 @@
-"""Chutes drawn as tiles: id, route, state word and icon, fill bar, container count.
+"""Chutes drawn as tiles: id, routes, state word and icon, fill bar, container count.
 
 State is coded four ways so it reads without colour: the fill colour, the
-outline (solid / white / dashed / double), an icon and a word.
+outline (solid / white / dashed / double), an icon and a word. A chute whose routes
+go on a truck of the route plan has a band across its top in the truck's colour,
+with the truck's id written in it; the state keeps the rest of the tile.
 
 A whole set of tiles is one HTML element with one click handler: building a
 NiceGUI element per tile part cost ~1.5 ms of event-loop time per tile (measured
@@ -19,6 +21,7 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from hmi.feed import ChuteState, ChuteView
+from hmi.layout import truck_colour
 
 LOOK = {
     ChuteState.NORMAL: (ChuteState.NORMAL.word, "check"),
@@ -38,8 +41,32 @@ def describe(view: ChuteView) -> str:
         ChuteState.DISABLED: "disabled by a supervisor",
         ChuteState.JAMMED: "taken out by the PLC (jam or local fault)",
     }[view.state]
-    route = "reject chute" if view.reject else ("route " + ", ".join(view.routes) or "no route")
-    return f"Chute {view.id}: {route}; {word}; {view.container_count} parcels in the container"
+    return (
+        f"Chute {view.id}: {routes_text(view)}; {word}; "
+        f"{view.container_count} parcels in the container"
+    )
+
+
+def routes_text(view: ChuteView) -> str:
+    """What the chute carries in words: ``routes A, B (truck T1)``, ``no route``."""
+    if view.reject:
+        return "reject chute"
+    if not view.routes:
+        return "no route"
+    noun = "route" if len(view.routes) == 1 else "routes"
+    truck = f" (truck {view.truck})" if view.truck else ""
+    return f"{noun} {', '.join(view.routes)}{truck}"
+
+
+def band_html(view: ChuteView) -> str:
+    """The band of the chute's truck (empty without one)."""
+    colour = truck_colour(view.truck_index)
+    if view.truck is None or colour is None:
+        return ""
+    return (
+        f'<div class="ls-truck-band ellipsis" data-testid="chute-{view.id}-truck" '
+        f'style="background:{colour}">{escape(view.truck)}</div>'
+    )
 
 
 def tile_html(view: ChuteView, big: bool = False, style: str = "") -> str:
@@ -49,12 +76,15 @@ def tile_html(view: ChuteView, big: bool = False, style: str = "") -> str:
     route = "REJECT" if view.reject else (" ".join(view.routes) or "—")
     count = f"{view.container_count} in container" if big else f"{view.container_count} pcs"
     number = "text-3xl" if big else "text-xl"
+    band = band_html(view)
+    if band:
+        style = f"padding-top:16px;{style}"
     return (
         f'<div class="ls-chute ls-chute-{view.state.value} column items-center justify-between '
         f'no-wrap p-1 relative" role="button" tabindex="0" data-chute="{view.id}" '
         f'data-testid="chute-{view.id}" data-state="{view.state.value}" '
         f'title="{escape(describe(view))}" '
-        f'style="width:{width};height:{height};{style}">'
+        f'style="width:{width};height:{height};{style}">{band}'
         f'<div class="ls-fill absolute bottom-0 left-0" '
         f'style="height:{view.fill * 100:.0f}%"></div>'
         f'<div class="row items-center no-wrap z-10"><i class="q-icon notranslate material-icons '

@@ -48,6 +48,10 @@ class ChuteView:
     fill: float
     """0..1: the container's parcels over the chute's capacity (an estimate)."""
     disabled_by_host: bool
+    truck: str | None = None
+    """The truck its routes go on (the TMS's route plan), or None."""
+    truck_index: int | None = None
+    """That truck's place in the route plan (its colour on the screens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +134,16 @@ class LineFeed:
         routes = chute_routes(line.plan)
         by_host = line.plc.disabled_by_host
         containers = snap.containers
+        route_plan = line.route_plan.active
+        truck_index = {t.id: i for i, t in enumerate(route_plan.trucks)}
         views = []
         for chute in (*topo.chutes, topo.reject_chute):
             cid = chute.id
             state = chute_state(cid, snap, by_host)
             container = containers.get(cid)
             count = container.count if container is not None else snap.per_chute.get(cid, 0)
+            trucks = (route_plan.truck_of(r) for r in routes.get(cid, ()))
+            truck = next((t for t in trucks if t is not None), None)
             views.append(
                 ChuteView(
                     id=cid,
@@ -148,6 +156,8 @@ class LineFeed:
                     session_count=snap.per_chute.get(cid, 0),
                     fill=chute_fill(chute, snap),
                     disabled_by_host=cid in by_host,
+                    truck=truck,
+                    truck_index=truck_index.get(truck) if truck is not None else None,
                 )
             )
         return tuple(views)

@@ -28,6 +28,21 @@ VERMILLION = "#D55E00"
 YELLOW = "#F0E442"
 GREY = "#8a8f98"
 
+#: Trucks' colours, by the truck's place in the route plan (cycled past the tenth). Light
+#: enough for black text; never the only cue: the truck's id is written beside it.
+TRUCK_COLOURS = (
+    "#CC79A7",
+    "#009E73",
+    YELLOW,
+    ORANGE,
+    BLUE,
+    "#ffffff",
+    "#b39ddb",
+    "#a1887f",
+    "#80cbc4",
+    "#f48fb1",
+)
+
 CSS = f"""
 :root {{ --ls-bg: #111418; --ls-panel: #1c2128; --ls-text: #eef1f4; }}
 body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
@@ -50,6 +65,11 @@ body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
                   border: 3px solid #fff; }}
 .ls-chute-disabled {{ background: #3a3f47; color: #eef1f4; border: 3px dashed #cfd3d8; }}
 .ls-chute-jammed {{ background: {VERMILLION}; color: #fff; border: 5px double #fff; }}
+.ls-truck-band {{ position: absolute; top: 0; left: 0; right: 0; height: 16px; color: #111;
+                   font-size: 12px; font-weight: 800; line-height: 16px; z-index: 20;
+                   border-bottom: 2px solid #111; border-radius: 3px 3px 0 0; }}
+.ls-truck-tag {{ display: inline-block; min-width: 18px; height: 18px; border-radius: 4px;
+                 border: 2px solid #111; color: #111; font-weight: 800; padding: 0 4px; }}
 .ls-fill {{ background: rgba(0,0,0,.55); width: 100%; border-top: 2px solid #111; }}
 .ls-link-up {{ color: {GREEN}; }}
 .ls-link-down {{ color: {VERMILLION}; }}
@@ -74,6 +94,7 @@ PAGES = (
     ("/", "Overview", "dashboard"),
     ("/line", "Line", "linear_scale"),
     ("/chutes", "Chutes", "view_module"),
+    ("/planning", "Planning", "alt_route"),
     ("/alarms", "Alarms", "notifications"),
     ("/parcels", "Parcels", "search"),
     ("/report", "Report", "assessment"),
@@ -191,6 +212,11 @@ def confirm(question: str, detail: str, on_yes: Callable, yes_text: str = "Yes")
                 'color=primary data-testid="confirm-yes"'
             ).classes("ls-touch").mark("confirm-yes")
     dialog.open()
+
+
+def truck_colour(index: int | None) -> str | None:
+    """The colour of the route plan's ``index``-th truck (None: no truck)."""
+    return None if index is None else TRUCK_COLOURS[index % len(TRUCK_COLOURS)]
 
 
 def kpi(label: str, testid: str) -> ui.label:

@@ -151,7 +151,8 @@ def _move_route_dialog(hmi: Hmi, chute: int) -> None:
         ui.label(f"Move a route to chute {chute}").classes("text-2xl font-bold")
         ui.label(
             "The change goes through the same checks as the API's sort-plan edit: a chute "
-            "carries one route; the reject chute carries none."
+            "carries routes of one truck only (several when the route plan puts them on the "
+            "same truck); the reject chute carries none."
         ).classes("text-base opacity-90")
         route = ui.select(sorted(plan), label="Route", value=None).classes("w-full text-lg")
         route.props('data-testid="move-route-select"')

@@ -4,6 +4,9 @@ Odd chutes are drawn above the belt and even ones below (as on a sorter with
 chutes on both sides), so 20+ chutes keep touch-sized tiles on a 1280 px panel.
 Parcels are drawn where the controller expects them (scan time × belt speed,
 stopped at their chute); colour and shape say whether they have a destination.
+With a route plan from the TMS, each chute carries its truck's colour (a band with
+the truck's id), the dock doors are drawn along the belt at their position with the
+trucks at them, and a legend names every truck and its door.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from html import escape
 
 from nicegui import ui
 
+from controller.routeplan import RoutePlan
 from hmi.chute_board import ChuteBoard
 from hmi.context import Hmi
 from hmi.feed import FeedState
-from hmi.layout import BLUE, GREY, ORANGE, YELLOW
+from hmi.layout import BLUE, GREY, ORANGE, YELLOW, truck_colour
 from hmi.sessions import Session
 
 VIEW_W = 1000.0
@@ -88,6 +92,45 @@ def _draw_belt(hmi: Hmi, state: FeedState) -> str:
     return "".join(parts)
 
 
+def doors_html(hmi: Hmi, route_plan: RoutePlan, length_mm: float) -> str:
+    """The dock doors at their place along the belt, each with its trucks (in their colour)."""
+    index = {t.id: i for i, t in enumerate(route_plan.trucks)}
+    parts = []
+    for door in hmi.line.config.topology.doors:
+        left = x_of(door.position_mm, length_mm) / VIEW_W * 100
+        trucks = "".join(
+            f'<span class="ls-truck-tag ml-1" style="background:{truck_colour(index[t.id])}">'
+            f"{escape(t.id)}</span>"
+            for t in route_plan.trucks
+            if t.door == door.id
+        )
+        parts.append(
+            f'<div class="absolute column items-center no-wrap" '
+            f'data-testid="door-{escape(door.id)}" '
+            f'title="{escape(f"dock door {door.id} at {door.position_mm:g} mm")}" '
+            f'style="left:calc({left:.2f}% - 40px);top:0;width:80px">'
+            f'<div style="width:0;height:10px;border-left:3px solid #cfd3d8"></div>'
+            f'<div class="row items-center no-wrap px-1 rounded text-sm font-bold" '
+            f'style="border:2px solid #cfd3d8;background:#2b3139">'
+            f'<i class="q-icon notranslate material-icons" aria-hidden="true">garage</i>'
+            f"{escape(door.id)}{trucks}</div></div>"
+        )
+    return "".join(parts)
+
+
+def legend_html(route_plan: RoutePlan) -> str:
+    """The trucks of the route plan: colour, id and door (``T01 · D01``)."""
+    if not route_plan.trucks:
+        return ""
+    tags = "".join(
+        f'<span class="row items-center no-wrap gap-1 mr-3" data-testid="legend-{escape(t.id)}">'
+        f'<span class="ls-truck-tag" style="background:{truck_colour(i)}">&nbsp;</span>'
+        f"{escape(t.id)} · {escape(t.door)}</span>"
+        for i, t in enumerate(route_plan.trucks)
+    )
+    return f'<span class="font-bold mr-2">Trucks:</span>{tags}'
+
+
 def build(hmi: Hmi, session: Session) -> None:
     """The mimic page's content."""
     state = hmi.feed.state
@@ -126,6 +169,10 @@ def build(hmi: Hmi, session: Session) -> None:
             testid="chutes-below",
         )
         below.element.style("height:120px")
+        doors = ui.html("", sanitize=False).classes("relative w-full").props('data-testid="doors"')
+        doors.style("height:44px")
+    legend = ui.html("", sanitize=False).classes("row items-center text-base")
+    legend.props('data-testid="truck-legend"')
     with ui.row().classes("gap-4 text-base items-center"):
         ui.label("Key:").classes("font-bold")
         for word, css, text in (
@@ -141,6 +188,15 @@ def build(hmi: Hmi, session: Session) -> None:
 
     def refresh() -> None:
         st = hmi.feed.state
+        route_plan = hmi.line.route_plan.active
+        door_strip = doors_html(hmi, route_plan, st.belt_length_mm)
+        if doors.content != door_strip:
+            doors.set_content(door_strip)
+        doors.set_visibility(bool(door_strip))
+        trucks = legend_html(route_plan)
+        if legend.content != trucks:
+            legend.set_content(trucks)
+        legend.set_visibility(bool(trucks))
         svg = belt_svg(hmi, st)
         if belt.content != svg:
             belt.set_content(svg)

@@ -13,6 +13,8 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,15 +74,20 @@ async def _simulation(hmi: Hmi) -> AsyncIterator[Callable[[], User]]:
             ui.download = download
 
 
-@pytest.fixture
-async def hmi_env(tmp_path) -> AsyncIterator[HmiEnv]:
+@contextlib.asynccontextmanager
+async def hmi_line(tmp_path: Path, **sections: Any) -> AsyncIterator[HmiEnv]:
+    """The running test line with its HMI; ``sections`` replace or add config sections
+    (deep-merged into the test line, e.g. ``topology={"doors": [...]}``)."""
     # The PLC starts stopped and the controller starts it once connected (auto_start), and
     # NiceGUI starts up (it scans every object on the heap) before that: no parcel is
     # inducted while the loop is busy with either, so none misses its answer for it.
     config = line_config(
-        line={"auto_start": True},
-        simulation={"parcels": 12, "plc": {"start_state": "stopped"}},
-        api={"port": 0},
+        **{
+            "line": {"auto_start": True},
+            "simulation": {"parcels": 12, "plc": {"start_state": "stopped"}},
+            "api": {"port": 0},
+            **sections,
+        }
     )
     async with simulated_line(config, tmp_path) as sim:
         line = LineController(pointed_at(config, sim), tmp_path)
@@ -102,6 +109,12 @@ async def hmi_env(tmp_path) -> AsyncIterator[HmiEnv]:
                 feed.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await feed
+
+
+@pytest.fixture
+async def hmi_env(tmp_path) -> AsyncIterator[HmiEnv]:
+    async with hmi_line(tmp_path) as env:
+        yield env
 
 
 async def log_in(user: User, name: str) -> None:

@@ -57,15 +57,25 @@ def _no_leaked_tasks():
 class Demo:
     """``lanesort demo`` as a child process, and what it printed."""
 
-    def __init__(self, data_dir: Path):
-        scenario = ROOT / "plc_configs" / "scenarios" / "tunnel-faults.yaml"
-        text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
-        for port in ("15020", "15023", "15031", "15032"):  # the demo line on free ports
-            text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    def __init__(
+        self,
+        data_dir: Path,
+        config_name: str = "demo-line.yaml",
+        scenario: str | None = "tunnel-faults.yaml",
+    ):
+        text = (ROOT / "plc_configs" / config_name).read_text()
+        ports: dict[str, int] = {}  # the demo line's devices on free ports
+
+        def free(match: re.Match[str]) -> str:
+            return f"127.0.0.1:{ports.setdefault(match.group(1), free_port())}"
+
+        text = re.sub(r"127\.0\.0\.1:(\d+)", free, text)
         config = data_dir / "line.yaml"
         config.write_text(text)
         argv = ["demo", "--plain", "--rate", "20000", "--config", str(config)]
-        argv += ["--data-dir", str(data_dir), "--scenario", str(scenario)]
+        argv += ["--data-dir", str(data_dir)]
+        if scenario is not None:
+            argv += ["--scenario", str(ROOT / "plc_configs" / "scenarios" / scenario)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hmi.cli", *argv],
             stdout=subprocess.PIPE,
