@@ -350,6 +350,12 @@ class Simulation(_Strict):
     parcel_weight_kg: tuple[float, float] = (0.1, 25.0)
     min_gap_mm: int = Field(300, ge=0)
     manifest_missing_share: float = Field(0.02, ge=0, le=1)
+    manifest_lookahead_s: float | None = Field(
+        None,
+        gt=0,
+        description="the TMS pre-advises each parcel this long before it is created (the "
+        "manifest file grows during the shift); null: the whole manifest at the start",
+    )
     chute_empty_after_s: float = Field(20, gt=0, description="operator swaps a full container")
     chute_capacity_override: dict[int, int] = Field(
         default_factory=dict, description="chute id -> capacity, to make a chute fill early"

@@ -103,6 +103,8 @@ class SimulatedLine:
         if self.cameras:
             self.twin.listeners.append(self._prepare_frames)
         self._plc_faults: asyncio.Task[None] | None = None
+        self._advising: asyncio.Task[None] | None = None
+        self._manifest: tuple[Path, int] | None = None
         self.opcua_scales: dict[str, OpcUaScaleSimulator] = {}
         for name, scale in config.scales.items():
             if scale.driver != "opcua-weighing":
@@ -134,6 +136,10 @@ class SimulatedLine:
         """Write the TMS manifest of parcels 1..count (those the TMS knows); with a route
         plan, also the plan (``route-plan.json`` in the same folder), whose path it returns."""
         factory = self.twin.factory
+        self._manifest = (path, count)
+        lookahead = self.config.simulation.manifest_lookahead_s
+        if lookahead is not None:
+            count = min(count, factory.first_parcel_at(lookahead, self.twin.rate_pph) - 1)
         write_manifest(path, factory.manifest_rows(count), factory.manifest_columns)
         if factory.plan is None:
             return None
@@ -153,6 +159,8 @@ class SimulatedLine:
             await camera.start()
         if self.scenario.plc:
             self._plc_faults = asyncio.create_task(self._run_plc_faults())
+        if self._manifest is not None and self.config.simulation.manifest_lookahead_s:
+            self._advising = asyncio.create_task(self._advise_manifest(*self._manifest))
         if self.scenario.chutes:
             origin = self.plc.clock() - self.measure.elapsed()
             self.plc.schedule_chute_faults(self.scenario.chutes, origin)
@@ -167,13 +175,33 @@ class SimulatedLine:
             else:
                 self.plc.stall(entry.seconds)
 
+    async def _advise_manifest(self, path: Path, count: int) -> None:
+        """``simulation.manifest_lookahead_s``: the TMS sends each parcel that long before
+        it is created; the manifest file is rewritten (atomically) as the shift goes on."""
+        lookahead = self.config.simulation.manifest_lookahead_s
+        assert lookahead is not None
+        factory, rate = self.twin.factory, self.twin.rate_pph
+        written = min(count, factory.first_parcel_at(lookahead, rate) - 1)
+        while written < count:
+            await asyncio.sleep(min(5.0, lookahead / 4))
+            due = min(count, factory.first_parcel_at(self.measure.elapsed() + lookahead, rate) - 1)
+            if due > written:
+                await asyncio.to_thread(
+                    lambda n=due: write_manifest(
+                        path, factory.manifest_rows(n), factory.manifest_columns
+                    )
+                )
+                log.info("manifest: parcels 1..%d advised", due)
+                written = due
+
     async def stop(self) -> None:
         """Stop the scales and dimensioners, the readers, then the PLC."""
-        if self._plc_faults is not None:
-            self._plc_faults.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._plc_faults
-            self._plc_faults = None
+        for task in (self._plc_faults, self._advising):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._plc_faults = self._advising = None
         for camera in self.cameras.values():
             await camera.stop()
         for scale in self.opcua_scales.values():

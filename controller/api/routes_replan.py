@@ -27,7 +27,7 @@ def _proposal(p: Proposal) -> dict[str, Any]:
 
 @router.get("", summary="The newest sort-plan proposal", responses={404: _RESPONSES[404]})
 async def get_proposal(request: Request, _: Reader) -> dict[str, Any]:
-    """The newest proposal (pending, or applied/discarded/superseded), the re-planning
+    """The newest proposal (pending, or applied/discarded/superseded, or unchanged: a repair that moved no route), the re-planning
     policy, and why the last attempt failed, if it did."""
     replanner = line_of(request).replanner
     if replanner.proposal is None:

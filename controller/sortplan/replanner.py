@@ -39,6 +39,9 @@ ALARM = "replan"
 ACTOR = "replanner"
 
 PENDING, APPLIED, DISCARDED, SUPERSEDED = "pending", "applied", "discarded", "superseded"
+UNCHANGED = "unchanged"
+"""A repair that moves no route: nothing to apply, the plan in force now stands for the
+new volumes (so the same cause is not proposed again)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class Replanner:
             plan = line_plan(result.plan, current, needed)
             if self.proposal is not None and self.proposal.state == PENDING:
                 self.proposal = replace(self.proposal, state=SUPERSEDED)
+            moves = diff_plans(current, plan)
             proposal = Proposal(
                 self._next_id,
                 time.time(),
@@ -188,12 +192,15 @@ class Replanner:
                 self.service.plan.version,
                 line.route_plan_version,
                 plan,
-                diff_plans(current, plan),
+                moves,
                 result.figures.as_dict(),
                 {r: wanted.get(r, 0) for r in line.routes},
+                state=PENDING if fresh or moves else UNCHANGED,
             )
             self._next_id += 1
             self.proposal = proposal
+            if proposal.state == UNCHANGED:
+                self.triggers.reset(plan, proposal.volumes, line.out, line.arrived)
             log.warning(
                 "sort plan proposal %d (%s, %s): %d routes move, status %s",
                 proposal.id,
@@ -202,7 +209,7 @@ class Replanner:
                 len(proposal.moves),
                 proposal.figures.get("status"),
             )
-        if self.settings.policy == "auto":
+        if self.settings.policy == "auto" and proposal.state == PENDING:
             await self.apply(proposal.id, ACTOR, None)
         return self.proposal
 

@@ -33,6 +33,7 @@ STATE_LOOK = {
     "applied": (GREEN, "applied"),
     "discarded": ("#8a8f98", "discarded"),
     "superseded": ("#8a8f98", "superseded: a newer proposal or plan replaced it"),
+    "unchanged": (GREEN, "no route moves: the plan in force stands for the new volumes"),
 }
 
 STATUS_WORDS = {

@@ -1,8 +1,9 @@
 """The simulated line applies a scenario's volume shifts and chute jams, and writes the
-route plan next to the manifest (constructed only: no device is started)."""
+route plan next to the manifest (constructed only, but for the growing manifest)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -45,3 +46,31 @@ def test_without_route_plan_no_plan_file_and_volumes_refused(tmp_path):
         f"{tmp_path / 'scn.yaml'}:4: volumes.0: volume shifts need simulation.route_plan "
         "in the line config"
     ]
+
+
+def _manifest_barcodes(path) -> list[str]:
+    return [line.split(",")[0] for line in path.read_text().splitlines()[1:]]
+
+
+async def test_with_a_lookahead_the_manifest_grows_as_the_shift_goes_on(tmp_path):
+    """``manifest_lookahead_s``: at first only the parcels created within the lookahead,
+    then the file is rewritten with later ones; the rows are the parcels' own."""
+    config = make_config(
+        simulation={"rate_pph": 3600, "manifest_lookahead_s": 2, "manifest_missing_share": 0}
+    )
+    line = SimulatedLine(config, any_port=True, config_dir=tmp_path)
+    manifest = tmp_path / "manifest.csv"
+    line.write_manifest(manifest, 50)
+    factory = line.twin.factory
+    assert _manifest_barcodes(manifest) == [factory.spec(i).barcode for i in (1, 2)]
+    await line.start()
+    try:
+        for _ in range(40):
+            await asyncio.sleep(0.1)
+            if len(_manifest_barcodes(manifest)) > 2:
+                break
+    finally:
+        await line.stop()
+    grown = _manifest_barcodes(manifest)
+    assert 2 < len(grown) < 50
+    assert grown == [factory.spec(i).barcode for i in range(1, len(grown) + 1)]

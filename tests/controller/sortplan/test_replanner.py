@@ -4,7 +4,7 @@ from controller.alarms import AlarmBoard
 from controller.errors import PlanningError, SortPlanError
 from controller.parcels.decision import SortPlan
 from controller.sortplan import SortPlanService, SortPlanStore, optimise
-from controller.sortplan.replanner import APPLIED, DISCARDED, LineState, Replanner
+from controller.sortplan.replanner import APPLIED, DISCARDED, UNCHANGED, LineState, Replanner
 from plc_configs.replanning import ReplanningSection
 
 CHUTES = tuple((i, 1000.0 * i) for i in range(1, 13))
@@ -176,3 +176,16 @@ async def test_with_repairs_off_only_a_route_plan_gives_a_plan(tmp_path):
     assert (await replanner.check()).mode == "fresh"
     line.out = frozenset({service.plan.as_dict()["R5"][0]})
     assert await replanner.check() is None
+
+
+async def test_a_repair_that_moves_nothing_is_not_a_new_version(tmp_path):
+    replanner, _, service, _ = await _replanner(tmp_path, policy="auto")
+    replanner.route_plan_changed()
+    await replanner.check()
+    assert service.plan.version == 2
+    proposal = await replanner.propose("requested by sam", fresh=False)
+    assert proposal.mode == "repair" and proposal.moves == {}
+    assert proposal.state == UNCHANGED and proposal.version is None
+    assert service.plan.version == 2
+    with pytest.raises(SortPlanError):
+        await replanner.apply(proposal.id, "sam", "supervisor")
