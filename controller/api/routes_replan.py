@@ -27,8 +27,9 @@ def _proposal(p: Proposal) -> dict[str, Any]:
 
 @router.get("", summary="The newest sort-plan proposal", responses={404: _RESPONSES[404]})
 async def get_proposal(request: Request, _: Reader) -> dict[str, Any]:
-    """The newest proposal (pending, or applied/discarded/superseded, or unchanged: a repair that moved no route), the re-planning
-    policy, and why the last attempt failed, if it did."""
+    """The newest proposal (pending, applied, discarded, superseded, or unchanged: a
+    repair that moved no route), the re-planning policy, and why the last attempt
+    failed, if it did."""
     replanner = line_of(request).replanner
     if replanner.proposal is None:
         raise ApiProblem(404, "no sort-plan proposal yet", "no-proposal")
