@@ -142,10 +142,15 @@ class Replanner:
     # -- proposals ---------------------------------------------------------------------
 
     async def propose(
-        self, trigger: str, volumes: Mapping[str, int] | None = None, fresh: bool | None = None
+        self,
+        trigger: str,
+        volumes: Mapping[str, int] | None = None,
+        fresh: bool | None = None,
+        full: frozenset[int] = frozenset(),
     ) -> Proposal:
         """Plan now (fresh when the route plan changed since the plan in force, else a
         repair) and keep the result as the pending proposal; auto policy applies it.
+        ``full``: chutes full too long, planned without (as if out of service).
         Raises PlanningError (and raises the ``replan`` alarm) when no plan is found."""
         async with self._lock:
             line = self.state()
@@ -166,7 +171,7 @@ class Replanner:
                     line.routes,
                     wanted,
                     current,
-                    line.out,
+                    line.out | full,
                     needed,
                     self.settings.chute_capacity,
                     self.settings.time_limit_s,
@@ -297,13 +302,17 @@ class Replanner:
         fired = self.triggers.check(self.clock(), line.out, line.full, line.arrived)
         if fired is None:
             return None
-        return await self._try(fired.reason, fired.volumes, fresh=False)
+        return await self._try(fired.reason, fired.volumes, fresh=False, full=fired.full)
 
     async def _try(
-        self, reason: str, volumes: Mapping[str, int] | None, fresh: bool
+        self,
+        reason: str,
+        volumes: Mapping[str, int] | None,
+        fresh: bool,
+        full: frozenset[int] = frozenset(),
     ) -> Proposal | None:
         try:
-            return await self.propose(reason, volumes, fresh)
+            return await self.propose(reason, volumes, fresh, full)
         except SortPlanError as err:  # PlanningError too; the alarm says it
             log.warning("re-planning (%s) failed: %s", reason, err)
             return None

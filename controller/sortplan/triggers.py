@@ -10,7 +10,9 @@ and then asked, every second or so, whether the line now departs from it:
 - a route's share of the parcels arrived since the plan departs from its planned
   share by more than ``departure`` of it, and by more than three standard deviations
   of a Poisson count (so a small route's noise is not a shift); judged once at least
-  ``min_parcels`` arrived.
+  ``min_parcels`` arrived; and only when, with the shifted volumes, a chute of the plan
+  would carry more than ``departure`` above the busiest chute the plan was made for (a
+  small route tripling on a chute with room is not worth moving routes for).
 
 A trigger fires once: after it the watch counts it as handled until the next reset
 (a discarded proposal is not proposed again for the same cause).
@@ -29,6 +31,8 @@ class Trigger:
 
     reason: str
     volumes: dict[str, int]
+    full: frozenset[int] = frozenset()
+    """Chutes full too long: the repair plans without them, as if out of service."""
 
 
 @dataclass
@@ -62,6 +66,21 @@ class ReplanTriggers:
         self._handled_full.clear()
         self._volume_fired = False
 
+    def _loads(self, volumes: Mapping[str, float]) -> dict[int, float]:
+        """Each chute's load under the plan in force (a route split evenly over its chutes)."""
+        loads: dict[int, float] = {}
+        for route, chutes in self.plan.items():
+            for chute in chutes:
+                loads[chute] = loads.get(chute, 0.0) + volumes.get(route, 0) / len(chutes)
+        return loads
+
+    def _overloads(self, shifted: Mapping[str, int]) -> bool:
+        """Whether the shifted volumes would load a chute more than ``departure`` above
+        the busiest chute the plan was made for (a shift the chutes absorb is no cause)."""
+        busiest = max(self._loads(self.volumes).values(), default=0.0)
+        after = self._loads({**self.volumes, **shifted})
+        return max(after.values(), default=0.0) > busiest * (1 + self.departure)
+
     def _routes_on(self, chute: int) -> list[str]:
         return [r for r, chutes in self.plan.items() if chute in chutes]
 
@@ -88,6 +107,7 @@ class ReplanTriggers:
                 return Trigger(
                     f"chute {chute} full for {now - since:.0f} s (it carries {', '.join(routes)})",
                     dict(self.volumes),
+                    frozenset({chute}),
                 )
         return None if self._volume_fired else self._volume_shift(arrived)
 
@@ -105,7 +125,7 @@ class ReplanTriggers:
                 max(expected, 1.0)
             ):
                 shifted[route] = round(planned * counts[route] / max(expected, 1e-9))
-        if not shifted:
+        if not shifted or not self._overloads(shifted):
             return None
         self._volume_fired = True
         biggest = max(shifted, key=lambda r: abs(shifted[r] - self.volumes[r]))

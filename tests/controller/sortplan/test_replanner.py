@@ -49,7 +49,7 @@ class Line:
         )
 
 
-async def _replanner(tmp_path, policy="manual"):
+async def _replanner(tmp_path, policy="manual", clock=lambda: 0.0):
     config_plan = {"LABEL": [12], "R1": [1]}
     plan = SortPlan(config_plan, REJECT)
     service = SortPlanService(
@@ -68,7 +68,9 @@ async def _replanner(tmp_path, policy="manual"):
 
     alarms = AlarmBoard()
     settings = ReplanningSection(policy=policy, full_after_s=30)
-    replanner = Replanner(settings, service, line.state, volumes, alarms, InThreadWorker())
+    replanner = Replanner(
+        settings, service, line.state, volumes, alarms, InThreadWorker(), clock=clock
+    )
     return replanner, line, service, alarms
 
 
@@ -189,3 +191,19 @@ async def test_a_repair_that_moves_nothing_is_not_a_new_version(tmp_path):
     assert service.plan.version == 2
     with pytest.raises(SortPlanError):
         await replanner.apply(proposal.id, "sam", "supervisor")
+
+
+async def test_a_chute_full_too_long_is_planned_without(tmp_path):
+    now = [0.0]
+    replanner, line, service, _ = await _replanner(tmp_path, policy="auto", clock=lambda: now[0])
+    replanner.route_plan_changed()
+    await replanner.check()
+    before = service.plan.as_dict()
+    full = before["R1"][0]
+    line.full = frozenset({full})
+    assert await replanner.check() is None  # full since now
+    now[0] = 31.0
+    proposal = await replanner.check()
+    assert proposal.trigger.startswith(f"chute {full} full for 31 s")
+    assert proposal.state == APPLIED
+    assert all(full not in chutes for chutes in service.plan.as_dict().values())

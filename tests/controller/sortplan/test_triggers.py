@@ -44,3 +44,15 @@ def test_noise_does_not_fire_but_a_real_volume_shift_does_with_scaled_volumes():
     assert fired is not None and "R1 +60%" in fired.reason
     assert fired.volumes == {"R1": 160, "R2": 100, "R3": 200}
     assert t.check(0, out, frozenset(), {"R1": 10 + 400, "R2": 80, "R3": 160}) is None
+
+
+def test_a_shift_the_chutes_absorb_does_not_fire():
+    """A small route quadruples, beyond noise, but its chute stays within the threshold
+    of the busiest chute the plan was made for."""
+    t = ReplanTriggers(full_after_s=60, departure=0.25, min_parcels=200)
+    t.reset({**PLAN, "R4": [1]}, {**VOLUMES, "R4": 5}, frozenset(), {})
+    # 405 arrivals: R4 expected 5, came 20 (chute 1: 100 + 20 = 120 <= 125)
+    assert t.check(0, frozenset(), frozenset(), {"R1": 98, "R2": 97, "R3": 190, "R4": 20}) is None
+    # R4 x8 on top of R1: chute 1 would carry 140 > 125
+    fired = t.check(0, frozenset(), frozenset(), {"R1": 98, "R2": 97, "R3": 190, "R4": 40})
+    assert fired is not None and "R4" in fired.reason
