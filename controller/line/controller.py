@@ -337,8 +337,12 @@ class LineController(LineActions):
         )
 
     async def _route_volumes(self) -> dict[str, int]:
-        """Manifest parcels per route (the volume the optimiser plans with)."""
-        return await asyncio.to_thread(self.manifest.routes)
+        """Parcels still to come per route, the volume the optimiser plans with: the
+        manifest's parcels less those answered since the controller started (a repair
+        late in the wave plans for what is left, not for what already went by)."""
+        advised = await asyncio.to_thread(self.manifest.routes)
+        arrived = self.tracker.per_route
+        return {route: max(0, n - arrived.get(route, 0)) for route, n in advised.items()}
 
     def _outbox_committed(self) -> None:
         """Called by the journal's writer thread after it committed outbox rows."""

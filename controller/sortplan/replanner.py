@@ -150,7 +150,8 @@ class Replanner:
     ) -> Proposal:
         """Plan now (fresh when the route plan changed since the plan in force, else a
         repair) and keep the result as the pending proposal; auto policy applies it.
-        ``full``: chutes full too long, planned without (as if out of service).
+        Chutes out of service or full now (and ``full``: the trigger's chute full too
+        long) are planned without: a full chute takes nothing until it is emptied.
         Raises PlanningError (and raises the ``replan`` alarm) when no plan is found."""
         async with self._lock:
             line = self.state()
@@ -171,7 +172,7 @@ class Replanner:
                     line.routes,
                     wanted,
                     current,
-                    line.out | full,
+                    line.out | line.full | full,
                     needed,
                     self.settings.chute_capacity,
                     self.settings.time_limit_s,
