@@ -191,7 +191,7 @@ def _pack_along(
     start = 0
     for k, (truck, volume) in enumerate(volumes.items()):
         routes = routes_of[truck]
-        n = max(1, math.ceil(volume / target - EPS))
+        n = max(1, math.ceil(volume / target - EPS)) if target > 0 else 1
         while True:
             if start + n > len(enabled) - (len(volumes) - k - 1):
                 return None

@@ -324,7 +324,12 @@ class Replanner:
             return
         try:
             while True:
-                await self.check()
+                try:
+                    await self.check()
+                except Exception as err:  # a defect must not stop the line: say it, go on
+                    log.exception("re-planning check failed")
+                    self.error = f"re-planning failed: {type(err).__name__}: {err}"
+                    self.alarms.raise_(ALARM, self.error, self.clock())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._route_plan_changed.wait(), self.settings.check_interval_s

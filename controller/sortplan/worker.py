@@ -11,6 +11,7 @@ one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from controller.errors import PlanningError
 from controller.sortplan.instance import Instance
 from controller.sortplan.optimiser import PlanResult, optimise
+
+log = logging.getLogger(__name__)
 
 GRACE_S = 60.0
 """Beyond the instance's time limit, how long to wait for the worker (it starts, loads
@@ -56,6 +59,13 @@ class PlanningWorker:
         except BrokenProcessPool as err:
             self._pool = None
             raise PlanningError({"plan": f"the planning worker process died: {err}"}) from err
+        except PlanningError:
+            raise
+        except Exception as err:  # a defect in the optimiser: the line goes on without a plan
+            log.exception("the optimiser failed")
+            raise PlanningError(
+                {"plan": f"the optimiser failed: {type(err).__name__}: {err}"}
+            ) from err
 
     async def plan(self, instance: Instance) -> PlanResult:
         """The optimiser's result for ``instance``, computed in the worker process."""

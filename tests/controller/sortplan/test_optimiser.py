@@ -10,6 +10,7 @@ from controller.sortplan.blocks import fresh_blocks
 from controller.sortplan.figures import FALLBACK, FEASIBLE, OPTIMAL, check_plan, figures
 from controller.sortplan.fill import greedy_fill
 from controller.sortplan.generate import fail_chutes, generate, random_instance, shift_volumes
+from controller.sortplan.instance import parse_instance
 from controller.sortplan.optimiser import optimise
 
 
@@ -100,3 +101,25 @@ def test_the_benchmark_instances_get_valid_plans(name):
     result = optimise(instance)
     assert check_plan(instance, result.plan) == {}
     assert result.figures.lower_bound <= result.figures.busiest_load + 1e-9
+
+
+def test_routes_without_volume_still_get_chutes_fresh_and_in_a_repair():
+    """Late in a wave every route may have nothing left to come: a plan all the same."""
+    chutes = [{"id": i, "position_mm": 100 * i, "capacity": 1} for i in range(1, 7)]
+    base = {
+        "chutes": chutes,
+        "doors": [{"id": "D1", "position_mm": 100}],
+        "trucks": [{"id": "T1", "door": "D1"}, {"id": "T2", "door": "D1"}],
+        "routes": [
+            {"id": "A", "truck": "T1", "volume": 0},
+            {"id": "B", "truck": "T1", "volume": 0},
+            {"id": "C", "truck": "T2", "volume": 0},
+        ],
+    }
+    for current in (None, {"A": [1], "B": [2], "C": [3]}):
+        instance = parse_instance(base if current is None else {**base, "current_plan": current})
+        result = optimise(instance)
+        assert check_plan(instance, result.plan) == {}
+        assert set(result.plan) == {"A", "B", "C"}
+        assert result.figures.busiest_load == 0
+    assert result.figures.routes_moved == 0

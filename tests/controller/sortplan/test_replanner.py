@@ -1,3 +1,6 @@
+import asyncio
+import contextlib
+
 import pytest
 
 from controller.alarms import AlarmBoard
@@ -207,3 +210,32 @@ async def test_a_chute_full_too_long_is_planned_without(tmp_path):
     assert proposal.trigger.startswith(f"chute {full} full for 31 s")
     assert proposal.state == APPLIED
     assert all(full not in chutes for chutes in service.plan.as_dict().values())
+
+
+async def test_a_failing_check_raises_the_alarm_and_the_loop_goes_on(tmp_path):
+    replanner, _, _, alarms = await _replanner(tmp_path)
+    replanner.settings = replanner.settings.model_copy(update={"check_interval_s": 0.01})
+    calls = []
+    state = replanner.state
+
+    def broken_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a defect")
+        return state()
+
+    replanner.state = broken_once
+    replanner.route_plan_changed()
+    task = asyncio.create_task(replanner.run())
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(calls) > 3:
+                break
+        assert len(calls) > 3  # still checking after the failure
+        assert replanner.error == "re-planning failed: RuntimeError: a defect"
+        assert alarms.is_active("replan")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

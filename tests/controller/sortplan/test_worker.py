@@ -1,3 +1,4 @@
+import math
 import os
 from dataclasses import replace
 
@@ -47,5 +48,18 @@ async def test_a_worker_that_dies_is_an_error_and_the_next_plan_gets_a_new_one()
         with pytest.raises(PlanningError, match="the planning worker process died"):
             await worker.run(os._exit, 3)
         assert await worker.run(worker_pid) != pid
+    finally:
+        await worker.close()
+
+
+async def test_a_defect_in_the_worker_is_a_planning_error_not_a_crash():
+    worker = PlanningWorker()
+    try:
+        with pytest.raises(PlanningError) as caught:
+            await worker.run(math.sqrt, -1.0)
+        assert caught.value.problems == {
+            "plan": "the optimiser failed: ValueError: math domain error"
+        }
+        assert await worker.run(math.sqrt, 4.0) == 2.0  # the worker serves on
     finally:
         await worker.close()
