@@ -22,8 +22,8 @@ import pytest
 from tests.conftest import free_port
 
 ROOT = Path(__file__).parents[2]
-PARCELS = 300
-RATE = 36000  # parcels/h: 30 s of induction
+PARCELS = 240
+RATE = 36000  # parcels/h: 24 s of induction
 JAMMED = (5, 12)
 JAM_AT_S = 15  # the fresh plan is applied 2-3 s after the start (7 s on a busy machine)
 
