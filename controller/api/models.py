@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 Chute = Annotated[int, Field(ge=1, le=65535)]
 RouteName = Annotated[str, Field(min_length=1, max_length=64)]
+HistoryLimit = Annotated[int, Query(ge=1, le=1000)]
+"""How many versions a history page holds."""
+HistoryBefore = Annotated[
+    int | None, Query(ge=1, le=2**62, description="versions older than this one")
+]
+"""Page back from a version number (a query parameter of the history endpoints)."""
 
 
 def iso(epoch: float | None) -> str | None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from controller.api.auth import Reader, Tms, line_of
-from controller.api.models import SortPlanPatch, SortPlanReplace, iso
+from controller.api.models import (
+    HistoryBefore,
+    HistoryLimit,
+    SortPlanPatch,
+    SortPlanReplace,
+    iso,
+)
 from controller.api.problems import ApiProblem, field_errors
 from controller.errors import SortPlanError
 from controller.line import LineController
@@ -94,10 +100,8 @@ async def patch_sort_plan(body: SortPlanPatch, request: Request, who: Tms) -> di
 async def get_sort_plan_history(
     request: Request,
     _: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    before: Annotated[
-        int | None, Query(ge=1, le=2**62, description="versions older than this one")
-    ] = None,
+    limit: HistoryLimit = 50,
+    before: HistoryBefore = None,
 ) -> list[dict[str, Any]]:
     """Versions newest first: who, when, what changed route by route, and why."""
     versions = await line_of(request).plan_service.history(limit, before)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Request
 
 from controller.api.auth import Reader, Tms, line_of
-from controller.api.models import iso
+from controller.api.models import HistoryBefore, HistoryLimit, iso
 from controller.api.problems import ApiProblem, field_errors
 from controller.errors import RoutePlanError
 from controller.routeplan import RoutePlanVersion, parse_route_plan
@@ -141,10 +141,8 @@ async def get_route_plan(request: Request, _: Reader) -> dict[str, Any]:
 async def get_route_plan_history(
     request: Request,
     _: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    before: Annotated[
-        int | None, Query(ge=1, le=2**62, description="versions older than this one")
-    ] = None,
+    limit: HistoryLimit = 50,
+    before: HistoryBefore = None,
 ) -> list[dict[str, Any]]:
     """Versions newest first: who sent each, when, why, and its trucks, routes and stops."""
     versions = await line_of(request).route_plan.history(limit, before)

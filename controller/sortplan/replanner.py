@@ -146,12 +146,11 @@ class Replanner:
         trigger: str,
         volumes: Mapping[str, int] | None = None,
         fresh: bool | None = None,
-        full: frozenset[int] = frozenset(),
     ) -> Proposal:
         """Plan now (fresh when the route plan changed since the plan in force, else a
         repair) and keep the result as the pending proposal; auto policy applies it.
-        Chutes out of service or full now (and ``full``: the trigger's chute full too
-        long) are planned without: a full chute takes nothing until it is emptied.
+        Chutes out of service or full now are planned without: a full chute takes
+        nothing until it is emptied.
         Raises PlanningError (and raises the ``replan`` alarm) when no plan is found."""
         async with self._lock:
             line = self.state()
@@ -172,7 +171,7 @@ class Replanner:
                     line.routes,
                     wanted,
                     current,
-                    line.out | line.full | full,
+                    line.out | line.full,
                     needed,
                     self.settings.chute_capacity,
                     self.settings.time_limit_s,
@@ -303,17 +302,16 @@ class Replanner:
         fired = self.triggers.check(self.clock(), line.out, line.full, line.arrived)
         if fired is None:
             return None
-        return await self._try(fired.reason, fired.volumes, fresh=False, full=fired.full)
+        return await self._try(fired.reason, fired.volumes, fresh=False)
 
     async def _try(
         self,
         reason: str,
         volumes: Mapping[str, int] | None,
         fresh: bool,
-        full: frozenset[int] = frozenset(),
     ) -> Proposal | None:
         try:
-            return await self.propose(reason, volumes, fresh, full)
+            return await self.propose(reason, volumes, fresh)
         except SortPlanError as err:  # PlanningError too; the alarm says it
             log.warning("re-planning (%s) failed: %s", reason, err)
             return None

@@ -31,8 +31,6 @@ class Trigger:
 
     reason: str
     volumes: dict[str, int]
-    full: frozenset[int] = frozenset()
-    """Chutes full too long: the repair plans without them, as if out of service."""
 
 
 @dataclass
@@ -107,7 +105,6 @@ class ReplanTriggers:
                 return Trigger(
                     f"chute {chute} full for {now - since:.0f} s (it carries {', '.join(routes)})",
                     dict(self.volumes),
-                    frozenset({chute}),
                 )
         return None if self._volume_fired else self._volume_shift(arrived)
 

@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import free_port
+from tests.conftest import on_free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("LANESORT_ARTIFACTS", ROOT / "test-artifacts")) / "hmi"
@@ -63,13 +63,7 @@ class Demo:
         config_name: str = "demo-line.yaml",
         scenario: str | None = "tunnel-faults.yaml",
     ):
-        text = (ROOT / "plc_configs" / config_name).read_text()
-        ports: dict[str, int] = {}  # the demo line's devices on free ports
-
-        def free(match: re.Match[str]) -> str:
-            return f"127.0.0.1:{ports.setdefault(match.group(1), free_port())}"
-
-        text = re.sub(r"127\.0\.0\.1:(\d+)", free, text)
+        text = on_free_ports((ROOT / "plc_configs" / config_name).read_text())
         config = data_dir / "line.yaml"
         config.write_text(text)
         argv = ["demo", "--plain", "--rate", "20000", "--config", str(config)]

@@ -11,7 +11,6 @@ plan it was decided with (the journal says which version) does not give its rout
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import on_free_ports
 
 ROOT = Path(__file__).parents[2]
 PARCELS = 240
@@ -31,14 +30,7 @@ pytestmark = pytest.mark.system
 
 
 def _config(tmp_path: Path) -> Path:
-    text = (ROOT / "plc_configs" / "demo-line-routeplan.yaml").read_text()
-    ports: dict[str, int] = {}
-    text = re.sub(
-        r"127\.0\.0\.1:(\d+)",
-        lambda m: f"127.0.0.1:{ports.setdefault(m.group(1), free_port())}",
-        text,
-    )
-    text = text.replace("port: 4841", f"port: {free_port()}")
+    text = on_free_ports((ROOT / "plc_configs" / "demo-line-routeplan.yaml").read_text())
     assert "policy: manual" in text
     text = text.replace("policy: manual", "policy: auto")
     path = tmp_path / "line.yaml"
