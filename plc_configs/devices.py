@@ -82,9 +82,15 @@ class SorterPlcDevice(_Device):
 
 
 class BarcodeReaderDevice(_Device):
-    """A fixed-mount barcode reader at the scan point (TCP presets or OPC UA AutoID)."""
+    """A barcode reader (TCP presets or OPC UA AutoID): fixed at the scan point, or a
+    fixed or hand-held scanner at a put wall or a dock door (usually in push mode)."""
 
     kind: Literal["barcode_reader"]
+    at: Literal["tunnel", "putwall", "dock"] = Field(
+        "tunnel",
+        description="where it is: the scan tunnel (triggered per parcel), a put wall or a "
+        "dock door (hand-held or fixed scanners/scales used there: see putwall and loading)",
+    )
     driver: Literal["cognex", "sick", "keyence", "datalogic", "autoid"] = Field(
         "cognex", description="reader preset; autoid = OPC UA AutoID (OPC 30010)"
     )
@@ -174,9 +180,14 @@ class CameraDevice(_Device):
 
 
 class ScaleDevice(_Device):
-    """A weigh scale in the scan tunnel."""
+    """A weigh scale: in the scan tunnel, or a check scale at a put wall or a dock door."""
 
     kind: Literal["scale"]
+    at: Literal["tunnel", "putwall", "dock"] = Field(
+        "tunnel",
+        description="where it is: the scan tunnel (triggered per parcel), a put wall or a "
+        "dock door (hand-held or fixed scanners/scales used there: see putwall and loading)",
+    )
     driver: Literal["mt-sics", "sma", "nci", "toledo-continuous", "opcua-weighing"]
     url: str = Field(description=SERIAL_URL_HELP + "; opc.tcp://HOST:PORT for opcua-weighing")
     timeout_ms: int = Field(300, gt=0, le=60000, description="one request to its answer")
@@ -219,7 +230,103 @@ class DimensionerDevice(_Device):
         return self.telegram or PRESETS.get(self.driver)
 
 
+def parse_nodes(spec: str | list[int]) -> list[int]:
+    """``"1-24,30"`` or ``[1, 2, 3]`` -> sorted node numbers (ValueError naming the bad part)."""
+    if isinstance(spec, list):
+        nodes = list(spec)
+    else:
+        nodes = []
+        for part in spec.replace(" ", "").split(","):
+            first, _, last = part.partition("-")
+            if not first.isdigit() or (last and not last.isdigit()):
+                raise ValueError(f"expected node numbers such as 1-24,30, got {part!r}")
+            nodes.extend(range(int(first), int(last or first) + 1))
+    if len(set(nodes)) != len(nodes):
+        raise ValueError("a node is listed twice")
+    return sorted(nodes)
+
+
+class PickToLightDevice(_Device):
+    """A pick-to-light bus: an Atop ABLEPick controller port over TCP, or Banner PICK-IQ
+    lights over Modbus RTU (a serial port or an RTU-over-TCP gateway)."""
+
+    kind: Literal["pick_to_light"]
+    driver: Literal["atop", "banner-rtu"]
+    url: str = Field(
+        description="atop: tcp://HOST:PORT of the controller; banner-rtu: " + SERIAL_URL_HELP
+    )
+    nodes: str | list[int] = Field(
+        description="the modules on this bus: Atop node addresses (1-250) or Banner Modbus "
+        "device ids (1-247), e.g. '1-24'"
+    )
+    port: Literal[1, 2] = Field(1, description="atop: controller port (message type 0x60/0x61)")
+    timeout_ms: int = Field(300, gt=0, le=60000, description="one command to its answer")
+    poll_interval_ms: int = Field(
+        100,
+        gt=0,
+        le=60000,
+        description="banner-rtu: how often each light's touch input is read; atop: how "
+        "often the controller's device status is asked",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PickToLightDevice:
+        try:
+            nodes = parse_nodes(self.nodes)
+        except ValueError as err:
+            raise ValueError(f"nodes: {err}") from None
+        top = 250 if self.driver == "atop" else 247
+        if not nodes or nodes[0] < 1 or nodes[-1] > top:
+            raise ValueError(f"nodes: expected numbers from 1 to {top} for driver {self.driver}")
+        try:
+            if self.driver == "atop":
+                _check_url(self.url, ("tcp",))
+            else:
+                check_serial_url(self.url)
+        except ValueError as err:
+            raise ValueError(f"url: {err}") from None
+        return self
+
+    @property
+    def node_list(self) -> list[int]:
+        """The modules' node numbers, sorted."""
+        return parse_nodes(self.nodes)
+
+
+class LabelPrinterDevice(_Device):
+    """A network label printer taking ZPL on a raw TCP port (Zebra and most industrial ones)."""
+
+    kind: Literal["label_printer"]
+    driver: Literal["zpl"] = "zpl"
+    url: str = Field(description="tcp://HOST:PORT, port 9100 on most printers")
+    timeout_ms: int = Field(2000, gt=0, le=60000, description="connect, send, status answer")
+    dpi: Literal[152, 203, 300, 600] = Field(203, description="print head resolution")
+    label_width_mm: float = Field(100, gt=0, le=300)
+    label_height_mm: float = Field(150, gt=0, le=1000)
+    status_interval_ms: int = Field(
+        5000, gt=0, description="how often the host status (~HS) is asked"
+    )
+    paper_out_field: tuple[int, int] = Field(
+        (1, 2),
+        description="~HS: (string, field), both from 1, of the paper-out flag (check the "
+        "printer's manual)",
+    )
+    pause_field: tuple[int, int] = Field((1, 3), description="~HS: (string, field) of pause")
+    head_up_field: tuple[int, int] = Field((2, 3), description="~HS: (string, field) of head up")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, ("tcp",))
+
+
 Device = Annotated[
-    SorterPlcDevice | BarcodeReaderDevice | CameraDevice | ScaleDevice | DimensionerDevice,
+    SorterPlcDevice
+    | BarcodeReaderDevice
+    | CameraDevice
+    | ScaleDevice
+    | DimensionerDevice
+    | PickToLightDevice
+    | LabelPrinterDevice,
     Field(discriminator="kind"),
 ]

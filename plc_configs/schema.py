@@ -25,6 +25,8 @@ from plc_configs.devices import (
     CameraDevice,
     Device,
     DimensionerDevice,
+    LabelPrinterDevice,
+    PickToLightDevice,
     ScaleDevice,
     SorterPlcDevice,
     check_serial_url,
@@ -70,11 +72,13 @@ __all__ = [
     "IncidentAction",
     "IncidentPolicies",
     "LabelPattern",
+    "LabelPrinterDevice",
     "LabelsSection",
     "LineConfig",
     "LineSection",
     "ManifestSection",
     "MeasureSimulation",
+    "PickToLightDevice",
     "PlcSimulation",
     "ReaderSimulation",
     "RoutePlanSimulation",
@@ -118,7 +122,7 @@ class LineConfig(_Strict):
         plcs = [n for n, d in self.devices.items() if d.kind == "sorter_plc"]
         if len(plcs) != 1:
             problems.append(f"devices: expected exactly one sorter_plc, found {len(plcs)}")
-        readers = [n for n, d in self.devices.items() if d.kind in ("barcode_reader", "camera")]
+        readers = [*self.readers, *self.cameras]
         if not readers:
             problems.append(
                 "devices: expected at least one barcode_reader or camera at the scan point"
@@ -189,8 +193,12 @@ class LineConfig(_Strict):
 
     @property
     def readers(self) -> dict[str, BarcodeReaderDevice]:
-        """The scan point's barcode readers by name."""
-        return {n: d for n, d in self.devices.items() if isinstance(d, BarcodeReaderDevice)}
+        """The scan point's barcode readers by name (not the put walls' and doors')."""
+        return {
+            n: d
+            for n, d in self.devices.items()
+            if isinstance(d, BarcodeReaderDevice) and d.at == "tunnel"
+        }
 
     @property
     def cameras(self) -> dict[str, CameraDevice]:
@@ -205,8 +213,20 @@ class LineConfig(_Strict):
 
     @property
     def scales(self) -> dict[str, ScaleDevice]:
-        """The scan tunnel's scales by name."""
-        return {n: d for n, d in self.devices.items() if isinstance(d, ScaleDevice)}
+        """The scan tunnel's scales by name (not the put walls' and doors' check scales)."""
+        return {
+            n: d for n, d in self.devices.items() if isinstance(d, ScaleDevice) and d.at == "tunnel"
+        }
+
+    @property
+    def pick_to_lights(self) -> dict[str, PickToLightDevice]:
+        """The pick-to-light buses by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, PickToLightDevice)}
+
+    @property
+    def label_printers(self) -> dict[str, LabelPrinterDevice]:
+        """The label printers by name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, LabelPrinterDevice)}
 
     @property
     def dimensioners(self) -> dict[str, DimensionerDevice]:
