@@ -17,6 +17,10 @@ EVENT_TYPES = (
     "parcel.rejected",
     "parcel.lost",
     "container.closed",
+    "parcel.put",
+    "parcel.short",
+    "stop.complete",
+    "truck.loaded",
 )
 
 

@@ -30,9 +30,11 @@ from plc_configs.devices import (
     ScaleDevice,
     SorterPlcDevice,
     check_serial_url,
+    parse_nodes,
 )
 from plc_configs.integration import ApiSection, HmiSection, OpcuaServerSection, UpstreamSection
 from plc_configs.node_map import NodeMap
+from plc_configs.putwall import LoadingSection, PutWallSection
 from plc_configs.register_map import RegisterMap
 from plc_configs.replanning import ReplanningSection
 from plc_configs.sections import (
@@ -115,6 +117,8 @@ class LineConfig(_Strict):
     upstream: UpstreamSection = UpstreamSection()
     opcua_server: OpcuaServerSection = OpcuaServerSection()
     replanning: ReplanningSection = ReplanningSection()
+    putwall: PutWallSection = PutWallSection()
+    loading: LoadingSection = LoadingSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:
@@ -175,9 +179,63 @@ class LineConfig(_Strict):
                 f"simulation.min_gap_mm: the shortest parcel plus the gap is {pitch} mm, less "
                 f"than topology.min_parcel_pitch_mm ({self.topology.min_parcel_pitch_mm} mm)"
             )
+        problems += self._putwall_problems()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _putwall_problems(self) -> list[str]:
+        problems = []
+
+        def device(where: str, name: str | None, kind: str, at: str | None = None) -> None:
+            if name is None:
+                return
+            found = self.devices.get(name)
+            if found is None or found.kind != kind:
+                problems.append(f"{where}: no {kind} device named {name!r} in devices")
+            elif at is not None and getattr(found, "at", at) != at:
+                problems.append(f"{where}: device {name} is not at: {at}")
+
+        used: dict[tuple[str, int], str] = {}
+        for i, wall in enumerate(self.putwall.walls):
+            where = f"putwall.walls.{i}"
+            device(f"{where}.lights", wall.lights, "pick_to_light")
+            device(f"{where}.scanner", wall.scanner, "barcode_reader", "putwall")
+            device(f"{where}.printer", wall.printer, "label_printer")
+            device(f"{where}.scale", wall.scale, "scale", "putwall")
+            bus = self.pick_to_lights.get(wall.lights)
+            if bus is None:
+                continue
+            try:
+                nodes = parse_nodes(wall.nodes) if wall.nodes is not None else bus.node_list
+            except ValueError as err:
+                problems.append(f"{where}.nodes: {err}")
+                continue
+            for node in nodes:
+                if node not in bus.node_list:
+                    problems.append(f"{where}.nodes: node {node} is not on {wall.lights}")
+                elif used.setdefault((wall.lights, node), wall.id) != wall.id:
+                    problems.append(
+                        f"{where}.nodes: node {node} of {wall.lights} is already wall "
+                        f"{used[(wall.lights, node)]}'s"
+                    )
+        if len({w.id for w in self.putwall.walls}) != len(self.putwall.walls):
+            problems.append("putwall.walls: two walls have the same id")
+        doors = {d.id for d in self.topology.doors}
+        for i, station in enumerate(self.loading.stations):
+            where = f"loading.stations.{i}"
+            if station.door not in doors:
+                problems.append(f"{where}.door: {station.door} is not in topology.doors")
+            device(f"{where}.scanner", station.scanner, "barcode_reader", "dock")
+            device(f"{where}.scale", station.scale, "scale", "dock")
+        return problems
+
+    def wall_nodes(self, wall_index: int) -> list[int]:
+        """The module nodes of a put wall (its ``nodes``, else its whole bus)."""
+        wall = self.putwall.walls[wall_index]
+        if wall.nodes is not None:
+            return parse_nodes(wall.nodes)
+        return self.pick_to_lights[wall.lights].node_list
 
     @property
     def plc_name(self) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from plc_configs.base import Strict as _Strict
+from plc_configs.putwall import PutWallSimulation
 from plc_configs.route_plan import RoutePlanSimulation
 
 
@@ -372,4 +373,7 @@ class Simulation(_Strict):
         None,
         description="generate a route plan (trucks, routes, stops) and draw the parcels' "
         "routes and stops from it, with skewed volumes; null: routes uniform over sort_plan",
+    )
+    putwall: PutWallSimulation = Field(
+        PutWallSimulation(), description="the simulated put-wall operators and loaders"
     )
