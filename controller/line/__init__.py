@@ -7,8 +7,8 @@ and answers, sort confirmations), the tunnel (:mod:`~controller.line.tunnel_bind
 triggers the readers, scale and dimensioner for each parcel and binds what they return
 within its window; :mod:`~controller.line.reader_link`, :mod:`~controller.line.tunnel_link`;
 what both work with: :mod:`~controller.line.parts`),
-one supervisor per device (:mod:`~controller.line.supervisor`,
-:mod:`~controller.line.links`: reconnect with backoff, link state, alarms), operator
+one supervisor per device (built on :mod:`controller.devices`: reconnect with backoff,
+link state, alarms), operator
 actions (:mod:`~controller.line.actions`), what screens derive from a snapshot
 (:mod:`~controller.line.views`), the manifest as the line sees it (the decision's lookup,
 the manifest file: :mod:`~controller.line.manifest_feed`) and the event-loop lag monitor
@@ -18,8 +18,8 @@ May use: every capability package below the front doors, ``drivers`` (through th
 registry) and ``plc_configs``. Used by the front doors only (CLI, API, OPC UA, HMI).
 """
 
+from controller.devices.links import Backoff, LinkState
 from controller.line.controller import LineController, LineSnapshot
-from controller.line.links import Backoff, LinkState
 from controller.line.views import (
     ChuteState,
     ThroughputMeter,

@@ -24,6 +24,8 @@ from controller.alarms.history import AlarmHistory
 from controller.auth import audit
 from controller.auth.audit import AuditLog
 from controller.containers.book import ContainerBook, ContainerInfo
+from controller.devices.links import Backoff, LinkState
+from controller.devices.supervisor import DeviceSupervisor
 from controller.errors import ConfigError
 from controller.histogram import percentiles
 from controller.journal.images import SCHEMA as IMAGES_SCHEMA
@@ -32,13 +34,11 @@ from controller.journal.open_parcels import read_open_records, read_recent_finis
 from controller.journal.parcel_queries import ParcelQueries
 from controller.journal.writer import Journal
 from controller.line.actions import LineActions
-from controller.line.links import Backoff, LinkState
 from controller.line.loop_lag import LoopLagMonitor
 from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
-from controller.line.supervisor import DeviceSupervisor
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
 from controller.manifest.jobs import ImportJobs
 from controller.manifest.store import ManifestStore

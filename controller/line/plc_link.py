@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 from controller.alarms.board import AlarmBoard, Severity
 from controller.containers.fill import ChuteFill
+from controller.devices.links import Backoff
+from controller.devices.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.histogram import Histogram
-from controller.line.links import Backoff
 from controller.line.parts import LineParts
-from controller.line.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
 from controller.parcels.decision import (
     Decision,

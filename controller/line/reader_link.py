@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.line.supervisor import DeviceSupervisor
+from controller.devices.supervisor import DeviceSupervisor
 from controller.parcels.decision import Identification, RejectReason
 from controller.parcels.labels import LabelRules
 from drivers.barcode.base import BarcodeRead, BarcodeReader, ReadResult

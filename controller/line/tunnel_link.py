@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from controller.line.supervisor import DeviceSupervisor
+from controller.devices.supervisor import DeviceSupervisor
 from controller.parcels.measurement import Measurement, volumetric_kg
 from drivers.dimensioner.base import Dimensioner, Dimensions
 from drivers.errors import DeviceTimeout, DriverError

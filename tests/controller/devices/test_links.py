@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from controller.line.links import Backoff
+from controller.devices.links import Backoff
 
 
 def test_backoff_doubles_up_to_the_maximum_with_jitter_and_resets():

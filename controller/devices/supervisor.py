@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from controller.alarms.board import AlarmBoard, Severity
-from controller.line.links import Backoff, LinkState
+from controller.devices.links import Backoff, LinkState
 from drivers.errors import ConnectionLost, DriverError
 
 T = TypeVar("T")
