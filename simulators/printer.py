@@ -37,6 +37,7 @@ from simulators.zpl_check import (
     Field,
     PrintedLabel,
     RejectedLabel,
+    StreamEvent,
     ZplStream,
     check_label,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Field",
     "PrintedLabel",
     "RejectedLabel",
+    "StreamEvent",
     "ZplPrinterSimulator",
     "ZplStream",
     "check_label",
@@ -167,15 +169,14 @@ class ZplPrinterSimulator:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    def _handle(self, events: list[tuple[str, str]], writer: asyncio.StreamWriter) -> None:
-        for kind, text in events:
-            if kind == "control":
-                self._control(text, writer)
-            elif kind == "garbage":
-                raw, _, reason = text.partition("\0")
-                self.rejected.append(RejectedLabel(raw, [reason]))
+    def _handle(self, events: list[StreamEvent], writer: asyncio.StreamWriter) -> None:
+        for event in events:
+            if event.kind == "control":
+                self._control(event.text, writer)
+            elif event.kind == "garbage":
+                self.rejected.append(RejectedLabel(event.text, [event.reason]))
             else:
-                self._label(text)
+                self._label(event.text)
 
     def _control(self, command: str, writer: asyncio.StreamWriter) -> None:
         if command != "HS":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MAX_FORMAT = 256 * 1024
 START_CODES = {">9": "A", ">:": "B", ">;": "C"}
@@ -219,18 +220,27 @@ def check_label(raw: str, width_dots: int, height_dots: int) -> PrintedLabel | R
     return PrintedLabel(st.fields, st.quantity, raw)
 
 
+class StreamEvent(NamedTuple):
+    """A piece of the host's stream: a ``label`` format, a ``control`` command (its two
+    letters, e.g. ``HS``) or ``garbage`` (bytes that make no format, and why)."""
+
+    kind: str
+    text: str
+    reason: str = ""
+
+
 class ZplStream:
-    """Cuts a host's byte stream into ``("label", text)``, ``("control", "HS")`` and
-    ``("garbage", text)`` events, whatever chunks it arrives in."""
+    """Cuts a host's byte stream into :class:`StreamEvent` values, whatever chunks it
+    arrives in."""
 
     def __init__(self) -> None:
         self._buf = ""
         self._label: str | None = None
 
-    def feed(self, data: bytes) -> list[tuple[str, str]]:
+    def feed(self, data: bytes) -> list[StreamEvent]:
         """Events completed by ``data``."""
         self._buf += data.decode("latin-1")
-        events: list[tuple[str, str]] = []
+        events: list[StreamEvent] = []
         while True:
             buf = self._buf
             inside = self._label is not None
@@ -251,32 +261,32 @@ class ZplStream:
                 if len(rest) < 3:
                     self._buf = rest
                     return events
-                events.append(("control", rest[1:3].upper()))
+                events.append(StreamEvent("control", rest[1:3].upper()))
             elif rest.startswith("^XZ"):
                 if self._label is not None:
-                    events.append(("label", self._label + "^XZ"))
+                    events.append(StreamEvent("label", self._label + "^XZ"))
                 self._label = None
             else:
                 if self._label is not None:
-                    events.append(("garbage", self._label + "\0no ^XZ before the next ^XA"))
+                    events.append(StreamEvent("garbage", self._label, "no ^XZ before the next ^XA"))
                 self._label = "^XA"
             self._buf = rest[3:]
 
-    def _take(self, text: str, events: list[tuple[str, str]]) -> None:
+    def _take(self, text: str, events: list[StreamEvent]) -> None:
         if self._label is not None:
             self._label += text
             if len(self._label) > MAX_FORMAT:
-                events.append(("garbage", self._label + f"\0no ^XZ in {MAX_FORMAT} bytes"))
+                events.append(StreamEvent("garbage", self._label, f"no ^XZ in {MAX_FORMAT} bytes"))
                 self._label = None
         elif text.strip():
-            events.append(("garbage", text + "\0data outside ^XA … ^XZ"))
+            events.append(StreamEvent("garbage", text, "data outside ^XA … ^XZ"))
 
-    def close(self) -> list[tuple[str, str]]:
+    def close(self) -> list[StreamEvent]:
         """The connection closed: a format without its ^XZ is garbage."""
-        events: list[tuple[str, str]] = []
+        events: list[StreamEvent] = []
         self._take(self._buf, events)
         self._buf = ""
         if self._label is not None and self._label.strip():
-            events.append(("garbage", self._label + "\0connection closed before ^XZ"))
+            events.append(StreamEvent("garbage", self._label, "connection closed before ^XZ"))
         self._label = None
         return events

@@ -10,6 +10,7 @@ import pytest
 from simulators.printer import (
     PrintedLabel,
     RejectedLabel,
+    StreamEvent,
     ZplPrinterSimulator,
     ZplStream,
     check_label,
@@ -72,18 +73,20 @@ def test_stream_split_across_chunks():
     data = (GOOD[:40] + "~HS" + GOOD[40:] + "\r\n" + GOOD).encode()
     stream = ZplStream()
     events = [e for i in range(len(data)) for e in stream.feed(data[i : i + 1])]
-    assert [kind for kind, _ in events] == ["control", "label", "label"]
-    assert events[1][1] == GOOD and events[2][1] == GOOD
+    assert [e.kind for e in events] == ["control", "label", "label"]
+    assert events[0].text == "HS" and events[1].text == GOOD and events[2].text == GOOD
     assert stream.close() == []
 
 
 def test_stream_reports_what_is_not_a_label():
     stream = ZplStream()
     events = stream.feed(b"junk ^XA^FO1,1^XA^FO2,2^FDx^FS^XZ^XA^FO")
-    assert events[0] == ("garbage", "junk \0data outside ^XA … ^XZ")
-    assert events[1] == ("garbage", "^XA^FO1,1\0no ^XZ before the next ^XA")
-    assert events[2] == ("label", "^XA^FO2,2^FDx^FS^XZ")
-    assert stream.close() == [("garbage", "^XA^FO\0connection closed before ^XZ")]
+    assert events == [
+        StreamEvent("garbage", "junk ", "data outside ^XA … ^XZ"),
+        StreamEvent("garbage", "^XA^FO1,1", "no ^XZ before the next ^XA"),
+        StreamEvent("label", "^XA^FO2,2^FDx^FS^XZ"),
+    ]
+    assert stream.close() == [StreamEvent("garbage", "^XA^FO", "connection closed before ^XZ")]
 
 
 @pytest.fixture

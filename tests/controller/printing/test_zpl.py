@@ -83,7 +83,7 @@ def test_hostile_data_is_neutralised():
     )
     zpl = container_label_zpl(hostile, dpi=203, width_mm=100, height_mm=150)
     events = ZplStream().feed(zpl.encode())
-    assert [kind for kind, _ in events] == ["label"]  # no ~ command, no second format
+    assert [e.kind for e in events] == ["label"]  # no ~ command, no second format
     texts = printed(hostile, 203, 100, 150).texts()
     assert "^XZ^XA^FO9999,9999^FDpwned^FS" in texts
     assert {"T~HS1", "A_1", "Evil ^XZ Corp ~JA", "C  2"} <= set(texts)
