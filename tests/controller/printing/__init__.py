@@ -1,0 +1,1 @@
+"""Tests of the container label composer and the print spooler."""
