@@ -47,6 +47,7 @@ import contextlib
 import logging
 import random
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -196,14 +197,14 @@ class WallOperator:
     def take(self, spec: ParcelSpec) -> None:
         """A parcel reached the end of one of this wall's chutes."""
         self.counts["taken"] += 1
-        self._parcels.append((asyncio.get_running_loop().time(), spec))
+        self._parcels.append((time.monotonic(), spec))
         self._wake.set()
 
     def _on_light(self, module: Module) -> None:
         if module.node not in self._watch.nodes or module.colour != "orange" or not module.lit:
             return
         if module.node != self._busy_node and module.node not in self._closing:
-            self._closing[module.node] = asyncio.get_running_loop().time()
+            self._closing[module.node] = time.monotonic()
             self._wake.set()
 
     # --------------------------------------------------------------- the work
@@ -245,9 +246,8 @@ class WallOperator:
 
     async def _put(self, spec: ParcelSpec, landed_at: float) -> None:
         s = self.settings
-        loop = asyncio.get_running_loop()
         due = landed_at + self.rng.uniform(*s.scan_delay_s)
-        await asyncio.sleep(max(0.0, due - loop.time()))
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
         walked_off = False
         for _ in range(MAX_TRIES):
             lit = self._watch.expect(green_steady)
@@ -303,7 +303,7 @@ class WallOperator:
     # --------------------------------------------------------------- containers
 
     async def _take_ready_containers(self) -> None:
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
         for node, since in list(self._closing.items()):
             label = self.find_label(node)
             if label is not None:

@@ -19,7 +19,7 @@ from simulators.putwall.operator import OperatorTiming, WallOperator
 from simulators.twin import Event, EventKind, Parcel
 
 FAST = OperatorTiming(
-    light_timeout_s=0.3,
+    light_timeout_s=0.15,
     walk_off_s=0.05,
     flash_timeout_s=0.3,
     clear_timeout_s=0.2,
