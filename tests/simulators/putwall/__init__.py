@@ -1,0 +1,1 @@
+"""Tests of the simulated put-wall operators, dock loaders and check scales."""
