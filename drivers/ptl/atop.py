@@ -28,6 +28,7 @@ no EEPROM colour): set the polling range on the controller to cover the bus's no
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -86,7 +87,7 @@ class AtopPickToLight:
         self.missed_polls = 0
         self._decoder = atop.FrameDecoder({self.msg_type})
         self._offline: set[int] = set()
-        self._events: list[LightEvent] = []
+        self._events: collections.deque[LightEvent] = collections.deque()
         self._wakeup = asyncio.Event()
         self._last_press: dict[tuple[int, EventKind], float] = {}
         self._writer: asyncio.StreamWriter | None = None
@@ -204,7 +205,7 @@ class AtopPickToLight:
         """The next event, in arrival order; waits until there is one."""
         while True:
             if self._events:
-                return self._events.pop(0)
+                return self._events.popleft()
             if self._lost is not None:
                 raise ConnectionLost(self.name, self.address, self._lost)
             self._wakeup.clear()

@@ -19,7 +19,8 @@ with the value shown, to every connected host. Faults on the wire:
 :attr:`~AtopControllerSimulator.split_frames` (each frame in two writes, a short delay
 apart), :meth:`~AtopControllerSimulator.garbage_before_next`,
 :meth:`~AtopControllerSimulator.send_raw`,
-:meth:`~AtopControllerSimulator.disconnect_clients`.
+:meth:`~AtopControllerSimulator.disconnect_clients`, and
+:attr:`~AtopControllerSimulator.answer_status` False for a controller that hangs.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class AtopControllerSimulator:
         self.split_frames = False
         """Fault: write every frame in two chunks, :attr:`split_delay_s` apart."""
         self.split_delay_s = 0.005
+        self.answer_status = True
+        """Fault: False makes the controller ignore 0x09 (a hung controller, link still up)."""
         self.colours = {node: atop.COLOUR_CODES["red"] for node in bank.modules}
         """Each module's configured lamp colour code (a tag's default is red)."""
         self.confirm_disabled: set[int] = set()
@@ -245,6 +248,8 @@ class AtopControllerSimulator:
         self.received.append(frame)
         sub, node = frame.subcmd, frame.node
         if sub == atop.DEVICE_STATUS:
+            if not self.answer_status:
+                return
             offline = [
                 n
                 for n in range(1, atop.STATUS_BITMAP_BYTES * 8 + 1)

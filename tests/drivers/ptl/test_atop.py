@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 
 import pytest
 
@@ -13,6 +14,7 @@ from drivers.ptl.base import Colour, EventKind, LightEvent
 from plc_configs import atop
 from simulators.ptl.atop import AtopControllerSimulator
 from simulators.ptl.bank import LightBank
+from simulators.ptl.operator import PressingOperator
 from tests.conftest import free_port
 
 NODES = [1, 2, 3, 4]
@@ -39,9 +41,13 @@ async def event(driver: AtopPickToLight, timeout_s: float = 1.0) -> LightEvent:
 
 
 async def until(condition, timeout_s: float = 1.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.005)
+    """Poll ``condition`` until it holds; fail after ``timeout_s``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)
 
 
 async def test_show_and_clear_reach_the_modules_with_colour_and_flash():
@@ -61,7 +67,7 @@ async def test_show_and_clear_reach_the_modules_with_colour_and_flash():
 
 
 async def test_press_is_a_confirm_event_with_the_value_shown_and_a_repeat_is_dropped():
-    async with rig() as (driver, sim, bank):
+    async with rig() as (driver, _sim, bank):
         await driver.show(3, 7, Colour.GREEN)
         await until(lambda: bank.modules[3].value == 7)
         bank.press(3)
@@ -125,7 +131,7 @@ async def test_fault_returns_are_fault_events():
         await driver.show(1, 1, Colour.RED)
         await driver.clear(2)
         sim.send_raw(atop.encode_frame(0x42, 3))  # an unknown command, as a real host might send
-        await driver._send(atop.encode_frame(0x42, 3))  # noqa: SLF001 - the illegal command itself
+        await driver._send(atop.encode_frame(0x42, 3))  # the illegal command itself
         events = [await event(driver) for _ in range(4)]  # show = colour + digits: two 0x0B
         assert {e.kind for e in events} == {EventKind.FAULT}
         details = sorted((e.node, e.detail) for e in events)
@@ -156,7 +162,7 @@ async def test_split_frames_and_garbage_between_frames_still_decode():
 
 
 async def test_a_malformed_frame_is_counted_and_the_stream_goes_on():
-    async with rig() as (driver, sim, bank):
+    async with rig() as (driver, sim, _bank):
         sim.send_raw(bytes([9, 0, 0x60, 0, 0, 0, atop.CONFIRM, 1, 0x31]))  # confirm of 9 bytes
         sim.send_raw(atop.encode_frame(atop.MALFUNCTION, 2, msg_type=0x61))  # port 2's type
         sim.send_raw(atop.encode_frame(atop.CONFIRM, 1, atop.digits_data(4)))
@@ -166,7 +172,7 @@ async def test_a_malformed_frame_is_counted_and_the_stream_goes_on():
 
 
 async def test_server_closing_raises_connection_lost_for_waiters_and_commands():
-    async with rig() as (driver, sim, bank):
+    async with rig() as (driver, sim, _bank):
         waiter = asyncio.create_task(driver.next_event())
         await asyncio.sleep(0.01)
         assert sim.disconnect_clients() == 1
@@ -178,7 +184,7 @@ async def test_server_closing_raises_connection_lost_for_waiters_and_commands():
 
 
 async def test_close_fails_a_pending_next_event_and_connect_needs_a_listener():
-    async with rig() as (driver, sim, bank):
+    async with rig() as (driver, _sim, _bank):
         waiter = asyncio.create_task(driver.next_event())
         await asyncio.sleep(0.01)
         await driver.close()
@@ -189,3 +195,28 @@ async def test_close_fails_a_pending_next_event_and_connect_needs_a_listener():
         await lonely.connect()
     with pytest.raises(ValueError, match="not on this bus"):
         await driver.show(9, 1, Colour.RED)
+
+
+async def test_a_controller_that_stops_answering_the_status_poll_is_a_lost_link():
+    async with rig(timeout_s=0.05, poll_interval_s=0.02) as (driver, sim, _bank):
+        sim.answer_status = False
+        with pytest.raises(ConnectionLost, match="no device status answer"):
+            await event(driver)
+        assert driver.missed_polls == 3
+
+
+async def test_an_operator_wrong_press_and_the_controllers_correction_over_the_wire():
+    async with rig() as (driver, _sim, bank):
+        operator = PressingOperator(
+            bank, random.Random(11), delay_s=(0.0, 0.01), wrong_press_rate=1.0
+        )
+        operator.start()
+        try:
+            await driver.show(2, 4, Colour.GREEN)
+            wrong = await event(driver)
+            assert wrong.kind is EventKind.CONFIRM and wrong.node in (1, 3, 4)
+            await driver.show(2, 4, Colour.RED, flash=True)  # "not that one: this one"
+            right = await event(driver)
+            assert (right.kind, right.node, right.value) == (EventKind.CONFIRM, 2, 4)
+        finally:
+            await operator.stop()
