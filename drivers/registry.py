@@ -22,6 +22,10 @@ from drivers.dimensioner.base import Dimensioner
 from drivers.plc.base import SorterPlc
 from drivers.plc.modbus_tcp import ModbusTcpSorterPlc
 from drivers.plc.opcua import OpcuaClientOptions, OpcuaSorterPlc
+from drivers.printer import LabelPrinter, ZplTcpPrinter
+from drivers.ptl.atop import AtopPickToLight
+from drivers.ptl.banner import BannerPickToLight
+from drivers.ptl.base import PickToLight
 from drivers.scale.base import Scale
 from drivers.scale.mt_sics import MtSicsScale
 from drivers.scale.nci import NciScale
@@ -33,7 +37,9 @@ from plc_configs.schema import (
     BarcodeReaderDevice,
     CameraDevice,
     DimensionerDevice,
+    LabelPrinterDevice,
     LineConfig,
+    PickToLightDevice,
     ScaleDevice,
 )
 
@@ -188,3 +194,77 @@ def create_scale(name: str, device: ScaleDevice) -> Scale:
 def create_dimensioner(name: str, device: DimensionerDevice) -> Dimensioner:
     """Build the dimensioner driver named by ``device.driver``."""
     return _lookup(DIMENSIONER_DRIVERS, "dimensioner", device.driver)(name, device)
+
+
+#: A station scanner waits this long for the operator's next scan (then waits again).
+STATION_WAIT_S = 3600.0
+
+
+def create_station_reader(name: str, device: BarcodeReaderDevice) -> BarcodeReader:
+    """A scanner at a put wall or a dock door: it pushes every read (an operator's trigger).
+
+    Reads are queued and handed out in order, however long ago they arrived (no grace
+    window as in the tunnel, where a late read belongs to another parcel).
+    """
+    if not device.push or device.driver != "cognex":
+        raise ValueError(
+            f"devices.{name}: a scanner at a put wall or a dock door must push its reads "
+            "(driver cognex, push: true)"
+        )
+    preset = PRESETS[device.driver]
+    return CognexPushReader(
+        name,
+        device.url,
+        STATION_WAIT_S,
+        device.no_read or preset.no_read,
+        device.separator or preset.separator,
+        grace_s=STATION_WAIT_S,
+    )
+
+
+def _zpl_printer(name: str, device: LabelPrinterDevice) -> LabelPrinter:
+    return ZplTcpPrinter(
+        name,
+        device.url,
+        timeout_s=device.timeout_ms / 1000,
+        paper_out_field=device.paper_out_field,
+        pause_field=device.pause_field,
+        head_up_field=device.head_up_field,
+    )
+
+
+PRINTER_DRIVERS: dict[str, Callable[..., LabelPrinter]] = {"zpl": _zpl_printer}
+
+
+def create_label_printer(name: str, device: LabelPrinterDevice) -> LabelPrinter:
+    """Build the label printer driver named by ``device.driver``."""
+    return _lookup(PRINTER_DRIVERS, "label_printer", device.driver)(name, device)
+
+
+def _atop(name: str, device: PickToLightDevice) -> PickToLight:
+    return AtopPickToLight(
+        name,
+        device.url,
+        device.node_list,
+        port=device.port,
+        timeout_s=device.timeout_ms / 1000,
+        poll_interval_s=device.poll_interval_ms / 1000,
+    )
+
+
+def _banner(name: str, device: PickToLightDevice) -> PickToLight:
+    return BannerPickToLight(
+        name,
+        device.url,
+        device.node_list,
+        timeout_s=device.timeout_ms / 1000,
+        poll_interval_s=device.poll_interval_ms / 1000,
+    )
+
+
+PTL_DRIVERS: dict[str, Callable[..., PickToLight]] = {"atop": _atop, "banner-rtu": _banner}
+
+
+def create_pick_to_light(name: str, device: PickToLightDevice) -> PickToLight:
+    """Build the pick-to-light bus driver named by ``device.driver``."""
+    return _lookup(PTL_DRIVERS, "pick_to_light", device.driver)(name, device)

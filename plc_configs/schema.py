@@ -195,6 +195,10 @@ class LineConfig(_Strict):
                 problems.append(f"{where}: no {kind} device named {name!r} in devices")
             elif at is not None and getattr(found, "at", at) != at:
                 problems.append(f"{where}: device {name} is not at: {at}")
+            elif kind == "barcode_reader" and not getattr(found, "push", False):
+                problems.append(
+                    f"{where}: scanner {name} must push its reads (driver cognex, push: true)"
+                )
 
         used: dict[tuple[str, int], str] = {}
         for i, wall in enumerate(self.putwall.walls):
@@ -274,6 +278,18 @@ class LineConfig(_Strict):
         """The scan tunnel's scales by name (not the put walls' and doors' check scales)."""
         return {
             n: d for n, d in self.devices.items() if isinstance(d, ScaleDevice) and d.at == "tunnel"
+        }
+
+    def scales_anywhere(self) -> dict[str, ScaleDevice]:
+        """Every scale by name: the tunnel's and the walls' and docks' check scales."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, ScaleDevice)}
+
+    def scanners_at(self, at: str) -> dict[str, BarcodeReaderDevice]:
+        """Barcode readers at a put wall (``putwall``) or a dock door (``dock``)."""
+        return {
+            n: d
+            for n, d in self.devices.items()
+            if isinstance(d, BarcodeReaderDevice) and d.at == at
         }
 
     @property

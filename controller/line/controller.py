@@ -40,6 +40,7 @@ from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
+from controller.loading.service import LoadingService
 from controller.manifest.jobs import ImportJobs
 from controller.manifest.store import ManifestStore
 from controller.packml.history import SCHEMA as LINE_STATES_SCHEMA
@@ -47,6 +48,7 @@ from controller.packml.history import LineStates
 from controller.parcels.decision import SortPlan
 from controller.parcels.resume import remember_finished, resume_open
 from controller.parcels.state import KEEP_TERMINAL, ParcelTracker
+from controller.putwall.service import PutWallService
 from controller.reports.shift import SCHEMA as SHIFT_REPORT_SCHEMA
 from controller.routeplan import RoutePlanService, RoutePlanStore
 from controller.sortplan.history import SortPlanService, SortPlanStore
@@ -222,6 +224,14 @@ class LineController(LineActions):
             self.plc.chute_fill,
             self.plan,
         )
+        self.putwall = PutWallService(
+            config, self.journal, self.alarms, self.audit, self.manifest, self.route_plan, clock
+        )
+        """The put walls (none configured: an idle service)."""
+        self.loading = LoadingService(
+            config, self.journal, self.alarms, self.audit, self.route_plan, self.putwall, clock
+        )
+        """Loading at the dock doors, last stop first."""
         self.loop_lag = LoopLagMonitor()
         """The event loop's lag, sampled all the time (stalls are logged)."""
         self.started = asyncio.Event()
@@ -258,6 +268,8 @@ class LineController(LineActions):
             log.info("%s", await self.plan_service.load())
             log.info("%s", await self.route_plan.load())
             await self.containers.restore()
+            await self.putwall.restore()
+            await self.loading.restore()
             await self.manifest_feed.load(startup=True)
             await self.replanner.restored(self.route_plan.active.version)
             async with asyncio.TaskGroup() as group:
@@ -278,6 +290,9 @@ class LineController(LineActions):
                 group.create_task(self.manifest_feed.watch(), name="manifest-watch")
                 group.create_task(self.upstream.run(), name="upstream")
                 group.create_task(self.replanner.run(), name="replanner")
+                if self.config.putwall.walls or self.config.loading.stations:
+                    group.create_task(self.putwall.run(), name="putwall")
+                    group.create_task(self.loading.run(), name="loading")
                 group.create_task(self.line_states.run(), name="line-states")
                 group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
                 self.started.set()

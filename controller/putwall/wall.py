@@ -345,6 +345,18 @@ class PutWall:
             step.lights.append(self._resting_light(cubby))
         return step
 
+    def lights_now(self) -> list[Light]:
+        """What every module must show now (sent again after a bus reconnects)."""
+        lights = []
+        for cubby in self.cubbies.values():
+            if self.pending is not None and self.pending.cubby is cubby:
+                lights.append(Light(cubby.node, PENDING, self._shown(self.pending)))
+            elif cubby.group is not None and cubby.group[:2] in self.completed and cubby.full:
+                lights.append(Light(cubby.node, COMPLETE, len(cubby.parcels)))
+            else:
+                lights.append(self._resting_light(cubby))
+        return lights
+
     # ---------------------------------------------------------------- inside
 
     def _cubby_for(self, group: GroupKey) -> Cubby | None:

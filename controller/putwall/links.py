@@ -1,0 +1,85 @@
+"""Supervisors of the put wall's and the docks' devices: light buses and hand scanners.
+
+Each keeps its device connected (reconnect with backoff, link alarm, as every device
+supervisor does) and hands what arrives to a callback: a light bus its button and
+module events, a scanner every code read. A light bus re-shows what its modules must
+show each time it (re)connects, so a bus that was down never leaves a stale light.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from controller.devices.supervisor import DeviceSupervisor
+from controller.putwall.wall import Light
+from drivers.barcode.base import BarcodeReader
+from drivers.errors import DeviceTimeout, DriverError
+from drivers.ptl.base import LightEvent, PickToLight
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[LightEvent], Awaitable[None]]
+CodeHandler = Callable[[str], Awaitable[None]]
+
+
+class LightBusLink(DeviceSupervisor):
+    """One pick-to-light bus: events to ``on_event``; ``send`` lights the modules."""
+
+    driver: PickToLight
+
+    def __init__(self, *args, on_event: EventHandler, resting: Callable[[], Iterable[Light]]):
+        super().__init__(*args)
+        self.on_event = on_event
+        self.resting = resting
+        self.lights_sent = 0
+        self.lights_failed = 0
+
+    async def session(self) -> None:
+        """Re-show every module's state, then take events until the link fails."""
+        await self.send(self.resting())
+        while True:
+            event = await self.driver.next_event()
+            await self.on_event(event)
+
+    async def send(self, lights: Iterable[Light]) -> None:
+        """Send light commands; a failure is counted (the link's alarm says why)."""
+        for light in lights:
+            if not self.link.up:
+                self.lights_failed += 1
+                continue
+            try:
+                if light.colour is None:
+                    await self.driver.clear(light.node)
+                else:
+                    await self.driver.show(light.node, light.value, light.colour, flash=light.flash)
+                self.lights_sent += 1
+            except DriverError as err:
+                self.lights_failed += 1
+                log.warning("%s: light %s not sent: %s", self.driver.name, light, err)
+
+
+class ScannerLink(DeviceSupervisor):
+    """A hand-held or fixed scanner at a wall or a door: every code read to ``on_code``."""
+
+    driver: BarcodeReader
+
+    def __init__(self, *args, on_code: CodeHandler):
+        super().__init__(*args)
+        self.on_code = on_code
+        self.reads = 0
+        self.no_reads = 0
+
+    async def session(self) -> None:
+        """Wait for reads (a pushing scanner sends them when the operator pulls the trigger)."""
+        while True:
+            try:
+                result = await self.driver.trigger()
+            except DeviceTimeout:
+                continue
+            if not result.symbols:
+                self.no_reads += 1
+                continue
+            for symbol in dict.fromkeys(s.data for s in result.symbols):
+                self.reads += 1
+                await self.on_code(symbol)
