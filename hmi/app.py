@@ -28,7 +28,18 @@ from controller.line import LineController
 from hmi.context import Hmi, browser_id, current_session
 from hmi.feed import LineFeed
 from hmi.layout import CSS, frame
-from hmi.pages import alarms, audit, chutes, line_view, overview, parcels, planning, report
+from hmi.pages import (
+    alarms,
+    audit,
+    chutes,
+    line_view,
+    loading,
+    overview,
+    parcels,
+    planning,
+    putwall,
+    report,
+)
 from hmi.sessions import Session, Sessions
 from hmi.sound import alarm_wav
 
@@ -75,6 +86,22 @@ def register_pages(hmi: Hmi) -> None:
     @ui.page("/planning", title="LaneSort · Planning")
     def planning_page() -> None:
         _show(hmi, "Planning", planning.build)
+
+    @ui.page("/putwall", title="LaneSort · Put wall")
+    def putwall_page() -> None:
+        _show(hmi, "Put wall", putwall.build)
+
+    @ui.page("/putwall/{wall_id}", title="LaneSort · Put wall")
+    def putwall_one_page(wall_id: str) -> None:
+        _show(hmi, "Put wall", putwall.build, wall_id)
+
+    @ui.page("/loading", title="LaneSort · Loading")
+    def loading_page() -> None:
+        _show(hmi, "Loading", loading.build)
+
+    @ui.page("/loading/{truck_id}", title="LaneSort · Loading")
+    def loading_truck_page(truck_id: str) -> None:
+        _show(hmi, "Loading", loading.build, truck_id)
 
     @ui.page("/alarms", title="LaneSort · Alarms")
     def alarms_page() -> None:

@@ -95,6 +95,8 @@ PAGES = (
     ("/line", "Line", "linear_scale"),
     ("/chutes", "Chutes", "view_module"),
     ("/planning", "Planning", "alt_route"),
+    ("/putwall", "Put wall", "grid_view"),
+    ("/loading", "Loading", "local_shipping"),
     ("/alarms", "Alarms", "notifications"),
     ("/parcels", "Parcels", "search"),
     ("/report", "Report", "assessment"),
