@@ -164,6 +164,8 @@ async def run(
                 "reader_triggers": sum(r.triggers for r in readers),
                 "reader_invalid_commands": sum(r.invalid_commands for r in readers),
             }
+            if sim_line.putwall is not None:
+                extra["putwall"] = sim_line.putwall.counts()
             write_truth(truth_path, truth(twin, plc.logic, extra))
             log.info("truth written: %s", truth_path)
     return 0

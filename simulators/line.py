@@ -24,6 +24,7 @@ from simulators.opcua_scale import OpcUaScaleSimulator
 from simulators.parcels import ParcelSpec
 from simulators.plc_modbus import PlcSimulator
 from simulators.plc_opcua import OpcuaPlcSimulator
+from simulators.putwall.wiring import PutWallSimulation
 from simulators.readers import AnyReaderSimulator, CognexPushSimulator, make_reader_simulator
 from simulators.scenario import load_line_scenario
 from simulators.twin import Event, EventKind, LineTwin
@@ -102,6 +103,10 @@ class SimulatedLine:
             )
         if self.cameras:
             self.twin.listeners.append(self._prepare_frames)
+        self.putwall: PutWallSimulation | None = None
+        if config.putwall.walls or config.loading.stations:
+            self.putwall = PutWallSimulation(config, plan=self.twin.factory.plan, any_port=any_port)
+            self.twin.listeners.append(self.putwall.on_twin_event)
         self._plc_faults: asyncio.Task[None] | None = None
         self._advising: asyncio.Task[None] | None = None
         self._manifest: tuple[Path, int] | None = None
@@ -157,6 +162,8 @@ class SimulatedLine:
             await scale.start()
         for camera in self.cameras.values():
             await camera.start()
+        if self.putwall is not None:
+            await self.putwall.start()
         if self.scenario.plc:
             self._plc_faults = asyncio.create_task(self._run_plc_faults())
         if self._manifest is not None and self.config.simulation.manifest_lookahead_s:
@@ -202,6 +209,8 @@ class SimulatedLine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._plc_faults = self._advising = None
+        if self.putwall is not None:
+            await self.putwall.stop()
         for camera in self.cameras.values():
             await camera.stop()
         for scale in self.opcua_scales.values():
@@ -224,6 +233,11 @@ class SimulatedLine:
             name: (c.stream_url if self.config.cameras[name].stream else c.snapshot_url)
             for name, c in self.cameras.items()
         }
+
+    def putwall_urls(self) -> dict[str, str]:
+        """Where the lights, printers and check scales listen; where the controller must
+        listen for the wall and dock scanners."""
+        return self.putwall.urls() if self.putwall is not None else {}
 
     def reader_urls(self) -> dict[str, str]:
         """Where each reader simulator listens (push mode: where the controller must listen)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.auth import TokenStore, UserStore, tokens_path, users_path
+from controller.cli import demo_putwall
 from controller.cli.child_process import ChildProcess
 from controller.cli.demo_screen import status_line, watch
 from controller.cli.demo_tms import TmsProcess
@@ -146,6 +147,8 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         interrupted=run.interrupted,
     )
     report.upstream = run.upstream
+    if config.putwall.walls:
+        report.putwall = demo_putwall.figures(line)
     report.plan_changes = [
         {
             "version": v.version,
@@ -202,6 +205,7 @@ async def _run_line(
         await _send_route_plan(line, options, tms, task)
         try:
             await watch(line, task, options.parcels, options.rate_pph, options.live, started)
+            await demo_putwall.finish(line)
             interrupted = False
         except asyncio.CancelledError:
             _stop_taken()

@@ -71,6 +71,8 @@ class DemoReport:
     """Webhook delivery: outbox events, delivered, what the TMS received (demo with a TMS)."""
     plan_changes: list[dict[str, Any]] = field(default_factory=list)
     """Sort-plan versions made during the run (re-planning): version, action, who, why."""
+    putwall: dict[str, Any] | None = None
+    """From chute to truck (a line with put walls): puts, loads, what was caught, trucks."""
 
     def to_json(self) -> str:
         """The report as indented JSON."""

@@ -1,0 +1,108 @@
+"""The demo after the sort: the put walls and doors finish, trucks close, the report's figures.
+
+When every parcel of the run has its sort outcome, the simulated operators are still
+putting the last parcels, weighing the last containers and loading them. :func:`finish`
+waits while they make progress; then every truck not yet reported loaded is closed as a
+supervisor would at departure time (what is not there did not arrive). :func:`figures`
+builds the report's ``putwall`` section: puts, loads, what the line caught, labels, what
+was not loaded and why, and whether each truck was loaded last stop first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from controller.auth.audit import Actor
+from controller.line import LineController
+
+log = logging.getLogger(__name__)
+
+#: The demo's stand-in for the supervisor who closes trucks at departure time.
+DEMO_SUPERVISOR = Actor("demo", "supervisor", "console")
+
+
+def _progress(line: LineController) -> tuple[Any, ...]:
+    walls = tuple(tuple(sorted(u.wall.counts.items())) for u in line.putwall.units.values())
+    states = tuple(
+        sorted(Counter(c.state for c in line.putwall.closeout.containers.values()).items())
+    )
+    return walls, states, tuple(len(t.loaded_units) for t in line.loading.trucks.values())
+
+
+async def finish(line: LineController, *, quiet_s: float = 20.0, budget_s: float = 600.0) -> None:
+    """Wait while the walls and doors make progress (nothing new for ``quiet_s``: done);
+    then close every truck not reported loaded."""
+    if not line.config.putwall.walls and not line.config.loading.stations:
+        return
+    started = last_change = time.monotonic()
+    last = _progress(line)
+    while time.monotonic() - started < budget_s:
+        await asyncio.sleep(1.0)
+        if all(t.done for t in line.loading.trucks.values()) and line.loading.trucks:
+            break
+        now = _progress(line)
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > quiet_s:
+            break
+    for truck in line.route_plan.active.trucks:
+        load = line.loading.trucks.get(truck.id)
+        if load is None or not load.done:
+            summary = await line.loading.close_truck(
+                truck.id, DEMO_SUPERVISOR, "departure: what is not here did not arrive"
+            )
+            print(f"truck {truck.id} closed: {summary.get('outcomes')}", flush=True)
+    await line.journal.barrier()
+
+
+def figures(line: LineController) -> dict[str, Any]:
+    """The report's ``putwall`` section."""
+    counts: Counter[str] = Counter()
+    for unit in line.putwall.units.values():
+        counts.update(unit.wall.counts)
+    not_loaded: Counter[str] = Counter()
+    trucks = {}
+    loaded = 0
+    for truck_id, load in sorted(line.loading.trucks.items()):
+        summary = load.summary or {}
+        outcomes = summary.get("outcomes", load.ledger.counts())
+        loaded += outcomes.get("loaded", 0)
+        for item in summary.get("not_loaded", load.ledger.not_loaded()):
+            not_loaded[_reason_kind(item)] += 1
+        trucks[truck_id] = {
+            "door": load.door,
+            "expected": len(load.ledger.expected),
+            "outcomes": outcomes,
+            "containers_loaded": len(load.loaded_units),
+            "last_stop_first": summary.get("in_sequence"),
+            "weight_kg": summary.get("weight_kg"),
+            "volume_m3": summary.get("volume_m3"),
+        }
+    closeout = line.putwall.closeout
+    return {
+        "put": counts.get("put", 0),
+        "loaded": loaded,
+        "wrong_puts_caught": counts.get("wrong_put", 0),
+        "weight_mismatches_caught": closeout.mismatches,
+        "labels_printed": closeout.labels_printed,
+        "short": counts.get("short", 0),
+        "exceptions": counts.get("exception", 0),
+        "duplicates": counts.get("duplicate", 0),
+        "idle_presses": counts.get("idle_press", 0),
+        "abandoned_puts": counts.get("abandoned", 0),
+        "stops_complete": counts.get("stop_complete", 0),
+        "containers_closed": len(closeout.containers),
+        "out_of_sequence_loads": line.loading.out_of_sequence,
+        "wrong_truck_refused": line.loading.wrong_truck,
+        "not_loaded": dict(sorted(not_loaded.items())),
+        "trucks": trucks,
+    }
+
+
+def _reason_kind(item: dict[str, Any]) -> str:
+    """``not_loaded`` items by outcome (``short``, ``rejected``, ``not_arrived`` …)."""
+    return str(item.get("outcome") or item.get("reason") or "unknown")
