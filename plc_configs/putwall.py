@@ -107,6 +107,9 @@ class PutWallSimulation(Strict):
         0.05, ge=0, le=1, description="the loader scans a container before its turn"
     )
     load_delay_s: tuple[float, float] = Field((0.5, 2.0), description="between two load scans")
+    loader_idle_s: float = Field(
+        10.0, gt=0, description="no new container for a truck this long: the loader loads it"
+    )
     module_drop: list[tuple[str, int, float, float]] = Field(
         default_factory=list,
         description="(pick_to_light device, node, at s, for s): a module drops off the bus",

@@ -2,8 +2,10 @@
 
 When every parcel of the run has its sort outcome, the simulated operators are still
 putting the last parcels, weighing the last containers and loading them. :func:`finish`
-waits while they make progress; then every truck not yet reported loaded is closed as a
-supervisor would at departure time (what is not there did not arrive). :func:`figures`
+waits while they make progress; then, as a supervisor does at departure time, it closes
+every cubby still holding parcels (a stop whose last parcel never came: a no-read at the
+tunnel, say), waits for those containers to be weighed and loaded, and closes every truck
+not yet reported loaded (what is not there did not arrive). :func:`figures`
 builds the report's ``putwall`` section: puts, loads, what the line caught, labels, what
 was not loaded and why, and whether each truck was loaded last stop first.
 """
@@ -33,22 +35,26 @@ def _progress(line: LineController) -> tuple[Any, ...]:
     return walls, states, tuple(len(t.loaded_units) for t in line.loading.trucks.values())
 
 
-async def finish(line: LineController, *, quiet_s: float = 20.0, budget_s: float = 600.0) -> None:
-    """Wait while the walls and doors make progress (nothing new for ``quiet_s``: done);
-    then close every truck not reported loaded."""
+async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
+    """Wait while the walls and doors make progress; close the cubbies still holding
+    parcels and wait again; then close every truck not reported loaded.
+
+    "No progress" is nothing new for twice the simulated loader's idle time plus 5 s (the
+    loader waits that long for a truck's last container before loading it).
+    """
     if not line.config.putwall.walls and not line.config.loading.stations:
         return
-    started = last_change = time.monotonic()
-    last = _progress(line)
-    while time.monotonic() - started < budget_s:
-        await asyncio.sleep(1.0)
-        if all(t.done for t in line.loading.trucks.values()) and line.loading.trucks:
-            break
-        now = _progress(line)
-        if now != last:
-            last, last_change = now, time.monotonic()
-        elif time.monotonic() - last_change > quiet_s:
-            break
+    quiet_s = 2 * line.config.simulation.putwall.loader_idle_s + 5
+    await _while_busy(line, quiet_s, budget_s)
+    closed = 0
+    for wall_id, unit in line.putwall.units.items():
+        for cubby in unit.wall.cubbies.values():
+            if cubby.parcels and not cubby.full:
+                await line.putwall.close_cubby(wall_id, cubby.id, DEMO_SUPERVISOR)
+                closed += 1
+    if closed:
+        print(f"departure: {closed} cubbies closed with the parcels put so far", flush=True)
+        await _while_busy(line, quiet_s, budget_s)
     for truck in line.route_plan.active.trucks:
         load = line.loading.trucks.get(truck.id)
         if load is None or not load.done:
@@ -57,6 +63,22 @@ async def finish(line: LineController, *, quiet_s: float = 20.0, budget_s: float
             )
             print(f"truck {truck.id} closed: {summary.get('outcomes')}", flush=True)
     await line.journal.barrier()
+
+
+async def _while_busy(line: LineController, quiet_s: float, budget_s: float) -> None:
+    """Until nothing changed at the walls and doors for ``quiet_s`` (or every truck is
+    loaded, or ``budget_s`` passed)."""
+    started = last_change = time.monotonic()
+    last = _progress(line)
+    while time.monotonic() - started < budget_s:
+        await asyncio.sleep(1.0)
+        if all(t.done for t in line.loading.trucks.values()) and line.loading.trucks:
+            return
+        now = _progress(line)
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > quiet_s:
+            return
 
 
 def figures(line: LineController) -> dict[str, Any]:

@@ -323,10 +323,15 @@ class LoadingService:
     def _report(self, load: TruckLoad, why: str) -> None:
         weights: dict[str, float | None] = {}
         volumes: dict[str, float | None] = {}
+        gross = 0.0
         for container in self.putwall.closeout.containers.values():
             if container.truck == load.truck:
                 weights.update(container.weights)
+                volumes.update(container.volumes)
+                if container.state == "loaded" and container.measured_kg is not None:
+                    gross += container.measured_kg
         summary = load.ledger.summary(weights, volumes)
+        summary["containers_weight_kg"] = round(gross, 3)
         check = self._check(load)
         summary |= {
             "truck": load.truck,
@@ -358,6 +363,27 @@ class LoadingService:
         if load.done:
             raise CommandRefused(f"truck {truck_id} is already reported loaded")
         await self._sync_ledger(load)
+        for pid in load.ledger.expected:
+            if pid in load.ledger.outcomes:
+                continue
+            held = next(
+                (
+                    c
+                    for c in self.putwall.closeout.containers.values()
+                    if pid in c.parcels and c.state in ("held", "closed")
+                ),
+                None,
+            )
+            if held is not None:
+                why = f"in container {held.id}, {held.state}"
+                if held.state == "held":
+                    why += f" by its weight check ({held.measured_kg} kg measured)"
+                load.ledger.mark(pid, "not_arrived", f"{why}; not loaded: {reason}")
+                continue
+            for unit in self.putwall.units.values():
+                if pid in unit.wall.put:
+                    at = f"{unit.wall.id} {unit.wall.put[pid]}"
+                    load.ledger.mark(pid, "not_arrived", f"put at {at}, not loaded: {reason}")
         load.ledger.close(reason or "not arrived")
         self.audit.record(actor, "truck.close", truck_id, reason)
         self._report(load, f"closed by {actor.name}: {reason}")

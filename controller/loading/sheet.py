@@ -29,13 +29,18 @@ COLUMNS = (
 )
 
 
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (CWE-1236)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _cells(row: LoadRow) -> list[str]:
     return [
         str(row.order),
         row.position,
         ";".join(map(str, row.stops)),
-        row.route,
-        row.unit_id,
+        _cell(row.route),
+        _cell(row.unit_id),
         row.kind,
         str(row.parcels),
         "" if row.weight_kg is None else f"{row.weight_kg:.3f}",

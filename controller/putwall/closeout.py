@@ -55,6 +55,7 @@ class Container:
     measured_kg: float | None = None
     volume_m3: float | None = None
     weights: dict[str, float | None] = field(default_factory=dict)
+    volumes: dict[str, float | None] = field(default_factory=dict)
     closed: float = 0.0
 
 
@@ -123,10 +124,10 @@ class CloseOut:
         truck = self.service._truck_of(route)
         stops = sorted({record.group[1]}) if record.group else []
         weights = {p: measures.get(p, (None, None))[0] for p in parcels}
-        volumes = [measures.get(p, (None, None))[1] for p in parcels]
+        volumes = {p: measures.get(p, (None, None))[1] for p in parcels}
         known = [w for w in weights.values() if w is not None]
         expected = round(sum(known) + self.policy.tare_kg, 3) if parcels else None
-        volume = round(sum(v for v in volumes if v is not None), 4)
+        volume = round(sum(v for v in volumes.values() if v is not None), 4)
         container = Container(
             record.container_id,
             unit.wall.id,
@@ -139,6 +140,7 @@ class CloseOut:
             expected,
             volume_m3=volume,
             weights=weights,
+            volumes=volumes,
             closed=wall_time,
         )
         self.containers[container.id] = container

@@ -124,7 +124,7 @@ class PutWallSimulation:
         plan: RoutePlan | None = None,
         any_port: bool = False,
         timing: OperatorTiming | None = None,
-        dock_idle_s: float = 30.0,
+        dock_idle_s: float | None = None,
         measure_timing: MeasureTiming | None = None,
         light_factory: LightFactory = make_light_simulator,
         printer_factory: PrinterFactory = make_printer_simulator,
@@ -158,7 +158,7 @@ class PutWallSimulation:
                 scanner.push_code,
                 load_delay_s=sim.load_delay_s,
                 out_of_sequence_rate=sim.out_of_sequence_rate,
-                idle_s=dock_idle_s,
+                idle_s=sim.loader_idle_s if dock_idle_s is None else dock_idle_s,
                 rng=random.Random(f"lanesort-dock:{seed}:{station.door}"),
             )
         self.undocked: list[Container] = []
