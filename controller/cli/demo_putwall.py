@@ -23,6 +23,9 @@ from controller.line import LineController
 
 log = logging.getLogger(__name__)
 
+#: Nothing new at the walls and doors this long: the simulated people are done.
+QUIET_S = 10.0
+
 #: The demo's stand-in for the supervisor who closes trucks at departure time.
 DEMO_SUPERVISOR = Actor("demo", "supervisor", "console")
 
@@ -39,12 +42,11 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
     """Wait while the walls and doors make progress; close the cubbies still holding
     parcels and wait again; then close every truck not reported loaded.
 
-    "No progress" is nothing new for twice the simulated loader's idle time plus 5 s (the
-    loader waits that long for a truck's last container before loading it).
+    "No progress" is nothing new at any wall or door for ``QUIET_S``.
     """
     if not line.config.putwall.walls and not line.config.loading.stations:
         return
-    quiet_s = 2 * line.config.simulation.putwall.loader_idle_s + 5
+    quiet_s = QUIET_S
     await _while_busy(line, quiet_s, budget_s)
     closed = 0
     for wall_id, unit in line.putwall.units.items():
@@ -72,7 +74,7 @@ async def _while_busy(line: LineController, quiet_s: float, budget_s: float) -> 
     last = _progress(line)
     while time.monotonic() - started < budget_s:
         await asyncio.sleep(1.0)
-        if all(t.done for t in line.loading.trucks.values()) and line.loading.trucks:
+        if line.loading.all_done():
             return
         now = _progress(line)
         if now != last:

@@ -121,7 +121,8 @@ class LoadingService:
     async def _account_loop(self) -> None:
         while True:
             await asyncio.sleep(2.0)
-            for truck in list(self.trucks.values()):
+            for found in self.route_plan.active.trucks:
+                truck = self._truck(found.id)
                 if not truck.done:
                     await self._sync_ledger(truck)
                     self._finish_if_accounted(truck)
@@ -191,6 +192,12 @@ class LoadingService:
         trucks = [t.id for t in self.route_plan.active.trucks if t.door == door]
         open_trucks = [t for t in trucks if not self._truck(t).done]
         if not open_trucks:
+            self.alarms.raise_(
+                f"wrong-truck:{door}",
+                f"door {door}: {code} scanned but no truck is loading here",
+                self.clock(),
+                severity=Severity.WARNING,
+            )
             raise CommandRefused(f"no truck is loading at door {door}")
         load = self._truck(open_trucks[0])
         check = self._check(load)
@@ -427,6 +434,11 @@ class LoadingService:
             "scans": list(load.scans),
             "summary": load.summary,
         }
+
+    def all_done(self) -> bool:
+        """True when every truck of the route plan was reported loaded."""
+        trucks = self.route_plan.active.trucks
+        return bool(trucks) and all(self._truck(t.id).done for t in trucks)
 
     def overview(self) -> list[dict[str, Any]]:
         """Every truck of the route plan: door, state and progress."""

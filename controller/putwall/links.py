@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from controller.devices.supervisor import DeviceSupervisor
+from controller.errors import ControllerError
 from controller.putwall.wall import Light
 from drivers.barcode.base import BarcodeReader
 from drivers.errors import DeviceTimeout, DriverError
@@ -69,6 +70,7 @@ class ScannerLink(DeviceSupervisor):
         self.on_code = on_code
         self.reads = 0
         self.no_reads = 0
+        self.refused = 0
 
     async def session(self) -> None:
         """Wait for reads (a pushing scanner sends them when the operator pulls the trigger)."""
@@ -82,4 +84,8 @@ class ScannerLink(DeviceSupervisor):
                 continue
             for symbol in dict.fromkeys(s.data for s in result.symbols):
                 self.reads += 1
-                await self.on_code(symbol)
+                try:
+                    await self.on_code(symbol)
+                except ControllerError as err:  # refused: the alarm or the page says why
+                    self.refused += 1
+                    log.warning("%s: %s refused: %s", self.driver.name, symbol, err)

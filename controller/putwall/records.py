@@ -136,9 +136,34 @@ class WallEvent:
             "line": self.line,
             **self.payload,
         }
-        lane = f"parcel:{self.parcel_id}" if self.parcel_id else f"truck:{self.truck}"
+        if self.parcel_id is not None:
+            lane = self._parcel_lane(conn, body)
+        else:
+            lane = f"truck:{self.truck}" if self.truck else f"wall:{self.wall}"
         outbox.record_other(conn, event_id, event_type, lane, self.time, encode(body), session)
         return True
+
+    def _parcel_lane(self, conn: sqlite3.Connection, body: dict[str, Any]) -> str:
+        """The lane of the parcel's own events (so ``parcel.put`` follows ``parcel.sorted``
+        in order), its ``parcel_id`` as the sort reported it, and the next ``sequence``.
+
+        A code the line never sorted gets a lane of its own (``barcode:<code>``)."""
+        row = conn.execute(
+            "SELECT session, uid, tracking_id FROM parcels WHERE barcode = ? "
+            "ORDER BY (state = 'sorted') DESC, updated DESC LIMIT 1",
+            (self.parcel_id,),
+        ).fetchone()
+        body["barcode"] = self.parcel_id
+        if row is None:
+            lane, body["tracking_id"] = f"barcode:{self.parcel_id}", None
+        else:
+            lane = f"{row[0]}:{row[1]}"
+            body["parcel_id"], body["tracking_id"] = f"{row[0]}-{row[1]}", row[2]
+        (last,) = conn.execute(
+            "SELECT coalesce(max(sequence), 0) FROM outbox WHERE lane_key = ?", (lane,)
+        ).fetchone()
+        body["sequence"] = last + 1
+        return lane
 
     def _handle(self, conn: sqlite3.Connection, state: str) -> None:
         if state == "put":

@@ -84,7 +84,7 @@ class DockLoader:
         *,
         load_delay_s: tuple[float, float] = (0.5, 2.0),
         out_of_sequence_rate: float = 0.0,
-        idle_s: float = 30.0,
+        idle_s: float | None = 30.0,
         rng: random.Random | None = None,
     ):
         self.door = door
@@ -99,6 +99,8 @@ class DockLoader:
         self.scanned: list[str] = []
         """Container ids in the order they were scanned."""
         self.trucks_loaded: list[str] = []
+        self.trucks_done: set[str] = set()
+        """Trucks whose wall said they are complete (later containers load at once)."""
         self._trucks: dict[str, _Truck] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -108,13 +110,18 @@ class DockLoader:
         self.received += 1
         truck = self._trucks.setdefault(container.truck, _Truck())
         truck.containers.append(container)
+        if container.truck in self.trucks_done:
+            self.truck_done(container.truck)  # a straggler: load it now
+            return
         if truck.timer is not None:
             truck.timer.cancel()
-        loop = asyncio.get_running_loop()
-        truck.timer = loop.call_later(self.idle_s, self.truck_done, container.truck)
+        if self.idle_s is not None:
+            loop = asyncio.get_running_loop()
+            truck.timer = loop.call_later(self.idle_s, self.truck_done, container.truck)
 
     def truck_done(self, truck_id: str) -> None:
         """Every container of ``truck_id`` is here: load them (in the background)."""
+        self.trucks_done.add(truck_id)
         truck = self._trucks.pop(truck_id, None)
         if truck is None or not truck.containers:
             return

@@ -207,6 +207,16 @@ class WallOperator:
             self._closing[module.node] = time.monotonic()
             self._wake.set()
 
+    def idle(self) -> bool:
+        """Nothing in hand, nothing in a cubby, nothing waiting to be weighed or handed off."""
+        return (
+            not self._parcels
+            and self._busy_node is None
+            and not self._closing
+            and not self._handoffs
+            and not any(self.contents.values())
+        )
+
     # --------------------------------------------------------------- the work
 
     async def start(self) -> None:

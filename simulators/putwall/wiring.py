@@ -25,6 +25,7 @@ here); tests may pass other factories.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
@@ -48,7 +49,7 @@ from simulators.putwall.scale import CheckScale
 from simulators.readers.base import AIM_CODE128
 from simulators.readers.cognex_push import CognexPushSimulator
 from simulators.route_plan import RoutePlan
-from simulators.twin import Event
+from simulators.twin import Event, EventKind
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,11 @@ class PutWallSimulation:
                 scanner.push_code,
                 load_delay_s=sim.load_delay_s,
                 out_of_sequence_rate=sim.out_of_sequence_rate,
-                idle_s=sim.loader_idle_s if dock_idle_s is None else dock_idle_s,
+                idle_s=(
+                    dock_idle_s
+                    if dock_idle_s is not None
+                    else (None if config.simulation.parcels is not None else sim.loader_idle_s)
+                ),
                 rng=random.Random(f"lanesort-dock:{seed}:{station.door}"),
             )
         self.undocked: list[Container] = []
@@ -186,6 +191,14 @@ class PutWallSimulation:
                 rng=random.Random(f"lanesort-putwall:{seed}:{wall.id}"),
             )
         self._faults: list[asyncio.TimerHandle] = []
+        self.parcel_limit = config.simulation.parcels
+        self.landed = 0
+        self._wall_trucks = {
+            wall.id: sorted(set(wall.trucks) | {t for r in wall.routes if (t := self._truck_of(r))})
+            for wall in config.putwall.walls
+        }
+        self._complete: set[str] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     def _scanner(self, name: str, any_port: bool) -> HandScanner:
         if name not in self.scanners:
@@ -229,8 +242,28 @@ class PutWallSimulation:
 
     def on_twin_event(self, event: Event) -> None:
         """Twin listener: landed parcels go to the operators of their walls."""
+        if event.kind is EventKind.LANDED:
+            self.landed += 1
         for operator in self.operators.values():
             operator.on_twin_event(event)
+
+    async def _watch_trucks(self) -> None:
+        """Once every parcel of the run has landed, a wall whose operator has nothing left
+        tells the loaders its trucks are complete (they load them last stop first)."""
+        while True:
+            await asyncio.sleep(0.5)
+            if self.parcel_limit is None or self.landed < self.parcel_limit:
+                continue
+            for wall_id, operator in self.operators.items():
+                if wall_id in self._complete or not operator.idle():
+                    continue
+                self._complete.add(wall_id)
+                for truck in self._wall_trucks.get(wall_id, []):
+                    door = self._door_of(truck)
+                    loader = self.loaders.get(door) if door is not None else None
+                    if loader is not None:
+                        log.info("wall %s done: truck %s complete", wall_id, truck)
+                        loader.truck_done(truck)
 
     def take(self, spec: ParcelSpec) -> None:
         """Hand a parcel to the wall that serves it (without the twin)."""
@@ -249,6 +282,7 @@ class PutWallSimulation:
             await scanner.start()
         for operator in self.operators.values():
             await operator.start()
+        self._watcher = asyncio.create_task(self._watch_trucks(), name="putwall-trucks")
         loop = asyncio.get_running_loop()
         for device, node, at_s, for_s in self.settings.module_drop:
             bank = self.banks.get(device)
@@ -270,6 +304,11 @@ class PutWallSimulation:
         for handle in self._faults:
             handle.cancel()
         self._faults.clear()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         for operator in self.operators.values():
             await operator.stop()
         for loader in self.loaders.values():

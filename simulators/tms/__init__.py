@@ -27,6 +27,11 @@ or, when a chute's container is closed out (type ``container.closed``, no
      "opened": ISO-8601, "closed": ISO-8601, "parcel_count": int, "closed_by": str,
      "reason": str|null, "parcels": [{"parcel_id", "tracking_id", "barcode"}]}
 
+Put-wall and loading events: ``parcel.put`` and ``parcel.short`` are parcel events (the
+sorted parcel's ``parcel_id``, ``sequence`` following its sort events, ``barcode``);
+``container.closed`` of a put wall's tote names its ``wall`` instead of a ``chute``;
+``stop.complete`` and ``truck.loaded`` carry a ``truck`` (not ordered).
+
 The simulator answers, in this order:
 
 * mode ``error``: the configured status (500 by default), nothing recorded;

@@ -16,10 +16,16 @@ from typing import IO, Any
 
 from plc_configs.webhook import EVENT_HEADER, IDEMPOTENCY_HEADER
 
-PARCEL_TYPES = frozenset({"parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost"})
-#: Events about a chute's container, not a parcel: no ``parcel_id``, no ``sequence``.
+PARCEL_TYPES = frozenset(
+    {"parcel.measured", "parcel.sorted", "parcel.rejected", "parcel.lost", "parcel.put",
+     "parcel.short"}
+)  # fmt: skip
+#: Events about a container (a chute's, or a put wall's tote), not a parcel: no
+#: ``parcel_id``, no ``sequence``.
 CONTAINER_TYPES = frozenset({"container.closed"})
-EVENT_TYPES = PARCEL_TYPES | CONTAINER_TYPES
+#: Events about a truck's stop or the truck: a ``truck`` id, not ordered.
+TRUCK_TYPES = frozenset({"stop.complete", "truck.loaded"})
+EVENT_TYPES = PARCEL_TYPES | CONTAINER_TYPES | TRUCK_TYPES
 
 
 def _malformed_reason(event: Any) -> str | None:
@@ -31,6 +37,9 @@ def _malformed_reason(event: Any) -> str | None:
         return "event_id: expected a non-empty string"
     if event.get("type") in CONTAINER_TYPES:
         return _container_malformed_reason(event)
+    if event.get("type") in TRUCK_TYPES:
+        truck = event.get("truck")
+        return None if isinstance(truck, str) and truck else "truck: expected a non-empty string"
     parcel_id = event.get("parcel_id")
     if not isinstance(parcel_id, str) or not parcel_id:
         return "parcel_id: expected a non-empty string"
@@ -41,13 +50,15 @@ def _malformed_reason(event: Any) -> str | None:
 
 
 def _container_malformed_reason(event: dict[str, Any]) -> str | None:
-    """None when a container event has its id, chute and parcel list, else why not."""
+    """None when a container event has its id, its chute (or put wall) and parcel list."""
     container_id = event.get("container_id")
     if not isinstance(container_id, str) or not container_id:
         return "container_id: expected a non-empty string"
-    chute = event.get("chute")
-    if not isinstance(chute, int) or isinstance(chute, bool):
-        return "chute: expected an integer"
+    chute, wall = event.get("chute"), event.get("wall")
+    if (not isinstance(chute, int) or isinstance(chute, bool)) and not (
+        isinstance(wall, str) and wall
+    ):
+        return "chute: expected an integer (or wall: a put wall's id)"
     parcels = event.get("parcels")
     if not isinstance(parcels, list) or not all(isinstance(p, dict) for p in parcels):
         return "parcels: expected a list of objects"
@@ -114,7 +125,7 @@ class EventLedger:
         self._seen_ids.add(event_id)
 
         order_violation = sequence_gap = False
-        if event.get("type") not in CONTAINER_TYPES:  # order is checked per parcel
+        if event.get("type") in PARCEL_TYPES:  # order is checked per parcel
             parcel_id: str = event["parcel_id"]
             sequence: int = event["sequence"]
             last = self._last_sequence.get(parcel_id, 0)

@@ -1,0 +1,148 @@
+"""System test: a shift from induct to loaded trucks through the put walls.
+
+``lanesort demo`` (controller, simulators and a TMS as processes) on
+``demo-line-putwall.yaml``: the simulated operators scan parcels from the chutes at two
+walls (Atop lights over TCP, Banner lights over Modbus RTU), press the lit modules (now
+and then the wrong one, or the shortage button), weigh closed containers (now and then
+one parcel short) and loaders scan them in at the doors. One module drops off the bus and
+one printer runs out of paper mid-shift. Every manifest parcel of every truck must end
+loaded or accounted for with its reason, no parcel put or loaded twice, every closed
+container labelled, and each truck loaded last stop first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import on_free_ports
+
+ROOT = Path(__file__).parents[2]
+PARCELS = 80
+RATE = 12000  # parcels/h: 24 s of induction
+FAST_OPERATORS = """  putwall:
+    scan_delay_s: [0.1, 0.4]
+    press_delay_s: [0.1, 0.3]
+    wrong_press_rate: 0.08
+    no_press_rate: 0.0
+    shortage_rate: 0.03
+    weight_mismatch_rate: 0.2
+    out_of_sequence_rate: 0.0
+    load_delay_s: [0.1, 0.3]
+    loader_idle_s: 3
+    module_drop: [[wall1-lights, 5, 6, 6]]
+    printer_paper_out: [[wall2-printer, 8, 5]]
+"""
+
+pytestmark = pytest.mark.system
+
+
+def _config(tmp_path: Path) -> Path:
+    text = on_free_ports((ROOT / "plc_configs" / "demo-line-putwall.yaml").read_text())
+    text = re.sub(r"\n  putwall:[^\n]*\n(    .*\n?)+", "\n" + FAST_OPERATORS, text)
+    assert "loader_idle_s: 3" in text
+    text = text.replace("confirm_timeout_s: 20", "confirm_timeout_s: 8")
+    path = tmp_path / "line.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shift(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("putwall")
+    data = tmp_path / "data"
+    report = tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "controller.cli", "demo", "--config", str(_config(tmp_path)),
+           "--parcels", str(PARCELS), "--rate", str(RATE), "--seed", "3",
+           "--report", str(report), "--data-dir", str(data), "--plain"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return {
+        "report": json.loads(report.read_text()),
+        "journal": data / "journal.sqlite",
+        "manifest": data / "manifest.sqlite",
+        "stdout": done.stdout,
+    }
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_every_manifest_parcel_is_loaded_or_accounted_for(shift):
+    putwall = shift["report"]["putwall"]
+    manifest = dict(_rows(shift["manifest"], "SELECT barcode, route FROM manifest"))
+    expected_total = 0
+    for truck, figures in putwall["trucks"].items():
+        outcomes = figures["outcomes"]
+        assert sum(outcomes.values()) == figures["expected"], (truck, figures)
+        assert outcomes.get("loaded", 0) > 0, (truck, figures)
+        expected_total += figures["expected"]
+    assert expected_total == len(manifest)
+    payloads = [
+        json.loads(p)
+        for (p,) in _rows(shift["journal"], "SELECT payload FROM outbox WHERE type='truck.loaded'")
+    ]
+    assert sorted(p["truck"] for p in payloads) == sorted(putwall["trucks"])
+    for payload in payloads:
+        for item in payload["not_loaded"]:
+            assert item["outcome"] and item["reason"], item
+        assert payload["weight_kg"] > 0 and payload["volume_m3"] > 0
+
+
+def test_no_parcel_is_put_or_loaded_twice(shift):
+    journal = shift["journal"]
+    puts = _rows(journal, "SELECT parcel_id FROM wall_events WHERE kind = 'put'")
+    assert len(puts) == len(set(puts)) > 0
+    loaded = _rows(journal, "SELECT parcel_id FROM wall_events WHERE kind = 'loaded'")
+    assert len(loaded) == len(set(loaded)) == shift["report"]["putwall"]["loaded"]
+    in_containers = [
+        p for (ps,) in _rows(journal, "SELECT parcels FROM wall_containers") for p in json.loads(ps)
+    ]
+    assert len(in_containers) == len(set(in_containers))
+    assert set(in_containers) <= {p for (p,) in puts}
+
+
+def test_the_line_caught_what_the_operators_got_wrong(shift):
+    putwall = shift["report"]["putwall"]
+    assert putwall["wrong_puts_caught"] >= 1
+    assert putwall["weight_mismatches_caught"] >= 1
+    assert putwall["short"] >= 1
+    kinds = {k for (k,) in _rows(shift["journal"], "SELECT DISTINCT kind FROM wall_events")}
+    assert {"wrong_put", "weight_mismatch", "short", "stop_complete"} <= kinds
+
+
+def test_every_container_is_labelled_and_loaded_last_stop_first(shift):
+    putwall = shift["report"]["putwall"]
+    assert putwall["labels_printed"] >= putwall["containers_closed"] > 0
+    for truck, figures in putwall["trucks"].items():
+        assert figures["last_stop_first"] is True, truck
+
+
+def test_a_module_off_the_bus_and_a_printer_out_of_paper_raise_alarms(shift):
+    alarms = _rows(shift["journal"], "SELECT key, state FROM alarms")
+    module = {state for key, state in alarms if key.startswith("module:W1:")}
+    printer = {state for key, state in alarms if key == "printer:wall2-printer"}
+    assert "raised" in module and "cleared" in module, alarms
+    assert "raised" in printer and "cleared" in printer, alarms
+
+
+def test_the_tms_received_every_event_in_order(shift):
+    upstream = shift["report"]["upstream"]
+    tms = upstream["tms"]
+    assert upstream["pending"] == 0 and upstream["dead"] == 0
+    assert tms["rejected_malformed"] == 0 and tms["order_violations"] == 0
+    assert tms["sequence_gaps"] == 0
+    by_type = tms["by_type"]
+    putwall = shift["report"]["putwall"]
+    assert by_type["parcel.put"] == putwall["put"]
+    assert by_type["truck.loaded"] == len(putwall["trucks"])
+    assert by_type["stop.complete"] == putwall["stops_complete"]
+    assert by_type.get("parcel.short", 0) == putwall["short"]
