@@ -211,13 +211,32 @@ class WallEvent:
             )
 
 
-def read_handling(path: Path) -> dict[str, tuple[str, str | None, str | None, str]]:
-    """parcel id -> (state, wall, cubby or container, reason), every row (thread-side)."""
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """A parcel's ``handling`` row: its state after the sort and where it is."""
+
+    state: str
+    wall: str | None
+    cubby: str | None
+    container_id: str | None
+    reason: str
+
+
+def read_handling(path: Path) -> dict[str, Handling]:
+    """parcel id -> its handling row, every row (thread-side)."""
     with reading(path, "handling") as conn:
         rows = conn.execute(
-            "SELECT parcel_id, state, wall, container_id, reason FROM handling"
+            "SELECT parcel_id, state, wall, cubby, container_id, reason FROM handling"
         ).fetchall()
-    return {r[0]: (r[1], r[2], r[3], r[4] or "") for r in rows}
+    return {r[0]: Handling(r[1], r[2], r[3], r[4], r[5] or "") for r in rows}
+
+
+def read_completed_stops(path: Path) -> list[tuple[str, str]]:
+    """(wall, "route:stop:…") of every ``stop_complete`` recorded (thread-side)."""
+    with reading(path, "completed stops") as conn:
+        return conn.execute(
+            "SELECT wall, grp FROM wall_events WHERE kind = 'stop_complete' AND grp IS NOT NULL"
+        ).fetchall()
 
 
 def read_containers(path: Path) -> list[dict[str, Any]]:

@@ -30,7 +30,13 @@ from controller.journal.writer import Journal, reading
 from controller.manifest.store import ManifestStore
 from controller.putwall.closeout import CloseOut
 from controller.putwall.links import LightBusLink, ScannerLink
-from controller.putwall.records import SCHEMA, WallEvent, read_containers, read_handling
+from controller.putwall.records import (
+    SCHEMA,
+    WallEvent,
+    read_completed_stops,
+    read_containers,
+    read_handling,
+)
 from controller.putwall.wall import (
     GroupKey,
     Light,
@@ -163,25 +169,31 @@ class PutWallService:
         path = self.journal.path
         handling = await asyncio.to_thread(read_handling, path)
         containers = await asyncio.to_thread(read_containers, path)
-        closed = {c["id"]: c for c in containers}
-        for pid, (state, wall_id, container_id, _reason) in handling.items():
-            unit = self.units.get(wall_id or "")
+        completed = await asyncio.to_thread(read_completed_stops, path)
+        closed = {c["id"] for c in containers}
+        for pid, row in handling.items():
+            unit = self.units.get(row.wall or "")
             if unit is None:
                 continue
-            if state in ("short", "exception"):
-                unit.wall.accounted[pid] = state
+            wall = unit.wall
+            if row.state in ("short", "exception"):
+                wall.accounted[pid] = row.state
                 continue
-            cubby_id = await self._cubby_of(pid)
-            if cubby_id not in unit.wall.cubbies:
+            if row.cubby not in wall.cubbies:
                 continue
-            unit.wall.put[pid] = cubby_id
-            if container_id not in closed:
-                cubby = unit.wall.cubbies[cubby_id]
+            wall.put[pid] = row.cubby
+            if row.container_id not in closed:
+                cubby = wall.cubbies[row.cubby]
                 cubby.parcels.append(pid)
-                cubby.container_id = container_id
+                cubby.container_id = row.container_id
                 parcel = await self.lookup(pid)
                 if parcel is not None:
-                    cubby.group = unit.wall.group_of(parcel)
+                    cubby.group = wall.group_of(parcel)
+        for wall_id, group in completed:
+            unit = self.units.get(wall_id)
+            route, _, stop = group.partition(":")
+            if unit is not None and stop.split(":")[0].lstrip("-").isdigit():
+                unit.wall.completed.add((route, int(stop.split(":")[0])))
         for row in containers:
             unit = self.units.get(row["wall"])
             if unit is None or row["cubby"] not in unit.wall.cubbies:
@@ -190,16 +202,6 @@ class PutWallService:
                 cubby = unit.wall.cubbies[row["cubby"]]
                 cubby.full, cubby.container_id, cubby.parcels = True, row["id"], row["parcels"]
         self.closeout.restore(containers)
-
-    async def _cubby_of(self, parcel_id: str) -> str | None:
-        def read() -> str | None:
-            with reading(self.journal.path, "handling") as conn:
-                row = conn.execute(
-                    "SELECT cubby FROM handling WHERE parcel_id = ?", (parcel_id,)
-                ).fetchone()
-            return row[0] if row else None
-
-        return await asyncio.to_thread(read)
 
     async def run(self) -> None:
         """Run every bus, scanner, printer and the refresh loop until cancelled."""
