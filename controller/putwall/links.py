@@ -8,6 +8,8 @@ show each time it (re)connects, so a bus that was down never leaves a stale ligh
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -25,7 +27,12 @@ CodeHandler = Callable[[str], Awaitable[None]]
 
 
 class LightBusLink(DeviceSupervisor):
-    """One pick-to-light bus: events to ``on_event``; ``send`` lights the modules."""
+    """One pick-to-light bus: events to ``on_event``; :meth:`enqueue` lights the modules.
+
+    Light commands are queued and sent by one task in the order they were queued: the
+    wall decides its lights synchronously, so a light decided later is never sent
+    before one decided earlier (a close-out's light after the next put's, say).
+    """
 
     driver: PickToLight
 
@@ -35,13 +42,36 @@ class LightBusLink(DeviceSupervisor):
         self.resting = resting
         self.lights_sent = 0
         self.lights_failed = 0
+        self._queue: collections.deque[Light] = collections.deque()
+        self._queued = asyncio.Event()
+
+    def enqueue(self, lights: Iterable[Light]) -> None:
+        """Queue light commands (sent in order while the link is up; dropped while down,
+        as every module is shown again when it comes back)."""
+        if not self.link.up:
+            self.lights_failed += sum(1 for _ in lights)
+            return
+        self._queue.extend(lights)
+        if self._queue:
+            self._queued.set()
 
     async def session(self) -> None:
-        """Re-show every module's state, then take events until the link fails."""
-        await self.send(self.resting())
+        """Re-show every module's state, then send lights and take events until it fails."""
+        self._queue.clear()
+        self._queue.extend(self.resting())
+        self._queued.set()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._sender(), name=f"{self.driver.name}-lights")
+            while True:
+                event = await self.driver.next_event()
+                await self.on_event(event)
+
+    async def _sender(self) -> None:
         while True:
-            event = await self.driver.next_event()
-            await self.on_event(event)
+            await self._queued.wait()
+            self._queued.clear()
+            while self._queue:
+                await self.send([self._queue.popleft()])
 
     async def send(self, lights: Iterable[Light]) -> None:
         """Send light commands; a failure is counted (the link's alarm says why)."""

@@ -336,6 +336,7 @@ class PutWallService:
     async def apply(self, unit: WallUnit, step: Step, parcel: WallParcel | None = None) -> None:
         """Journal the step's records, raise or clear alarms, send its lights."""
         wall = unit.wall
+        unit.bus.enqueue(step.lights)  # before any await: lights go out in decision order
         now, wall_time = self.clock(), time.time()
         for record in step.records:
             self._alarm(unit, record, now)
@@ -345,7 +346,6 @@ class PutWallService:
             self.journal.append(self._event(unit, record, parcel, wall_time))
             if record.kind == "put" and self.config.putwall.label_at == "put":
                 self.closeout.parcel_label(unit, record, parcel)
-        await unit.bus.send(step.lights)
         log.debug("wall %s: %s", wall.id, step.kinds())
 
     def _event(
