@@ -75,6 +75,8 @@ COUNTS = (
     *("containers", "mismatches", "rechecks", "labels_missing", "handed_off"),
 )
 """What :attr:`WallOperator.counts` counts."""
+SLOW_LIGHT_S = 0.05
+"""A scan whose light took longer than this is logged (with the time, in the log line)."""
 
 
 class Weighing(Protocol):
@@ -310,6 +312,13 @@ class WallOperator:
             if module is None:
                 break
             self.scan_to_light_s.append(lit_at[0] - pushed)
+            if lit_at[0] - pushed > SLOW_LIGHT_S:
+                log.info(
+                    "wall %s: %s lit %.1f ms after the scan",
+                    self.wall_id,
+                    spec.barcode,
+                    (lit_at[0] - pushed) * 1000,
+                )
             node = module.node
             await self._pause(s.press_delay_s)
             if not walked_off and self.rng.random() < s.no_press_rate:
