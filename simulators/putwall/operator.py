@@ -38,6 +38,10 @@ with its value printed right below it (the layout of ``controller.printing.zpl``
 is ``cubby_ids[node]`` (default ``<wall>-<node:02d>``), or else any id ending in the node
 number. A ``WALL`` value, when printed, must be this wall. The container id is the
 label's Code 128; truck, door and stops are read from the label too.
+
+Every parcel scan that lit a module is timed: from pushing the code to the bank showing
+the green light (:attr:`WallOperator.scan_to_light_s`, one process clock); with the
+first and last scan times it gives the wall's scan rate (:meth:`WallOperator.figures`).
 """
 
 from __future__ import annotations
@@ -45,12 +49,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from plc_configs.contract import SortResult
@@ -69,6 +75,8 @@ COUNTS = (
     *("containers", "mismatches", "rechecks", "labels_missing", "handed_off"),
 )
 """What :attr:`WallOperator.counts` counts."""
+SLOW_LIGHT_S = 0.05
+"""A scan whose light took longer than this is logged (with the time, in the log line)."""
 
 
 class Weighing(Protocol):
@@ -84,6 +92,31 @@ class Weighing(Protocol):
 def green_steady(module: Module) -> bool:
     """The put light: green, not flashing."""
     return module.lit and module.colour == "green" and not module.flash
+
+
+def _stamp_green(stamps: list[float], module: Module) -> bool:
+    """:func:`green_steady`, noting when the bank showed it (called in the bank's listener)."""
+    if green_steady(module):
+        stamps.append(module.changed_at)
+        return True
+    return False
+
+
+def latency_figures(samples_s: Sequence[float]) -> dict[str, float | int | None]:
+    """count, p50, p95, p99 (nearest rank) and max of ``samples_s``, in ms."""
+    ordered = sorted(samples_s)
+    n = len(ordered)
+
+    def rank(q: float) -> float | None:
+        return round(ordered[max(0, math.ceil(q * n) - 1)] * 1000, 3) if n else None
+
+    return {
+        "count": n,
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+        "p99": rank(0.99),
+        "max": round(ordered[-1] * 1000, 3) if n else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -174,6 +207,11 @@ class WallOperator:
         self.exceptions: list[ParcelSpec] = []
         self.containers: list[Container] = []
         self.counts = dict.fromkeys(COUNTS, 0)
+        self.scan_to_light_s: list[float] = []
+        """Per parcel scan that lit a module: push of the code to the bank showing the light
+        (the module's ``changed_at``, stamped as the bank calls its listeners)."""
+        self.first_scan_at: float | None = None
+        self.last_scan_at: float | None = None
         self._parcels: deque[tuple[float, ParcelSpec]] = deque()
         self._closing: dict[int, float] = {}
         self._taken: set[str] = set()
@@ -217,6 +255,17 @@ class WallOperator:
             and not any(self.contents.values())
         )
 
+    def figures(self) -> dict[str, float | int | None]:
+        """Scans, the span from the first to the last scan (s) and scans per second."""
+        first, last = self.first_scan_at, self.last_scan_at
+        span = last - first if first is not None and last is not None else 0.0
+        scans = self.counts["scans"]
+        return {
+            "scans": scans,
+            "span_s": round(span, 3),
+            "scans_per_s": round((scans - 1) / span, 3) if span > 0 else None,
+        }
+
     # --------------------------------------------------------------- the work
 
     async def start(self) -> None:
@@ -247,9 +296,15 @@ class WallOperator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _scan(self, code: str) -> None:
+    def _scan(self, code: str) -> float:
+        """Push ``code``; return the time it was pushed."""
         self.counts["scans"] += 1
+        now = time.monotonic()
+        if self.first_scan_at is None:
+            self.first_scan_at = now
+        self.last_scan_at = now
         self.push(code)
+        return now
 
     async def _pause(self, span: tuple[float, float]) -> None:
         await asyncio.sleep(self.rng.uniform(*span))
@@ -260,11 +315,20 @@ class WallOperator:
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         walked_off = False
         for _ in range(MAX_TRIES):
-            lit = self._watch.expect(green_steady)
-            self._scan(spec.barcode)
+            lit_at: list[float] = []
+            lit = self._watch.expect(partial(_stamp_green, lit_at))
+            pushed = self._scan(spec.barcode)
             module = await _within(lit, self.timing.light_timeout_s)
             if module is None:
                 break
+            self.scan_to_light_s.append(lit_at[0] - pushed)
+            if lit_at[0] - pushed > SLOW_LIGHT_S:
+                log.info(
+                    "wall %s: %s lit %.1f ms after the scan",
+                    self.wall_id,
+                    spec.barcode,
+                    (lit_at[0] - pushed) * 1000,
+                )
             node = module.node
             await self._pause(s.press_delay_s)
             if not walked_off and self.rng.random() < s.no_press_rate:

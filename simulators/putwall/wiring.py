@@ -44,7 +44,7 @@ from simulators.measure.devices import MeasureTiming
 from simulators.parcels import ParcelSpec
 from simulators.ptl.bank import LightBank
 from simulators.putwall.loader import Container, DockLoader
-from simulators.putwall.operator import OperatorTiming, WallOperator
+from simulators.putwall.operator import OperatorTiming, WallOperator, latency_figures
 from simulators.putwall.scale import CheckScale
 from simulators.readers.base import AIM_CODE128
 from simulators.readers.cognex_push import CognexPushSimulator
@@ -330,9 +330,11 @@ class PutWallSimulation:
                     urls[name] = str(url)
         return urls
 
-    def counts(self) -> dict[str, int]:
-        """Figures for the demo report."""
-        total: dict[str, int] = {}
+    def counts(self) -> dict[str, Any]:
+        """Figures for the demo report (the truth file's ``stats.putwall``): counts summed
+        over the walls, ``scan_to_light_ms`` over every wall's scans (count, p50, p95, p99,
+        max) and ``walls``: each operator's scans and scan rate."""
+        total: dict[str, Any] = {}
         for operator in self.operators.values():
             for key, value in operator.counts.items():
                 total[key] = total.get(key, 0) + value
@@ -342,4 +344,10 @@ class PutWallSimulation:
         total["trucks_loaded"] = sum(len(d.trucks_loaded) for d in self.loaders.values())
         total["undocked"] = len(self.undocked)
         total["scans_lost"] = sum(s.lost for s in self.scanners.values())
+        samples = [x for o in self.operators.values() for x in o.scan_to_light_s]
+        total["scan_to_light_ms"] = latency_figures(samples)
+        total["walls"] = {
+            wall: {**o.figures(), "scan_to_light_ms": latency_figures(o.scan_to_light_s)}
+            for wall, o in self.operators.items()
+        }
         return total
