@@ -119,8 +119,15 @@ class LoadingService:
             group.create_task(self._account_loop(), name="loading-accounting")
 
     async def _account_loop(self) -> None:
+        """Every 2 s when the walls changed (at least every 30 s): ledgers caught up."""
+        last_key: tuple[int, int] | None = None
+        last_full = 0.0
         while True:
             await asyncio.sleep(2.0)
+            key = (self.putwall.changes, self.route_plan.active.version)
+            if key == last_key and self.clock() - last_full < 30:
+                continue
+            last_key, last_full = key, self.clock()
             for found in self.route_plan.active.trucks:
                 truck = self._truck(found.id)
                 if not truck.done:
@@ -297,19 +304,23 @@ class LoadingService:
             if c.truck == load.truck and c.state == "loaded"
             for p in c.parcels
         }
-        for pid in expected:
+        accounted: dict[str, str] = {}
+        for unit in self.putwall.units.values():
+            accounted.update(unit.wall.accounted)
+        for i, pid in enumerate(expected):
+            if i % 500 == 499:
+                await asyncio.sleep(0)  # a big truck never holds the loop for long
             if pid in loaded:
                 ledger.mark(pid, "loaded")
                 continue
-            for unit in self.putwall.units.values():
-                outcome = unit.wall.accounted.get(pid)
-                if outcome is None:
-                    continue
-                kind = outcome.split(":", 1)[0]
-                if kind in ("short", "exception"):
-                    ledger.mark(pid, kind, outcome)
-                elif kind in ("rejected", "lost"):
-                    ledger.mark(pid, "rejected", outcome)
+            outcome = accounted.get(pid)
+            if outcome is None:
+                continue
+            kind = outcome.split(":", 1)[0]
+            if kind in ("short", "exception"):
+                ledger.mark(pid, kind, outcome)
+            elif kind in ("rejected", "lost"):
+                ledger.mark(pid, "rejected", outcome)
 
     def _expected(self, routes: list[str]) -> dict[str, int]:
         if not routes:

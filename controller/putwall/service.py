@@ -97,6 +97,8 @@ class PutWallService:
         self.scanners: list[ScannerLink] = []
         self.closeout = CloseOut(self, config, alarms)
         self._rejects_seen = 0.0
+        self.changes = 0
+        """Counts every step applied (the loading catches up when it changed)."""
         token = uuid.uuid4().hex[:4].upper()
         for index, wall_config in enumerate(config.putwall.walls):
             bus = self._bus(wall_config.lights)
@@ -337,6 +339,7 @@ class PutWallService:
         """Journal the step's records, raise or clear alarms, send its lights."""
         wall = unit.wall
         unit.bus.enqueue(step.lights)  # before any await: lights go out in decision order
+        self.changes += 1
         now, wall_time = self.clock(), time.time()
         for record in step.records:
             self._alarm(unit, record, now)
