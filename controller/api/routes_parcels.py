@@ -53,7 +53,9 @@ async def get_parcel(
     ``path`` in the controller's images folder, ``url`` of the JPEG; pruned oldest
     first by the line's ``images`` limits). ``upstream``: its webhook events with their
     delivery ``state`` (pending, delivered, dead), ``attempts``, ``last_error``,
-    ``next_attempt`` (pending) or ``delivered`` time.
+    ``next_attempt`` (pending) or ``delivered`` time. ``handling``: its life after the
+    sort at the put wall and the door (``state`` put, loaded, short or exception; wall,
+    cubby, container, truck, stop, reason, ``put_at``/``loaded_at``), or null.
     """
     parcel = await asyncio.to_thread(line_of(request).parcels.by_barcode, barcode)
     if parcel is None:

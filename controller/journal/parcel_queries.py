@@ -107,6 +107,7 @@ class ParcelQueries:
             parcel["measurements"] = _measurements(parcel["events"])
             parcel["images"] = _images(conn, latest["session"], latest["uid"])
             parcel["upstream"] = _upstream(conn, latest["session"], latest["uid"])
+            parcel["handling"] = _handling(conn, barcode)
             parcel["other_passes"] = [_parcel(r) for r in rows[1:20]]
             return parcel
         finally:
@@ -199,6 +200,20 @@ def _images(conn: sqlite3.Connection, session: int, uid: int) -> list[dict[str, 
             return []
         raise JournalError(f"cannot read the parcel's images: {err}") from err
     return [{"device": r["device"], "path": r["path"], "time": r["time"]} for r in rows]
+
+
+def _handling(conn: sqlite3.Connection, barcode: str) -> dict[str, Any] | None:
+    """After the sort: ``put`` -> ``loaded`` (or ``short``/``exception``), where and when
+    (the put wall's ``handling`` row; None before it is put, or on a line without walls)."""
+    try:
+        row = conn.execute(
+            "SELECT state, wall, cubby, container_id, truck, route, stop, reason, put_at,"
+            " loaded_at, updated FROM handling WHERE parcel_id = ?",
+            (barcode,),
+        ).fetchone()
+    except sqlite3.OperationalError:  # a journal from before put walls
+        return None
+    return None if row is None else dict(row)
 
 
 def _upstream(conn: sqlite3.Connection, session: int, uid: int) -> list[dict[str, Any]]:
