@@ -234,7 +234,9 @@ class PutWallService:
             if new or not unit.wall.expected:
                 rows = await asyncio.to_thread(self._manifest_rows, sorted(unit.routes))
                 unit.wall.expect(self._parcel(r) for r in rows)
-            await self.apply(unit, unit.wall.tick(self.clock()))
+            step = unit.wall.tick(self.clock())
+            if step.records:
+                await self.apply(unit, step)
         await self._account_rejects()
 
     def _manifest_rows(self, routes: list[str]) -> list[Any]:
@@ -339,7 +341,8 @@ class PutWallService:
         """Journal the step's records, raise or clear alarms, send its lights."""
         wall = unit.wall
         unit.bus.enqueue(step.lights)  # before any await: lights go out in decision order
-        self.changes += 1
+        if step.records:
+            self.changes += 1
         now, wall_time = self.clock(), time.time()
         for record in step.records:
             self._alarm(unit, record, now)
