@@ -12,7 +12,9 @@ from pydantic import Field
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import _Body
 from controller.api.problems import ApiProblem
+from controller.auth import Actor
 from controller.errors import CommandRefused, JournalError
+from controller.line import LineController
 from controller.putwall.records import read_wall_events
 
 router = APIRouter(prefix="/api/v1", tags=["put wall and loading"])
@@ -43,6 +45,33 @@ class Reassign(_Body):
 def _refused(err: CommandRefused, kind: str = "refused") -> ApiProblem:
     status = 404 if str(err).startswith("no ") else 409
     return ApiProblem(status, str(err), kind)
+
+
+def _audited_refusal(
+    line: LineController, actor: Actor, action: str, target: str, problem: ApiProblem
+) -> ApiProblem:
+    """Record a supervisor's refused action in the audit log (ok False), return ``problem``."""
+    line.audit.record(actor, action, target, problem.detail, ok=False)
+    return problem
+
+
+def _wall_unit(line: LineController, wall_id: str) -> Any:
+    unit = line.putwall.units.get(wall_id)
+    if unit is None:
+        raise ApiProblem(404, f"no put wall {wall_id!r}", "unknown-wall")
+    return unit
+
+
+def _cubby(line: LineController, wall_id: str, cubby_id: str) -> Any:
+    cubby = _wall_unit(line, wall_id).wall.cubbies.get(cubby_id)
+    if cubby is None:
+        raise ApiProblem(404, f"put wall {wall_id} has no cubby {cubby_id!r}", "unknown-cubby")
+    return cubby
+
+
+def _truck(line: LineController, truck_id: str) -> None:
+    if line.route_plan.active.truck(truck_id) is None:
+        raise ApiProblem(404, f"no truck {truck_id!r} in the route plan", "unknown-truck")
 
 
 @router.get("/put-walls", summary="Every put wall: cubbies, the put waiting, counts")
@@ -76,10 +105,11 @@ async def scan_at_wall(
     """As if the wall's scanner read ``code``: a parcel lights its cubby, a container's id
     check-weighs it. Answers what the wall recorded."""
     line = line_of(request)
+    _wall_unit(line, wall_id)
     try:
         step = await line.putwall.scan(wall_id, body.code, source=f"api:{who.name}")
     except CommandRefused as err:
-        raise _refused(err, "unknown-wall") from err
+        raise _refused(err) from err
     return {
         "records": [
             {"kind": r.kind, "parcel_id": r.parcel_id, "cubby": r.cubby, "reason": r.reason}
@@ -96,12 +126,30 @@ async def scan_at_wall(
 async def close_cubby(
     request: Request, who: Supervisor, wall_id: Annotated[str, _ID], cubby_id: Annotated[str, _ID]
 ) -> dict[str, str]:
-    """Close the cubby's container now: label, check-weigh, loading (audited)."""
+    """Close the cubby's container now: label, check-weigh, loading (audited). A cubby
+    with no parcel, or whose container is already closed, is refused (409)."""
+    line, actor, target = line_of(request), actor_of(who), f"{wall_id}/{cubby_id}"
     try:
-        await line_of(request).putwall.close_cubby(wall_id, cubby_id, actor_of(who))
-    except CommandRefused as err:
-        raise _refused(err) from err
-    return {"wall": wall_id, "cubby": cubby_id, "state": "closed"}
+        cubby = _cubby(line, wall_id, cubby_id)
+        if cubby.full:
+            raise ApiProblem(
+                409, f"cubby {cubby_id}: its container {cubby.container_id} is already closed"
+            )
+        if not cubby.parcels:
+            raise ApiProblem(409, f"cubby {cubby_id} holds no parcel: nothing to close", "empty")
+        container_id = cubby.container_id  # the cubby forgets it once the container left
+        try:
+            await line.putwall.close_cubby(wall_id, cubby_id, actor)
+        except CommandRefused as err:
+            raise _refused(err) from err
+    except ApiProblem as problem:
+        raise _audited_refusal(line, actor, "cubby.close", target, problem) from None
+    return {
+        "wall": wall_id,
+        "cubby": cubby_id,
+        "state": "closed",
+        "container_id": container_id,
+    }
 
 
 @router.post(
@@ -119,14 +167,31 @@ async def reassign_cubby(
         raise ApiProblem(
             422,
             "route and stop_sequence go together",
-            "invalid-request",
+            "validation",
             errors=[{"field": "body.stop_sequence", "reason": "set both or neither"}],
         )
+    line, actor, target = line_of(request), actor_of(who), f"{wall_id}/{cubby_id}"
+    if body.route is not None:
+        route = line.route_plan.active.route(body.route)
+        field, reason = "", ""
+        if route is None:
+            field, reason = "body.route", f"no route {body.route!r} in the route plan"
+        elif all(stop.sequence != body.stop_sequence for stop in route.stops):
+            field, reason = (
+                "body.stop_sequence",
+                f"route {route.id} has no stop {body.stop_sequence}",
+            )
+        if field:
+            raise ApiProblem(422, reason, "validation", errors=[{"field": field, "reason": reason}])
     group = None if body.route is None else (body.route, body.stop_sequence, body.consignee)
     try:
-        await line_of(request).putwall.reassign(wall_id, cubby_id, group, actor_of(who))
-    except CommandRefused as err:
-        raise _refused(err) from err
+        _cubby(line, wall_id, cubby_id)
+        try:
+            await line.putwall.reassign(wall_id, cubby_id, group, actor)
+        except CommandRefused as err:
+            raise _refused(err) from err
+    except ApiProblem as problem:
+        raise _audited_refusal(line, actor, "cubby.reassign", target, problem) from None
     return {"wall": wall_id, "cubby": cubby_id, "group": list(group) if group else None}
 
 
@@ -162,10 +227,12 @@ async def release_container(
     request: Request, who: Supervisor, container_id: Annotated[str, _ID], body: Reason
 ) -> dict[str, str]:
     """A container held by its weight check goes on to loading (audited, with the reason)."""
+    line, actor = line_of(request), actor_of(who)
     try:
-        await line_of(request).putwall.closeout.release(container_id, actor_of(who), body.reason)
+        await line.putwall.closeout.release(container_id, actor, body.reason)
     except CommandRefused as err:
-        raise _refused(err, "not-held") from err
+        problem = _refused(err, "not-held")
+        raise _audited_refusal(line, actor, "container.release", container_id, problem) from err
     return {"id": container_id, "state": "released"}
 
 
@@ -196,7 +263,9 @@ async def get_load_sheet(
     format: Annotated[str, Query(pattern="^(csv|pdf)$")] = "csv",
 ) -> Response:
     """The load sheet: units in loading order with their load position, stops and weight."""
-    loading = line_of(request).loading
+    line = line_of(request)
+    _truck(line, truck_id)
+    loading = line.loading
     try:
         if format == "pdf":
             body = await loading.sheet_pdf(truck_id)
@@ -214,13 +283,17 @@ async def get_load_sheet(
 
 @router.post("/doors/{door_id}/scan", summary="Scan a code at a dock door (keyboard wedge)")
 async def scan_at_door(
-    request: Request, _: Reader, door_id: Annotated[str, _ID], body: Scan
+    request: Request, who: Reader, door_id: Annotated[str, _ID], body: Scan
 ) -> dict[str, Any]:
-    """As if the door's scanner read ``code``: loaded (in or out of sequence) or refused."""
+    """As if the door's scanner read ``code``: loaded (in or out of sequence) or refused.
+    An unknown door is 404; a door with no truck loading (none, or it left) is 409."""
+    line = line_of(request)
+    if all(door.id != door_id for door in line.config.topology.doors):
+        raise ApiProblem(404, f"no dock door {door_id!r}", "unknown-door")
     try:
-        verdict = await line_of(request).loading.scan(door_id, body.code, source="api")
+        verdict = await line.loading.scan(door_id, body.code, source=f"api:{who.name}")
     except CommandRefused as err:
-        raise _refused(err, "no-truck") from err
+        raise ApiProblem(409, str(err), "no-truck") from err
     return {"kind": verdict.kind, "unit_id": verdict.unit_id, "reason": verdict.reason}
 
 
@@ -228,8 +301,14 @@ async def scan_at_door(
 async def close_truck(
     request: Request, who: Supervisor, truck_id: Annotated[str, _ID], body: Reason
 ) -> dict[str, Any]:
-    """What is not loaded now did not arrive: ``truck.loaded`` goes upstream (audited)."""
+    """What is not loaded now did not arrive: ``truck.loaded`` goes upstream (audited).
+    Answers that summary; a truck already reported loaded is refused (409)."""
+    line, actor = line_of(request), actor_of(who)
     try:
-        return await line_of(request).loading.close_truck(truck_id, actor_of(who), body.reason)
-    except CommandRefused as err:
-        raise _refused(err, "unknown-truck") from err
+        _truck(line, truck_id)
+        try:
+            return await line.loading.close_truck(truck_id, actor, body.reason)
+        except CommandRefused as err:
+            raise _refused(err, "already-loaded") from err
+    except ApiProblem as problem:
+        raise _audited_refusal(line, actor, "truck.close", truck_id, problem) from None
