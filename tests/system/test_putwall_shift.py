@@ -24,15 +24,15 @@ import pytest
 from tests.conftest import on_free_ports
 
 ROOT = Path(__file__).parents[2]
-PARCELS = 80
-RATE = 12000  # parcels/h: 24 s of induction
+PARCELS = 60
+RATE = 18000  # parcels/h: 12 s of induction
 FAST_OPERATORS = """  putwall:
     scan_delay_s: [0.1, 0.4]
     press_delay_s: [0.1, 0.3]
-    wrong_press_rate: 0.08
+    wrong_press_rate: 0.1
     no_press_rate: 0.0
-    shortage_rate: 0.03
-    weight_mismatch_rate: 0.2
+    shortage_rate: 0.08
+    weight_mismatch_rate: 0.25
     out_of_sequence_rate: 0.0
     load_delay_s: [0.1, 0.3]
     loader_idle_s: 3
