@@ -14,7 +14,7 @@ from typing import Any
 from nicegui import ui
 
 from hmi.context import Hmi, action
-from hmi.layout import confirm
+from hmi.layout import confirm, set_text
 from hmi.sessions import Session
 
 _STATE_COLOUR = {"loaded": "#009E73", "held": "#D55E00", "closed": "#E69F00"}
@@ -33,20 +33,23 @@ def build(hmi: Hmi, session: Session, truck_id: str | None = None) -> None:
                 f"{truck['truck']} · door {truck['door']} · {truck['loaded']}/"
                 f"{truck['expected']} · {truck['state']}"
             )
-            button = ui.button(
-                text, on_click=lambda t=truck["truck"]: ui.navigate.to(f"/loading/{t}")
-            ).classes("ls-touch")
-            if truck["truck"] == truck_id:
-                button.props("color=primary")
+            button = (
+                ui.button(text, on_click=lambda t=truck["truck"]: ui.navigate.to(f"/loading/{t}"))
+                .classes("ls-touch")
+                .props(f'data-testid="truck-{truck["truck"]}" data-state="{truck["state"]}"')
+            )
+            button.props("color=primary" if truck["truck"] == truck_id else "outline")
     if truck_id is None or all(t["truck"] != truck_id for t in trucks):
         ui.label("Touch a truck to see its load.").classes("text-lg opacity-80")
         return
     status = loading.status(truck_id)
     door = status["door"]
     with ui.row().classes("w-full gap-4 items-center"):
-        scan = ui.input(f"Scan at door {door}").classes("text-2xl grow")
-        scan.props('autofocus clearable data-testid="door-scan"').mark("door-scan")
-        verdict = ui.label("").classes("text-xl").props('data-testid="door-verdict"')
+        scan = ui.input(f"Scan at door {door}").classes("grow").style("max-width:420px")
+        scan.props(
+            'outlined autofocus input-class="text-2xl" label-color="grey-4" data-testid="door-scan"'
+        ).mark("door-scan")
+        verdict = ui.label("").classes("text-2xl font-bold").props('data-testid="door-verdict"')
         for fmt in ("csv", "pdf"):
             ui.button(
                 f"Load sheet {fmt.upper()}",
@@ -63,10 +66,15 @@ def build(hmi: Hmi, session: Session, truck_id: str | None = None) -> None:
 
     async def scanned(_s: Session) -> None:
         code = (scan.value or "").strip()
-        scan.value = ""
-        if code and door:
-            result = await loading.scan(door, code, source=f"hmi:{_s.user}")
-            verdict.text = f"{code}: {result.kind.replace('_', ' ')} {result.reason}".strip()
+        scan.set_value("")
+        if not code:
+            return
+        if not door:
+            verdict.set_text(f"{code}: truck {truck_id} has no dock door in the route plan")
+            return
+        result = await loading.scan(door, code, source=f"hmi:{_s.user}")
+        verdict.set_text(f"{code}: {result.kind.replace('_', ' ')} {result.reason or ''}".strip())
+        refresh()
 
     scan.on("keydown.enter", action(hmi, scanned, supervisor=False))
     summary = ui.label("").classes("text-lg").props('data-testid="truck-summary"')
@@ -77,6 +85,7 @@ def build(hmi: Hmi, session: Session, truck_id: str | None = None) -> None:
 
     async def close(_s: Session) -> None:
         await loading.close_truck(truck_id, _s.actor, "closed on the HMI")
+        refresh()
 
     closer = ui.button(
         "Close the truck",
@@ -91,31 +100,58 @@ def build(hmi: Hmi, session: Session, truck_id: str | None = None) -> None:
     closer.props('data-testid="truck-close"')
     if not session.may_act:
         closer.disable()
+    shown: dict[str, Any] = {}
 
     def refresh() -> None:
         now: dict[str, Any] = loading.status(truck_id)
         outcomes = now["outcomes"]
-        summary.text = (
-            f"{now['state']}: {outcomes.get('loaded', 0)} of {now['expected']} parcels loaded; "
-            + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()) if k != "loaded")
+        others = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()) if k != "loaded")
+        set_text(
+            summary,
+            f"{now['state']}: {outcomes.get('loaded', 0)} of {now['expected']} parcels loaded"
+            + (f"; {others}" if others else ""),
         )
-        table.clear()
-        with table:
-            for row in now["rows"]:
-                colour = _STATE_COLOUR.get(row["state"], "#3a4a5c")
-                stops = ",".join(map(str, row["stops"]))
-                ui.label(
-                    f"{row['order']:>3}. {row['position']:<7} stop {stops} · {row['route']}"
-                    f" · {row['unit_id']} · {row['parcels']} parcels · {row['state']}"
-                ).classes("text-lg px-2 rounded").style(f"background:{colour}")
-        missing.clear()
-        with missing:
-            items = now["not_loaded"]
-            if not items:
-                ui.label("nothing")
-            for item in items[:50]:
-                reason = item.get("reason", "")
-                ui.label(f"{item.get('parcel_id')}: {item.get('outcome')} {reason}")
+        if now["state"] == "loaded" and closer.enabled:
+            closer.disable()
+        if shown.get("rows") != now["rows"]:  # rebuilt only when a row changed
+            shown["rows"] = now["rows"]
+            table.clear()
+            with table:
+                if not now["rows"]:
+                    ui.label("No container for this truck has left its wall yet.")
+                for row in now["rows"]:
+                    _load_row(row)
+        if shown.get("missing") != now["not_loaded"]:
+            shown["missing"] = now["not_loaded"]
+            missing.clear()
+            with missing:
+                items = now["not_loaded"]
+                if not items:
+                    ui.label("nothing")
+                for item in items[:50]:
+                    reason = item.get("reason") or ""
+                    ui.label(f"{item.get('parcel_id')}: {item.get('outcome')} {reason}")
+                if len(items) > 50:
+                    ui.label(f"… and {len(items) - 50} more (see the load sheet)")
 
     refresh()
     ui.timer(1.0, refresh)
+
+
+def _load_row(row: dict[str, Any]) -> None:
+    """One unit of the load plan: order, load zone, stops, route, unit, parcels, state."""
+    colour = _STATE_COLOUR.get(row["state"], "#3a4a5c")
+    stops = ",".join(map(str, row["stops"]))
+    ink = "#111" if row["state"] == "closed" else "#fff"  # dark text on orange
+    with (
+        ui.row()
+        .classes("w-full items-center gap-4 px-3 rounded text-lg no-wrap")
+        .style(f"background:{colour};color:{ink};min-height:48px")
+        .props(f'data-testid="load-row-{row["unit_id"]}" data-state="{row["state"]}"')
+    ):
+        ui.label(f"{row['order']}.").classes("text-2xl font-bold w-10")
+        ui.label(row["position"] or "").classes("w-24 uppercase")
+        ui.label(f"{row['route']} stop {stops}").classes("w-48")
+        ui.label(row["unit_id"]).classes("grow font-mono")
+        ui.label(f"{row['parcels']} parcels").classes("w-28")
+        ui.label(row["state"]).classes("w-24 font-bold uppercase")

@@ -16,7 +16,7 @@ from nicegui import ui
 
 from controller.putwall.records import read_wall_events
 from hmi.context import Hmi, action
-from hmi.layout import confirm
+from hmi.layout import confirm, set_text
 from hmi.sessions import Session
 
 _GREEN, _ORANGE, _GREY, _RED = "#009E73", "#E69F00", "#3a4a5c", "#D55E00"
@@ -30,9 +30,20 @@ def _tile_colour(cubby: dict[str, Any]) -> str:
     return _GREY
 
 
+def _state(cubby: dict[str, Any]) -> str:
+    """The cubby's state in a word (colour is never the only cue)."""
+    if not cubby["online"]:
+        return "OFFLINE"
+    if cubby["pending"]:
+        return "PUT HERE"
+    if cubby["full"]:
+        return "closed"
+    return "open" if cubby["group"] else "free"
+
+
 def _group_text(group: list[Any] | None) -> str:
     if not group:
-        return "free"
+        return "no stop"
     route, stop, consignee = group
     return f"{route} stop {stop}" + (f" · {consignee}" if consignee else "")
 
@@ -52,30 +63,53 @@ def build(hmi: Hmi, session: Session, wall_id: str | None = None) -> None:
             button = ui.button(
                 f"Wall {wall['id']}", on_click=lambda w=wall["id"]: ui.navigate.to(f"/putwall/{w}")
             ).classes("ls-touch")
-            if wall["id"] == wall_id:
-                button.props("color=primary")
-    with ui.row().classes("w-full gap-4 items-center"):
-        scan = ui.input("Scan a parcel or a container").classes("text-2xl grow")
-        scan.props('autofocus clearable data-testid="wall-scan"').mark("wall-scan")
-        status = ui.label("").classes("text-xl").props('data-testid="wall-status"')
+            button.props("color=primary" if wall["id"] == wall_id else "outline")
+    with ui.row().classes("w-full gap-4 items-center no-wrap"):
+        scan = ui.input("Scan a parcel or a container").classes("grow").style("max-width:520px")
+        scan.props(
+            'outlined autofocus input-class="text-2xl" label-color="grey-4" data-testid="wall-scan"'
+        ).mark("wall-scan")
+        status = ui.label("").classes("text-2xl font-bold").props('data-testid="wall-status"')
 
     async def scanned(session_: Session) -> None:
         code = (scan.value or "").strip()
-        scan.value = ""
-        if code:
-            step = await service.scan(wall_id, code, source=f"hmi:{session_.user}")
-            status.text = ", ".join(f"{r.kind} {r.reason}".strip() for r in step.records) or (
-                f"{code}: light on"
-            )
+        scan.set_value("")
+        if not code:
+            return
+        step = await service.scan(wall_id, code, source=f"hmi:{session_.user}")
+        said = "; ".join(
+            " ".join(str(x) for x in (r.kind.replace("_", " "), r.cubby, r.reason) if x)
+            for r in step.records
+        )
+        if not said:
+            pending = next(w for w in service.snapshot() if w["id"] == wall_id)["pending"]
+            if pending is not None and pending["parcel_id"] == code:
+                said = f"put it in {pending['cubby']} (green light)"
+        set_text(status, f"{code}: {said or 'done'}")
 
     scan.on("keydown.enter", action(hmi, scanned, supervisor=False))
     counts = ui.label("").classes("text-lg opacity-90").props('data-testid="wall-counts"')
     grid = (
         ui.element("div")
         .classes("w-full")
-        .style("display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:10px")
+        .style("display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:10px")
     )
     grid.props('data-testid="cubby-grid"')
+    tiles: dict[str, tuple[ui.column, ui.label, ui.label, ui.label]] = {}
+    shown: dict[str, tuple[str, int, str]] = {}
+    with grid:
+        for first in next(w for w in walls if w["id"] == wall_id)["cubbies"]:
+            with (
+                ui.column()
+                .classes("p-2 gap-0 cursor-pointer rounded ls-cubby")
+                .props(f'data-testid="cubby-{first["id"]}"')
+                .on("click", lambda _e, cid=first["id"]: cubby_menu(cid))
+            ) as tile:
+                ui.label(first["id"]).classes("text-xl font-bold")
+                group = ui.label().classes("text-base")
+                count = ui.label().classes("text-3xl font-bold")
+                state = ui.label().classes("text-base")
+            tiles[first["id"]] = (tile, group, count, state)
     with ui.row().classes("w-full gap-6 items-start mt-2"):
         with ui.column().classes("ls-panel grow"):
             ui.label("Last events").classes("ls-kpi-label")
@@ -84,10 +118,12 @@ def build(hmi: Hmi, session: Session, wall_id: str | None = None) -> None:
             ui.label("Held containers").classes("ls-kpi-label")
             held = ui.column().classes("gap-2").props('data-testid="held-containers"')
 
-    def cubby_menu(cubby: dict[str, Any]) -> None:
+    def cubby_menu(cubby_id: str) -> None:
         if not session.may_act:
             ui.notify("Supervisors only: you are logged in as a viewer.", type="warning")
             return
+        wall = next(w for w in service.snapshot() if w["id"] == wall_id)
+        cubby = next(c for c in wall["cubbies"] if c["id"] == cubby_id)
 
         async def close(_s: Session) -> None:
             await service.close_cubby(wall_id, cubby["id"], _s.actor)
@@ -143,20 +179,18 @@ def build(hmi: Hmi, session: Session, wall_id: str | None = None) -> None:
             f"{c.get('short', 0)} · exceptions {c.get('exception', 0)} · stops complete "
             f"{c.get('stop_complete', 0)}" + ("" if wall["link_up"] else " · LIGHTS OFFLINE")
         )
-        grid.clear()
-        with grid:
-            for cubby in wall["cubbies"]:
-                border = "" if cubby["online"] else f"outline:4px solid {_RED};"
-                with (
-                    ui.column()
-                    .classes("p-2 gap-0 cursor-pointer rounded")
-                    .style(f"background:{_tile_colour(cubby)};min-height:96px;{border}")
-                    .props(f'data-testid="cubby-{cubby["id"]}"')
-                    .on("click", lambda _e, cb=cubby: cubby_menu(cb))
-                ):
-                    ui.label(cubby["id"]).classes("text-lg font-bold")
-                    ui.label(_group_text(cubby["group"])).classes("text-sm")
-                    ui.label(f"{cubby['parcels']}/{cubby['capacity']}").classes("text-2xl")
+        for cubby in wall["cubbies"]:
+            tile, group, count, state = tiles[cubby["id"]]
+            border = "" if cubby["online"] else f"outline:5px dashed {_RED};"
+            style = f"background:{_tile_colour(cubby)};min-height:110px;color:#fff;{border}"
+            look = (style, cubby["parcels"], _state(cubby))
+            if shown.get(cubby["id"]) != look:  # only changes go to the browser
+                shown[cubby["id"]] = look
+                tile.style(replace=style)
+                tile.props(f'data-parcels={cubby["parcels"]} data-state="{_state(cubby)}"')
+            set_text(group, _group_text(cubby["group"]))
+            set_text(count, f"{cubby['parcels']}/{cubby['capacity']}")
+            set_text(state, _state(cubby))
         rows = await asyncio.to_thread(read_wall_events, hmi.line.journal.path, wall_id, 15)
         events.clear()
         with events:
@@ -181,4 +215,4 @@ def build(hmi: Hmi, session: Session, wall_id: str | None = None) -> None:
                     on_click=lambda _e=None, cid=container.id: release(cid),
                 ).classes("ls-touch").props(f'data-testid="release-{container.id}"')
 
-    ui.timer(1.0, refresh)
+    ui.timer(1.0, refresh, immediate=True)

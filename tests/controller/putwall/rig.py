@@ -70,6 +70,10 @@ async def wall_rig(tmp_path: Path) -> AsyncIterator[Wall]:
                 yield Wall(line, bank, printer, writer)
             finally:
                 writer.close()
+                # The lights go off the bus before the line stops: on Python 3.11 a Banner
+                # poll cancelled just as its reply lands loses the cancellation (asyncio.
+                # wait_for inside pymodbus), and the driver's close() then waits forever.
+                await lights.stop()
     finally:
         await lights.stop()
         await printer.stop()
