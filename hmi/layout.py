@@ -50,8 +50,8 @@ body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
 .ls-big {{ font-size: 40px; font-weight: 700; line-height: 1.1; }}
 .ls-kpi-label {{ font-size: 15px; opacity: .8; text-transform: uppercase; letter-spacing: .04em; }}
 .ls-navlink {{ display: flex; flex-direction: column; align-items: center; justify-content: center;
-               min-height: 56px; min-width: 84px; padding: 2px 10px; border-radius: 6px;
-               color: {BLUE}; text-decoration: none; font-size: 15px; font-weight: 600;
+               min-height: 56px; min-width: 66px; padding: 2px 6px; border-radius: 6px;
+               color: {BLUE}; text-decoration: none; font-size: 13px; font-weight: 600;
                text-transform: uppercase; }}
 .ls-navlink .q-icon {{ font-size: 24px; }}
 .ls-navlink-on {{ background: {DEEP_BLUE}; color: #fff; }}

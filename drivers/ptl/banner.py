@@ -76,6 +76,13 @@ def serial_url(name: str, url: str) -> tuple[str, dict[str, Any]]:
     return target.url, settings
 
 
+def _raise_if_cancelling() -> None:
+    """Re-raise a cancellation a library swallowed (see :meth:`BannerPickToLight.close`)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class BannerPickToLight:
     """PICK-IQ lights on one Modbus RTU line; implements ``PickToLight``."""
 
@@ -154,8 +161,12 @@ class BannerPickToLight:
     async def close(self) -> None:
         """Stop polling and close the line; waiting :meth:`next_event` calls raise."""
         poller, self._poller = self._poller, None
-        if poller is not None:
+        while poller is not None and not poller.done():
+            # pymodbus awaits each reply with wait_for: on Python 3.11 a cancel that lands
+            # with the reply is swallowed, so cancel again until the poller has stopped
             poller.cancel()
+            await asyncio.wait({poller}, timeout=0.5)
+        if poller is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
         client, self._client = self._client, None
@@ -236,6 +247,7 @@ class BannerPickToLight:
                     if node in self._offline and now < self._retry_at.get(node, 0.0):
                         continue
                     await self._poll_node(node)
+                    _raise_if_cancelling()
         except DriverError as err:
             log.warning("%s: %s", self.name, err)
             self._fail(err)
