@@ -49,11 +49,10 @@ class PutWallConfig(Strict):
 
 
 class DockStation(Strict):
-    """A dock door's loading station: its scanner and, optionally, its check scale."""
+    """A dock door's loading station: its scanner (containers are check-weighed at the wall)."""
 
     door: str = Field(description="a door of topology.doors")
     scanner: str = Field(description="barcode_reader (at: dock) the loader scans with")
-    scale: str | None = Field(None, description="scale (at: dock) to check-weigh there")
 
 
 class PutWallSection(Strict):
@@ -84,9 +83,6 @@ class LoadingSection(Strict):
         default_factory=lambda: ["front", "middle", "back"],
         min_length=1,
         description="load zones in loading order: the first is loaded first (nearest the cab)",
-    )
-    loose_parcels: bool = Field(
-        True, description="parcels not in a container may be loaded on their own"
     )
 
 

@@ -231,7 +231,6 @@ class LineConfig(_Strict):
             if station.door not in doors:
                 problems.append(f"{where}.door: {station.door} is not in topology.doors")
             device(f"{where}.scanner", station.scanner, "barcode_reader", "dock")
-            device(f"{where}.scale", station.scale, "scale", "dock")
         return problems
 
     def wall_nodes(self, wall_index: int) -> list[int]:

@@ -146,7 +146,7 @@ class PutWallSimulation:
         }
         self.scales: dict[str, CheckScale] = {}
         self.scanners: dict[str, HandScanner] = {}
-        used = {w.scale for w in config.putwall.walls} | {s.scale for s in config.loading.stations}
+        used = {w.scale for w in config.putwall.walls}
         for name in sorted(n for n in used if n is not None):
             device = config.devices[name]
             assert isinstance(device, ScaleDevice)  # the config checks it
