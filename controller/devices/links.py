@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,11 @@ class Backoff:
         self.maximum = maximum
         self._next = minimum
         self._rng = rng or random.Random()
+
+    @classmethod
+    def for_device(cls, device: Any) -> Backoff:
+        """The backoff a device's config asks for (``reconnect_min_ms``/``reconnect_max_ms``)."""
+        return cls(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000)
 
     def next_delay(self) -> float:
         """The next delay: doubles each time up to the maximum, with +-20 % jitter."""

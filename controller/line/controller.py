@@ -238,7 +238,7 @@ class LineController(LineActions):
 
     def _supervise(self, cls: type[S], driver: Any, device: Any) -> S:
         """One supervisor of class ``cls`` for ``driver``, with the device's backoff."""
-        backoff = Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000)
+        backoff = Backoff.for_device(device)
         return cls(driver, self.alarms, backoff, self.clock)
 
     def _spawn(self, coro) -> asyncio.Task[None]:

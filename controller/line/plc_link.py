@@ -70,7 +70,7 @@ class PlcLink(DeviceSupervisor):
         super().__init__(
             driver,
             alarms,
-            Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
+            Backoff.for_device(device),
             clock,
         )
         self.parts = parts

@@ -22,17 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from controller.alarms.board import AlarmBoard, Severity
 from controller.auth.audit import Actor, AuditLog
-from controller.devices.links import Backoff
 from controller.errors import CommandRefused
 from controller.journal.writer import Journal, reading
 from controller.loading.accounting import TruckLedger
 from controller.loading.dock import DockCheck, DockVerdict
 from controller.loading.plan import LoadPlan, LoadUnit, load_plan
 from controller.loading.sheet import load_sheet_csv, load_sheet_pdf
-from controller.putwall.links import ScannerLink
+from controller.putwall.links import ScannerLink, station_scanner
 from controller.putwall.records import WallEvent, read_trucks_loaded
 from controller.routeplan.service import RoutePlanService
-from drivers.registry import create_station_reader
+from plc_configs.devices import BarcodeReaderDevice
 from plc_configs.schema import LineConfig
 
 if TYPE_CHECKING:
@@ -83,15 +82,10 @@ class LoadingService:
         self.stations: dict[str, ScannerLink] = {}
         for station in config.loading.stations:
             device = config.devices[station.scanner]
-            link = ScannerLink(
-                create_station_reader(station.scanner, device),  # type: ignore[arg-type]
-                alarms,
-                Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000),
-                clock,
-                on_code=self._on_code(station.door),
+            assert isinstance(device, BarcodeReaderDevice)  # the config checks it
+            self.stations[station.door] = station_scanner(
+                station.scanner, device, alarms, clock, self._on_code(station.door)
             )
-            link.severity = Severity.WARNING
-            self.stations[station.door] = link
         self.wrong_truck = 0
         self.out_of_sequence = 0
 

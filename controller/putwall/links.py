@@ -13,12 +13,16 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
+from controller.alarms.board import AlarmBoard, Severity
+from controller.devices.links import Backoff
 from controller.devices.supervisor import DeviceSupervisor
 from controller.errors import ControllerError
 from controller.putwall.wall import Light
 from drivers.barcode.base import BarcodeReader
 from drivers.errors import DeviceTimeout, DriverError
 from drivers.ptl.base import LightEvent, PickToLight
+from drivers.registry import create_station_reader
+from plc_configs.devices import BarcodeReaderDevice
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,23 @@ class LightBusLink(DeviceSupervisor):
             except DriverError as err:
                 self.lights_failed += 1
                 log.warning("%s: light %s not sent: %s", self.driver.name, light, err)
+
+
+def station_scanner(
+    name: str,
+    device: BarcodeReaderDevice,
+    alarms: AlarmBoard,
+    clock: Callable[[], float],
+    on_code: CodeHandler,
+) -> ScannerLink:
+    """The supervised scanner of a put wall or a dock door (a warning when it drops: the
+    page's scan field still works)."""
+    link = ScannerLink(
+        create_station_reader(name, device), alarms, Backoff.for_device(device), clock,
+        on_code=on_code,
+    )  # fmt: skip
+    link.severity = Severity.WARNING
+    return link
 
 
 class ScannerLink(DeviceSupervisor):

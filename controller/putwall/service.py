@@ -22,14 +22,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from controller.alarms.board import AlarmBoard, Severity
+from controller.alarms.board import AlarmBoard
 from controller.auth.audit import Actor, AuditLog
 from controller.devices.links import Backoff
 from controller.errors import CommandRefused
 from controller.journal.writer import Journal, reading
 from controller.manifest.store import ManifestStore
 from controller.putwall.closeout import CloseOut
-from controller.putwall.links import LightBusLink, ScannerLink
+from controller.putwall.links import LightBusLink, ScannerLink, station_scanner
 from controller.putwall.records import (
     SCHEMA,
     WallEvent,
@@ -48,7 +48,8 @@ from controller.putwall.wall import (
 )
 from controller.routeplan.service import RoutePlanService
 from drivers.ptl.base import EventKind, LightEvent
-from drivers.registry import create_pick_to_light, create_station_reader
+from drivers.registry import create_pick_to_light
+from plc_configs.devices import BarcodeReaderDevice
 from plc_configs.putwall import PutWallConfig
 from plc_configs.schema import LineConfig
 
@@ -120,16 +121,13 @@ class PutWallService:
 
     # ------------------------------------------------------------------ wiring
 
-    def _backoff(self, device: Any) -> Backoff:
-        return Backoff(device.reconnect_min_ms / 1000, device.reconnect_max_ms / 1000)
-
     def _bus(self, name: str) -> LightBusLink:
         if name not in self.buses:
             device = self.config.pick_to_lights[name]
             self.buses[name] = LightBusLink(
                 create_pick_to_light(name, device),
                 self.alarms,
-                self._backoff(device),
+                Backoff.for_device(device),
                 self.clock,
                 on_event=lambda event, bus=name: self._on_light_event(bus, event),
                 resting=lambda bus=name: self._resting_lights(bus),
@@ -138,14 +136,8 @@ class PutWallService:
 
     def _scanner(self, name: str, on_code: Callable[[str], Any]) -> ScannerLink:
         device = self.config.devices[name]
-        link = ScannerLink(
-            create_station_reader(name, device),  # type: ignore[arg-type]
-            self.alarms,
-            self._backoff(device),
-            self.clock,
-            on_code=on_code,
-        )
-        link.severity = Severity.WARNING
+        assert isinstance(device, BarcodeReaderDevice)  # the config checks it
+        link = station_scanner(name, device, self.alarms, self.clock, on_code)
         self.scanners.append(link)
         return link
 
