@@ -259,17 +259,10 @@ class PutWallService:
         for barcode, state, reason, updated in rows:
             self._rejects_seen = max(self._rejects_seen, updated)
             for unit in self.units.values():
-                group = self._expected_group(unit.wall, barcode)
+                group = unit.wall.expected_group.get(barcode)
                 if group is not None:
                     outcome = f"{state}: {reason}" if reason else state
                     await self.apply(unit, unit.wall.account(barcode, outcome, group))
-
-    @staticmethod
-    def _expected_group(wall: PutWall, barcode: str) -> GroupKey | None:
-        for group, members in wall.expected.items():
-            if barcode in members:
-                return group
-        return None
 
     # ------------------------------------------------------------ parcels in
 

@@ -156,6 +156,8 @@ class PutWall:
         self.accounted: dict[str, str] = {}
         """Parcel id -> outcome for parcels that will not be put (short, rejected …)."""
         self.expected: dict[GroupKey, set[str]] = {}
+        self.expected_group: dict[str, GroupKey] = {}
+        """Parcel id -> its group, for every expected parcel."""
         self.completed: set[tuple[str, int]] = set()
         self.counts: dict[str, int] = {}
 
@@ -165,7 +167,9 @@ class PutWall:
         """Add manifest parcels this wall will receive (their groups' completeness)."""
         for parcel in parcels:
             if parcel.route is not None and parcel.stop is not None:
-                self.expected.setdefault(self.group_of(parcel), set()).add(parcel.parcel_id)
+                group = self.group_of(parcel)
+                self.expected.setdefault(group, set()).add(parcel.parcel_id)
+                self.expected_group[parcel.parcel_id] = group
 
     def group_of(self, parcel: WallParcel) -> GroupKey:
         """The cubby group of a parcel: its stop, and its consignee when consolidating."""
