@@ -37,6 +37,12 @@ if ! { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'li
   apt_install libzbar0
 fi
 
+# Mosquitto, the MQTT broker of the AMR fleet (VDA 5050): the demo and the tests start
+# their own on a free loopback port with a generated config (never the system's service).
+if [ ! -x /usr/sbin/mosquitto ] && ! command -v mosquitto >/dev/null 2>&1; then
+  apt_install mosquitto mosquitto-clients
+fi
+
 # Debian's Chromium for the HMI's browser tests (Playwright drives it; it never downloads one).
 if [ "${LANESORT_NO_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium fonts-dejavu-core
