@@ -32,6 +32,7 @@ from plc_configs.devices import (
     check_serial_url,
     parse_nodes,
 )
+from plc_configs.fleet import BufferSection, FleetSection
 from plc_configs.integration import ApiSection, HmiSection, OpcuaServerSection, UpstreamSection
 from plc_configs.node_map import NodeMap
 from plc_configs.putwall import LoadingSection, PutWallSection
@@ -119,6 +120,8 @@ class LineConfig(_Strict):
     replanning: ReplanningSection = ReplanningSection()
     putwall: PutWallSection = PutWallSection()
     loading: LoadingSection = LoadingSection()
+    fleet: FleetSection = FleetSection()
+    buffer: BufferSection = BufferSection()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:
@@ -180,9 +183,36 @@ class LineConfig(_Strict):
                 f"than topology.min_parcel_pitch_mm ({self.topology.min_parcel_pitch_mm} mm)"
             )
         problems += self._putwall_problems()
+        problems += self._fleet_problems()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _fleet_problems(self) -> list[str]:
+        """The fleet's stations name walls, doors and AS/RS devices that exist."""
+        problems: list[str] = []
+        layout = self.fleet.layout
+        if not self.fleet.enabled or layout is None:
+            return problems
+        walls = {w.id for w in self.putwall.walls}
+        doors = {d.id for d in self.topology.doors}
+        for i, station in enumerate(layout.stations):
+            where = f"fleet.layout.stations.{i}.ref"
+            if station.kind == "put_wall" and station.ref not in walls:
+                problems.append(f"{where}: {station.ref} is not a wall of putwall.walls")
+            elif station.kind == "dock_door" and station.ref not in doors:
+                problems.append(f"{where}: {station.ref} is not in topology.doors")
+            elif station.kind in ("asrs_in", "asrs_out") and station.ref != self.buffer.asrs:
+                problems.append(f"{where}: {station.ref} is not buffer.asrs")
+        for wall in sorted(walls - {s.ref for s in layout.stations_of("put_wall")}):
+            problems.append(f"fleet.layout.stations: no put_wall station for wall {wall}")
+        for door in sorted(doors - {s.ref for s in layout.stations_of("dock_door")}):
+            problems.append(f"fleet.layout.stations: no dock_door station for door {door}")
+        if self.buffer.asrs is not None:
+            for kind in ("asrs_in", "asrs_out"):
+                if not layout.stations_of(kind, self.buffer.asrs):  # type: ignore[arg-type]
+                    problems.append(f"fleet.layout.stations: no {kind} station for the buffer")
+        return problems
 
     def _putwall_problems(self) -> list[str]:
         problems = []

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from plc_configs.base import Strict as _Strict
+from plc_configs.fleet import FleetSimulation
 from plc_configs.putwall import PutWallSimulation
 from plc_configs.route_plan import RoutePlanSimulation
 
@@ -376,4 +377,7 @@ class Simulation(_Strict):
     )
     putwall: PutWallSimulation = Field(
         PutWallSimulation(), description="the simulated put-wall operators and loaders"
+    )
+    fleet: FleetSimulation = Field(
+        default_factory=FleetSimulation, description="the simulated AMRs (VDA 5050)"
     )

@@ -1,0 +1,1 @@
+"""VDA 5050 2.x: message models and topics, shared by the master and the vehicle simulator."""
