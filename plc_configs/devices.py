@@ -362,7 +362,10 @@ class AsrsDevice(_Device):
         3, ge=0, le=20, description="retransmissions (same sequence) before a device timeout"
     )
     telegram_length: int = Field(
-        160, ge=120, le=9999, description="osip: the fixed telegram length (without CRLF)"
+        160,
+        ge=129,
+        le=9999,
+        description="osip: the fixed telegram length (without CRLF; RES_ needs 129)",
     )
     in_location: str | None = Field(
         None,
