@@ -11,9 +11,11 @@ Dispatch (:mod:`drivers.mqtt.dispatch`): the reading loop never waits for a hand
 each topic's messages are handled in arrival order by a task of that topic, so a slow
 handler delays only its own topic. A handler that raises is logged and counted.
 
-A message reaches every matching handler once, even when filters overlap (Mosquitto 2
-sends one copy per client for overlapping subscriptions under MQTT 3.1.1; a broker that
-sent one copy per subscription would make the handlers see it twice).
+A message reaches every matching handler once per copy the broker sends. Mosquitto
+2.0.11 sends one copy for overlapping subscriptions under MQTT 3.1.1 (measured), but
+MQTT 3.1.1 (3.3.5) allows one copy per subscription and the mosquitto.conf man page
+says ``allow_duplicate_messages`` will default to true: keep one handler's filters from
+overlapping (``uagv/v2/+/+/state`` and ``uagv/v2/+/+/connection``, not ``uagv/#`` too).
 
 :meth:`MqttLink.close` sends DISCONNECT (the broker then discards our will);
 :meth:`MqttLink.abort` shuts the socket without it, as a crash or a cut cable would (the

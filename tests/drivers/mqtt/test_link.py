@@ -265,3 +265,10 @@ async def test_a_raising_or_slow_handler_does_not_stop_the_others(mqtt_broker):
         async with asyncio.timeout(2):
             await slow_done.wait()
         assert slow_seen == [b"s1", b"s2"]
+
+
+async def test_tls_to_a_plain_listener_says_tls(mqtt_broker):
+    url = mqtt_broker.url.replace("mqtt://", "mqtts://")
+    [error] = await refusals(section(url))
+    assert f"broker {url}" in str(error)
+    assert "TLS" in str(error)
