@@ -8,6 +8,7 @@
     ├── JournalError            the SQLite journal cannot be opened or written
     ├── ReportError             a report's period is invalid (since >= until, too long)
     ├── CommandRefused          a line command is not allowed now (PackML state, link down)
+    ├── TransportError          a container could not be moved (fleet task or AS/RS failed)
     ├── SortPlanError           a sort plan change is invalid (every problem, by route)
     │   └── PlanningError       a planning instance is invalid (by field) or cannot be planned
     ├── RoutePlanError          a route plan from the TMS is invalid (every problem, by field)
@@ -45,6 +46,10 @@ class ReportError(ControllerError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
+
+
+class TransportError(ControllerError):
+    """A container could not be moved: a fleet task failed, or the AS/RS refused or faulted."""
 
 
 class CommandRefused(ControllerError):

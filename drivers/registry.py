@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drivers.asrs import GebhardtStorage, OsipStorage, StorageSystem
 from drivers.barcode.autoid import AutoIdReader
 from drivers.barcode.base import BarcodeReader
 from drivers.barcode.cognex_push import CognexPushReader
@@ -32,6 +33,7 @@ from drivers.scale.nci import NciScale
 from drivers.scale.opcua_weighing import OpcUaWeighingScale
 from drivers.scale.sma import SmaScale
 from drivers.scale.toledo_continuous import ToledoContinuousScale
+from plc_configs.devices import AsrsDevice
 from plc_configs.readers import PRESETS
 from plc_configs.schema import (
     BarcodeReaderDevice,
@@ -268,3 +270,20 @@ PTL_DRIVERS: dict[str, Callable[..., PickToLight]] = {"atop": _atop, "banner-rtu
 def create_pick_to_light(name: str, device: PickToLightDevice) -> PickToLight:
     """Build the pick-to-light bus driver named by ``device.driver``."""
     return _lookup(PTL_DRIVERS, "pick_to_light", device.driver)(name, device)
+
+
+def create_storage(name: str, device: AsrsDevice) -> StorageSystem:
+    """Build the AS/RS driver for ``device.protocol`` (osip or gebhardt)."""
+    common = {
+        "our_id": device.our_id,
+        "device_id": device.device_id,
+        "in_location": device.in_location,
+        "out_location": device.out_location,
+        "reply_timeout_s": device.reply_timeout_ms / 1000,
+        "max_retries": device.max_retries,
+    }
+    if device.protocol == "osip":
+        return OsipStorage(name, device.url, telegram_length=device.telegram_length, **common)
+    if device.protocol == "gebhardt":
+        return GebhardtStorage(name, device.url, **common)
+    raise UnknownDriver(f"no asrs protocol {device.protocol!r}; known: gebhardt, osip")

@@ -320,6 +320,90 @@ class LabelPrinterDevice(_Device):
         return _check_url(v, ("tcp",))
 
 
+ASRS_DEFAULTS: dict[str, dict[str, str]] = {
+    "osip": {
+        "our_id": "MFC__",
+        "device_id": "SPS03",
+        "in_location": "FGIN/IPNT/0001/0000/0000",
+        "out_location": "FGOU/OPNT/0001/0000/0000",
+    },
+    "gebhardt": {
+        "our_id": "WCS",
+        "device_id": "CRA-01",
+        "in_location": "IP-01",
+        "out_location": "OP-01",
+    },
+}
+"""Per-protocol defaults of the AS/RS ids and ports (the simulator uses the same)."""
+
+
+class AsrsDevice(_Device):
+    """An AS/RS buffer (crane or shuttle) speaking TCP telegrams over one duplex connection;
+    the controller is the TCP client."""
+
+    kind: Literal["asrs"]
+    protocol: Literal["osip", "gebhardt"] = Field(
+        description="osip (OpenWMS fixed-length telegrams) or gebhardt (/Seq:…/End/ telegrams "
+        "with acks)"
+    )
+    url: str = Field(description="tcp://HOST:PORT of the AS/RS controller (one duplex link)")
+    our_id: str | None = Field(
+        None,
+        description="our sender id (osip: 5 characters, padded with _; default MFC__; "
+        "gebhardt: default WCS)",
+    )
+    device_id: str | None = Field(
+        None, description="the AS/RS's id (default osip SPS03, gebhardt CRA-01)"
+    )
+    reply_timeout_ms: int = Field(
+        2000, gt=0, le=60000, description="a telegram's reply (osip RES_) or ack waited for"
+    )
+    max_retries: int = Field(
+        3, ge=0, le=20, description="retransmissions (same sequence) before a device timeout"
+    )
+    telegram_length: int = Field(
+        160,
+        ge=129,
+        le=9999,
+        description="osip: the fixed telegram length (without CRLF; RES_ needs 129)",
+    )
+    in_location: str | None = Field(
+        None,
+        description="the in-port where containers are handed over for storing (osip: five "
+        "4-character parts, default FGIN/IPNT/0001/0000/0000; gebhardt: default IP-01)",
+    )
+    out_location: str | None = Field(
+        None,
+        description="the out-port where retrieved containers are delivered (osip default "
+        "FGOU/OPNT/0001/0000/0000; gebhardt default OP-01)",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v, ("tcp",))
+
+    @model_validator(mode="after")
+    def _defaults(self) -> AsrsDevice:
+        for key, value in ASRS_DEFAULTS[self.protocol].items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
+        if self.protocol == "osip":
+            for key in ("our_id", "device_id"):
+                if len(getattr(self, key)) > 5:
+                    raise ValueError(f"{key}: an osip id is at most 5 characters")
+            for key in ("in_location", "out_location"):
+                loc = getattr(self, key)
+                parts = loc.split("/") if "/" in loc else [loc[i : i + 4] for i in range(0, 20, 4)]
+                if len(parts) != 5 or any(len(p) != 4 for p in parts) or len(loc) not in (20, 24):
+                    raise ValueError(f"{key}: an osip location is five 4-character parts")
+        else:
+            for key in ("our_id", "device_id", "in_location", "out_location"):
+                if "/" in getattr(self, key):
+                    raise ValueError(f"{key}: a gebhardt value may not contain '/'")
+        return self
+
+
 Device = Annotated[
     SorterPlcDevice
     | BarcodeReaderDevice
@@ -327,6 +411,7 @@ Device = Annotated[
     | ScaleDevice
     | DimensionerDevice
     | PickToLightDevice
-    | LabelPrinterDevice,
+    | LabelPrinterDevice
+    | AsrsDevice,
     Field(discriminator="kind"),
 ]

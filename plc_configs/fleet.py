@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from plc_configs.base import Strict
+from plc_configs.mqtt import MqttSection
 
 StationKind = Literal[
     "put_wall", "chute_end", "asrs_in", "asrs_out", "dock_door", "parking", "charger"
@@ -192,6 +193,7 @@ class FleetSection(Strict):
     """The AMR fleet (VDA 5050 over MQTT)."""
 
     enabled: bool = False
+    mqtt: MqttSection | None = Field(None, description="the broker the vehicles are on")
     interface_name: str = Field(
         "uagv", min_length=1, description="the topics' first level (VDA 5050 interfaceName)"
     )
@@ -209,6 +211,8 @@ class FleetSection(Strict):
         problems: list[str] = []
         if not self.vehicles:
             problems.append("vehicles: an enabled fleet needs at least one vehicle")
+        if self.mqtt is None:
+            problems.append("mqtt: an enabled fleet needs its broker (mqtt.url)")
         if self.layout is None:
             problems.append("layout: an enabled fleet needs a layout")
         keys = [v.key for v in self.vehicles]

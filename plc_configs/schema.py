@@ -21,6 +21,7 @@ from plc_configs.base import Strict as _Strict
 from plc_configs.devices import (
     SERIAL_SCHEMES,
     SERIAL_URL_HELP,
+    AsrsDevice,
     BarcodeReaderDevice,
     CameraDevice,
     Device,
@@ -209,6 +210,10 @@ class LineConfig(_Strict):
         for door in sorted(doors - {s.ref for s in layout.stations_of("dock_door")}):
             problems.append(f"fleet.layout.stations: no dock_door station for door {door}")
         if self.buffer.asrs is not None:
+            if self.buffer.asrs not in self.asrs_devices:
+                problems.append(
+                    f"buffer.asrs: no asrs device named {self.buffer.asrs!r} in devices"
+                )
             for kind in ("asrs_in", "asrs_out"):
                 if not layout.stations_of(kind, self.buffer.asrs):  # type: ignore[arg-type]
                     problems.append(f"fleet.layout.stations: no {kind} station for the buffer")
@@ -325,6 +330,11 @@ class LineConfig(_Strict):
     def pick_to_lights(self) -> dict[str, PickToLightDevice]:
         """The pick-to-light buses by name."""
         return {n: d for n, d in self.devices.items() if isinstance(d, PickToLightDevice)}
+
+    @property
+    def asrs_devices(self) -> dict[str, AsrsDevice]:
+        """The AS/RS buffers, by device name."""
+        return {n: d for n, d in self.devices.items() if isinstance(d, AsrsDevice)}
 
     @property
     def label_printers(self) -> dict[str, LabelPrinterDevice]:

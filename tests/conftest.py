@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from drivers.mqtt.broker import MosquittoBroker
 from tests.watched_process import Processes
 
 
@@ -74,3 +75,20 @@ def processes() -> Iterator[Processes]:
         yield started
     finally:
         started.close()
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> Iterator[MosquittoBroker]:
+    """One Mosquitto for the whole session (anonymous clients allowed), on a free port.
+
+    Shared: each test uses its own topic prefix and client ids, and never restarts or
+    kills it (use ``private_mqtt_broker`` for that)."""
+    with MosquittoBroker(free_port(), allow_anonymous=True) as broker:
+        yield broker
+
+
+@pytest.fixture
+def private_mqtt_broker() -> Iterator[MosquittoBroker]:
+    """A Mosquitto of this test's own (anonymous allowed), which it may restart or kill."""
+    with MosquittoBroker(free_port(), allow_anonymous=True) as broker:
+        yield broker

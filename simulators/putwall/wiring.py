@@ -231,7 +231,11 @@ class PutWallSimulation:
         return next((t.door for t in self.plan.trucks if t.id == truck), None)
 
     def to_dock(self, container: Container) -> None:
-        """A container passed its check: to the loader of its door (label, else plan)."""
+        """A container passed its check: to the loader of its door (label, else plan).
+
+        With an AMR fleet (``fleet.enabled``) the vehicles take it; no loader does."""
+        if self.config.fleet.enabled:
+            return
         door = container.door or self._door_of(container.truck)
         loader = self.loaders.get(door) if door is not None else None
         if loader is None:
