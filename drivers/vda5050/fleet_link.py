@@ -73,29 +73,41 @@ class FleetLink:
         self.unknown_vehicles: set[str] = set()
         self.published = 0
         self.last_error: str | None = None
-        for kind in SUBSCRIBED:
-            mqtt.subscribe(
-                topics.fleet_filter(fleet.interface_name, fleet.protocol_version, kind),
-                self._on_raw,
-            )
+        self._subscribed = False
 
     @classmethod
     def create(
         cls, fleet: FleetSection, *, client_id: str = "lanesort-master", **kwargs: Any
     ) -> FleetLink:
         """A link with its own :class:`~drivers.mqtt.link.MqttLink` on ``fleet.mqtt``."""
-        from drivers.mqtt.link import MqttLink  # the MQTT driver, imported when used
+        from drivers.mqtt.link import MqttLink
 
-        section = getattr(fleet, "mqtt", None)
-        return cls(fleet, MqttLink("fleet", section, client_id=client_id), **kwargs)
+        if fleet.mqtt is None:
+            raise ValueError("fleet.mqtt: the fleet needs its broker")
+        client_id = fleet.mqtt.client_id or client_id
+        return cls(fleet, MqttLink("fleet", fleet.mqtt, client_id=client_id), **kwargs)
 
     @property
     def connected(self) -> bool:
         """True while the MQTT session is up."""
         return bool(self.mqtt.connected)
 
+    async def subscribe(self) -> None:
+        """Subscribe the fleet's state, connection, factsheet and visualization topics
+        (once; the MQTT link subscribes again after every reconnect)."""
+        if self._subscribed:
+            return
+        self._subscribed = True
+        for kind in SUBSCRIBED:
+            await self.mqtt.subscribe(
+                topics.fleet_filter(self.fleet.interface_name, self.fleet.protocol_version, kind),
+                self._on_raw,
+                qos=1 if kind == "connection" else 0,
+            )
+
     async def run(self) -> None:
-        """Run the MQTT session (reconnecting) until closed."""
+        """Subscribe, then run the MQTT session (reconnecting) until closed."""
+        await self.subscribe()
         await self.mqtt.run()
 
     async def close(self) -> None:
