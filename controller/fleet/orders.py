@@ -53,6 +53,17 @@ def simple_action(kind: str, action_id: str, blocking: str = "HARD") -> Action:
     return Action(action_type=kind, action_id=action_id, blocking_type=blocking)  # type: ignore[arg-type]
 
 
+def init_position_action(action_id: str, x: float, y: float, map_id: str, node_id: str) -> Action:
+    """``initPosition`` at a layout node (VDA 5050 6.8.1: x, y, theta, mapId, lastNodeId)."""
+    params = {"x": x, "y": y, "theta": 0.0, "mapId": map_id, "lastNodeId": node_id}
+    return Action(
+        action_type="initPosition",
+        action_id=action_id,
+        blocking_type="HARD",
+        action_parameters=[ActionParameter(key=k, value=v) for k, v in params.items()],
+    )
+
+
 @dataclass
 class PlannedOrder:
     """One order for one vehicle: the whole route, how much of it is released, its updates.

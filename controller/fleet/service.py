@@ -25,7 +25,7 @@ from controller.errors import CommandRefused
 from controller.fleet.graph import Graph
 from controller.fleet.instant import InstantActions, PendingAction
 from controller.fleet.jobs import REJECTIONS, Job
-from controller.fleet.orders import simple_action
+from controller.fleet.orders import init_position_action, simple_action
 from controller.fleet.progress import FleetWork, TaskListener
 from controller.fleet.tasks import SCHEMA, Location, TaskState, TransportTask
 from controller.fleet.tracker import Tracker
@@ -209,6 +209,22 @@ class FleetService(FleetWork):
         self.audit.record(actor, "fleet.resume", "fleet", why)
         self.paused = False
         await self._to_all("stopPause", "resume")
+
+    async def init_position(self, key: str, node_id: str, actor: Actor) -> None:
+        """``initPosition`` of vehicle ``key`` at layout node ``node_id`` (resent until shown);
+        audited. CommandRefused for an unknown vehicle or node."""
+        if key not in self.tracker:
+            raise CommandRefused(f"no vehicle {key!r}")
+        try:
+            node = self.graph.layout.node(node_id)
+        except KeyError:
+            raise CommandRefused(f"no node {node_id!r} in the fleet layout") from None
+        self.audit.record(actor, "fleet.init_position", key, node_id)
+        action = init_position_action(
+            f"initPosition-{next(self._seq)}", node.x, node.y, node.map, node_id
+        )
+        self.instant.add(key, action, self.clock(), "init-position")
+        await self._publish_instant(key, action)
 
     async def request_factsheets(self) -> None:
         """``factsheetRequest`` to every vehicle heard from."""

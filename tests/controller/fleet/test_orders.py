@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from controller.fleet.graph import Graph
 from controller.fleet.jobs import task_job
-from controller.fleet.orders import PlannedOrder, simple_action
+from controller.fleet.orders import PlannedOrder, init_position_action, simple_action
 from drivers.mqtt.link import MqttLink
 from drivers.vda5050.fleet_link import FleetLink
 from plc_configs.vda5050 import messages
@@ -135,6 +135,11 @@ def test_instant_actions_valid_against_the_official_schema(schema, action_type):
     message = fleet_link.instant("LaneSim/AMR-02", [simple_action(action_type, "a-1")])
     wire = json.loads(messages.dump(message))
     errors = list(schema("instantActions").iter_errors(wire))
+    position = fleet_link.instant(
+        "LaneSim/AMR-02", [init_position_action("i-1", 1.0, 2.0, "floor", "X1")]
+    )
+    assert not list(schema("instantActions").iter_errors(json.loads(messages.dump(position))))
+    assert json.loads(messages.dump(position))["headerId"] == 1
     assert not errors, errors[0].message
     assert wire["serialNumber"] == "AMR-02" and wire["headerId"] == 0
 
