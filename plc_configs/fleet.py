@@ -265,3 +265,19 @@ class FleetSimulation(Strict):
     truck_arrivals: list[tuple[str, float]] = Field(
         default_factory=list, description="(truck, at s): the TMS tells the truck has docked"
     )
+
+
+class AsrsSimulation(Strict):
+    """The simulated AS/RS (``simulators.asrs``). Read by the simulator only."""
+
+    capacity: int = Field(40, gt=0, description="storage slots")
+    store_s: float = Field(2.0, ge=0, description="one store move")
+    retrieve_s: float = Field(2.0, ge=0, description="one retrieval move")
+    fault_rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="seeded fault rates by kind (occupied, unknown, drop_reply, lost_ack, "
+        "duplicate)",
+    )
+    crane_faults: list[tuple[float, float]] = Field(
+        default_factory=list, description="(at s, for s): the crane faults"
+    )

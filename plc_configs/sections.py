@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from plc_configs.base import Strict as _Strict
-from plc_configs.fleet import FleetSimulation
+from plc_configs.fleet import AsrsSimulation, FleetSimulation
 from plc_configs.putwall import PutWallSimulation
 from plc_configs.route_plan import RoutePlanSimulation
 
@@ -381,3 +381,4 @@ class Simulation(_Strict):
     fleet: FleetSimulation = Field(
         default_factory=FleetSimulation, description="the simulated AMRs (VDA 5050)"
     )
+    asrs: AsrsSimulation = Field(default_factory=AsrsSimulation, description="the simulated AS/RS")

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plc_configs.schema import LineConfig
+from simulators.asrs.server import AsrsSimulator
 from simulators.camera.server import CameraSimulator
 from simulators.files import ROUTE_PLAN_FILE, write_manifest, write_route_plan
 from simulators.measure.devices import MeasureDevices, MeasureTiming, measure_devices
@@ -107,6 +108,22 @@ class SimulatedLine:
         if config.putwall.walls or config.loading.stations:
             self.putwall = PutWallSimulation(config, plan=self.twin.factory.plan, any_port=any_port)
             self.twin.listeners.append(self.putwall.on_twin_event)
+        self.asrs: dict[str, AsrsSimulator] = {}
+        for name, device in config.asrs_devices.items():
+            host, port = host_port(device.url)
+            sim = config.simulation.asrs
+            self.asrs[name] = AsrsSimulator(
+                device.protocol,
+                host,
+                0 if any_port else port,
+                capacity=sim.capacity,
+                store_s=sim.store_s,
+                retrieve_s=sim.retrieve_s,
+                seed=config.simulation.seed,
+                fault_rates=sim.fault_rates or None,
+                telegram_length=device.telegram_length,
+            )
+        self._crane_faults: asyncio.Task[None] | None = None
         self._plc_faults: asyncio.Task[None] | None = None
         self._advising: asyncio.Task[None] | None = None
         self._manifest: tuple[Path, int] | None = None
@@ -164,6 +181,10 @@ class SimulatedLine:
             await camera.start()
         if self.putwall is not None:
             await self.putwall.start()
+        for asrs in self.asrs.values():
+            await asrs.start()
+        if self.asrs and self.config.simulation.asrs.crane_faults:
+            self._crane_faults = asyncio.create_task(self._run_crane_faults())
         if self.scenario.plc:
             self._plc_faults = asyncio.create_task(self._run_plc_faults())
         if self._manifest is not None and self.config.simulation.manifest_lookahead_s:
@@ -171,6 +192,13 @@ class SimulatedLine:
         if self.scenario.chutes:
             origin = self.plc.clock() - self.measure.elapsed()
             self.plc.schedule_chute_faults(self.scenario.chutes, origin)
+
+    async def _run_crane_faults(self) -> None:
+        """``simulation.asrs.crane_faults``: each AS/RS's crane faults at its time."""
+        for at_s, for_s in sorted(self.config.simulation.asrs.crane_faults):
+            await asyncio.sleep(max(0.0, at_s - self.measure.elapsed()))
+            for asrs in self.asrs.values():
+                asrs.crane_fault(for_s)
 
     async def _run_plc_faults(self) -> None:
         """The scenario's one-off PLC faults, each at its time (scenario time)."""
@@ -203,12 +231,14 @@ class SimulatedLine:
 
     async def stop(self) -> None:
         """Stop the scales and dimensioners, the readers, then the PLC."""
-        for task in (self._plc_faults, self._advising):
+        for task in (self._plc_faults, self._advising, self._crane_faults):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._plc_faults = self._advising = None
+        self._plc_faults = self._advising = self._crane_faults = None
+        for asrs in self.asrs.values():
+            await asrs.stop()
         if self.putwall is not None:
             await self.putwall.stop()
         for camera in self.cameras.values():
@@ -237,7 +267,9 @@ class SimulatedLine:
     def putwall_urls(self) -> dict[str, str]:
         """Where the lights, printers and check scales listen; where the controller must
         listen for the wall and dock scanners."""
-        return self.putwall.urls() if self.putwall is not None else {}
+        urls = self.putwall.urls() if self.putwall is not None else {}
+        urls.update({name: sim.url for name, sim in self.asrs.items()})
+        return urls
 
     def reader_urls(self) -> dict[str, str]:
         """Where each reader simulator listens (push mode: where the controller must listen)."""

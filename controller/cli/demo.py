@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.auth import TokenStore, UserStore, tokens_path, users_path
-from controller.cli import demo_putwall
+from controller.cli import demo_fleet, demo_putwall
 from controller.cli.child_process import ChildProcess
 from controller.cli.demo_screen import status_line, watch
 from controller.cli.demo_tms import TmsProcess
@@ -113,6 +113,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     options.data_dir.mkdir(parents=True, exist_ok=True)
     sim = SimulatorProcess(options)
     tms = TmsProcess(options.data_dir)
+    fleet = demo_fleet.FleetDemo(options.config_path, options.data_dir, options.seed)
     started = time.monotonic()
     started_wall = time.time()
     try:
@@ -121,9 +122,13 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
         await tms.start()
         config = _api_for_demo(tms.configure(config))
+        if config.fleet.enabled:
+            config = await fleet.start(config)
         line = LineController(config, options.data_dir, config_text)
+        fleet.schedule_arrivals(line)
         run = await _run_line(line, options, tms, started)
     finally:
+        await fleet.stop()
         await tms.stop()
         code = await sim.stop()
         if code not in (0, None, -signal.SIGTERM):
@@ -149,6 +154,8 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     report.upstream = run.upstream
     if config.putwall.walls:
         report.putwall = demo_putwall.figures(line)
+    if config.fleet.enabled:
+        report.fleet = demo_fleet.figures(line)
     report.plan_changes = [
         {
             "version": v.version,

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Nothing new at the walls and doors this long: the simulated people are done.
 QUIET_S = 10.0
+#: With an AMR fleet: nothing moved this long (an AMR trip across the floor takes ~20 s).
+FLEET_QUIET_S = 30.0
 
 #: The demo's stand-in for the supervisor who closes trucks at departure time.
 DEMO_SUPERVISOR = Actor("demo", "supervisor", "console")
@@ -35,7 +37,8 @@ def _progress(line: LineController) -> tuple[Any, ...]:
     states = tuple(
         sorted(Counter(c.state for c in line.putwall.closeout.containers.values()).items())
     )
-    return walls, states, tuple(len(t.loaded_units) for t in line.loading.trucks.values())
+    moved = line.transport.changes if line.transport is not None else 0
+    return walls, states, tuple(len(t.loaded_units) for t in line.loading.trucks.values()), moved
 
 
 async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
@@ -46,7 +49,7 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
     """
     if not line.config.putwall.walls and not line.config.loading.stations:
         return
-    quiet_s = QUIET_S
+    quiet_s = QUIET_S if line.transport is None else FLEET_QUIET_S
     await _while_busy(line, quiet_s, budget_s)
     closed = 0
     for wall_id, unit in line.putwall.units.items():
@@ -56,6 +59,10 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
                 closed += 1
     if closed:
         print(f"departure: {closed} cubbies closed with the parcels put so far", flush=True)
+        await _while_busy(line, quiet_s, budget_s)
+    if line.transport is not None:
+        for truck in line.route_plan.active.trucks:
+            line.transport.finalize(truck.id)  # departure: load what there is
         await _while_busy(line, quiet_s, budget_s)
     for truck in line.route_plan.active.trucks:
         load = line.loading.trucks.get(truck.id)

@@ -73,6 +73,9 @@ class DemoReport:
     """Sort-plan versions made during the run (re-planning): version, action, who, why."""
     putwall: dict[str, Any] | None = None
     """From chute to truck (a line with put walls): puts, loads, what was caught, trucks."""
+    fleet: dict[str, Any] | None = None
+    """Containers moved by AMRs and the AS/RS (a line with a fleet): moved, stored,
+    retrieved, delivered in load order, failed by reason."""
 
     def to_json(self) -> str:
         """The report as indented JSON."""
