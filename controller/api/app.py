@@ -11,6 +11,7 @@ from controller.api import (
     problems,
     routes_alarms,
     routes_containers,
+    routes_fleet,
     routes_line,
     routes_manifest,
     routes_ops,
@@ -20,6 +21,7 @@ from controller.api import (
     routes_replan,
     routes_reports,
     routes_routeplan,
+    routes_transport,
     routes_upstream,
 )
 from controller.auth import TokenStore
@@ -71,6 +73,14 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
                 "description": "Trucks at dock doors, their routes and stops, from the TMS",
             },
             {"name": "parcels", "description": "What happened to each parcel"},
+            {
+                "name": "fleet",
+                "description": "AMR fleet (VDA 5050): vehicles, transport tasks, pause",
+            },
+            {
+                "name": "container transport",
+                "description": "Containers from wall to truck: locations, docking, AS/RS buffer",
+            },
             {"name": "line", "description": "Line state, commands, audit log, chutes"},
             {"name": "alarms", "description": "ISA-18.2 alarms: acknowledge, shelve, history"},
             {"name": "upstream", "description": "Webhook outbox: depth, dead letters, replay"},
@@ -90,6 +100,8 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
         routes_line,
         routes_containers,
         routes_putwall,
+        routes_fleet,
+        routes_transport,
         routes_alarms,
         routes_upstream,
         routes_reports,

@@ -105,3 +105,13 @@ async def retry_container(
         raise ApiProblem(status, str(err), "refused") from err
     where = transport.where(container_id)
     return {"container_id": container_id, "location": where.as_dict() if where else None}
+
+
+@router.get("/buffer", summary="The AS/RS buffer: what is stored, pending orders, faults")
+async def get_buffer(request: Request, _: Reader) -> dict[str, Any]:
+    """The AS/RS device and its link, the containers stored (with their storage
+    locations), the store and retrieve orders not finished yet, active faults, counts."""
+    line = line_of(request)
+    if line.buffer is None:
+        raise ApiProblem(404, "this line has no AS/RS buffer (buffer.asrs)", "no-buffer")
+    return line.buffer.snapshot()

@@ -53,6 +53,7 @@ from controller.reports.shift import SCHEMA as SHIFT_REPORT_SCHEMA
 from controller.routeplan import RoutePlanService, RoutePlanStore
 from controller.sortplan.history import SortPlanService, SortPlanStore
 from controller.sortplan.replanner import LineState, Replanner
+from controller.transport.wiring import build_transport
 from controller.upstream.delivery import UpstreamDelivery
 from drivers.registry import (
     create_camera,
@@ -232,6 +233,22 @@ class LineController(LineActions):
             config, self.journal, self.alarms, self.audit, self.route_plan, self.putwall, clock
         )
         """Loading at the dock doors, last stop first."""
+        parts = build_transport(
+            config,
+            self.journal,
+            self.alarms,
+            self.audit,
+            self.putwall,
+            self.loading,
+            self.route_plan,
+            clock,
+        )
+        self.fleet = parts.fleet
+        """The AMR fleet over VDA 5050 (None without ``fleet.enabled``)."""
+        self.buffer = parts.buffer
+        """The AS/RS buffer (None without ``buffer.asrs``)."""
+        self.transport = parts.transport
+        """Closed containers to their trucks (None without a fleet)."""
         self.loop_lag = LoopLagMonitor()
         """The event loop's lag, sampled all the time (stalls are logged)."""
         self.started = asyncio.Event()
@@ -270,6 +287,8 @@ class LineController(LineActions):
             await self.containers.restore()
             await self.putwall.restore()
             await self.loading.restore()
+            if self.transport is not None:
+                await self.transport.restore()
             await self.manifest_feed.load(startup=True)
             await self.replanner.restored(self.route_plan.active.version)
             async with asyncio.TaskGroup() as group:
@@ -293,6 +312,13 @@ class LineController(LineActions):
                 if self.config.putwall.walls or self.config.loading.stations:
                     group.create_task(self.putwall.run(), name="putwall")
                     group.create_task(self.loading.run(), name="loading")
+                for name, part in (
+                    ("fleet", self.fleet),
+                    ("buffer", self.buffer),
+                    ("transport", self.transport),
+                ):
+                    if part is not None:
+                        group.create_task(part.run(), name=name)
                 group.create_task(self.line_states.run(), name="line-states")
                 group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
                 self.started.set()

@@ -35,7 +35,7 @@ from controller.alarms.board import AlarmBoard, Severity
 from controller.auth.audit import Actor, AuditLog
 from controller.errors import CommandRefused, TransportError
 from controller.journal.writer import Journal
-from controller.transport.locations import SCHEMA, Location, LocationBook
+from controller.transport.locations import SCHEMA, Location, LocationBook, read_last_locations
 from controller.transport.sequencing import Unit, turn_has_come
 from plc_configs.schema import LineConfig
 
@@ -155,6 +155,35 @@ class TransportService:
                     self._wake.clear()
             finally:
                 self._group = None
+
+    async def restore(self) -> None:
+        """After a restart: every container's last location from the journal, and where
+        each container that left its wall goes on from (after the walls restored)."""
+        last = await asyncio.to_thread(read_last_locations, self.journal.path)
+        self.book.current.update(last)
+        for container in self.putwall.closeout.containers.values():
+            if container.truck is None or container.state not in ("ok", "released", "loaded"):
+                continue
+            carriage = Carriage(container.id, container.truck)
+            where = last.get(container.id)
+            if container.state == "loaded" or (where is not None and where.kind == "truck"):
+                carriage.phase = "loaded"
+            elif where is None or where.kind in ("wall", "station"):
+                carriage.phase = "waiting"
+                if where is None:
+                    self._locate(
+                        container.id,
+                        Location(
+                            "wall", container.wall, time.time(), container.cubby, None, "restored"
+                        ),
+                    )
+            elif where.kind == "asrs":
+                carriage.phase = "stored"
+            else:  # on a vehicle or at a door when the line stopped: look before moving it
+                self.carriages[container.id] = carriage
+                self._stuck(carriage, f"restart: it was {where.describe()}")
+                continue
+            self.carriages[container.id] = carriage
 
     def wake(self) -> None:
         """Look again at whose turn it is (a stop completed, a container moved …)."""
