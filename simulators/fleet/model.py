@@ -253,6 +253,8 @@ class VehicleModel(ActionsMixin):
         moved = self._drive(dt)
         if self._cancel_id is not None and self.on_edge_m == 0:
             self._end_cancel()
+        if moved and self.on_edge_m == 0 and not self._may_drive():
+            moved = False  # arrived where it stops: it stands still from now
         if self.driving != moved:
             self.driving, self.changed = moved, True
         if not moved:

@@ -101,14 +101,14 @@ async def test_drop_finishes_and_an_injected_fault_fails_a_pick(
 ) -> None:
     pick = action("pick", "a1", loadId="C-2", loadType="container", stationType="put_wall")
     drop = action("drop", "a2", loadId="C-2", loadType="container", stationType="dock_door")
-    await master.order("o", ["PK1", "X1", "X3", "D01"], actions={"X1": [pick], "D01": [drop]})
+    await master.order("o", ["PK1", "X1", "W1"], actions={"X1": [pick], "W1": [drop]})
     state = await master.wait_for("state", lambda s: status(s, "a2") == "FINISHED")
     assert status(state, "a1") == "FINISHED" and state["loads"] == []
     assert any(s["loads"] and s["loads"][0]["loadId"] == "C-2" for s in master.of("state"))
 
     fleet.fail_next_action(SERIAL, "load sensor fault")
     pick = action("pick", "a3", loadId="C-3", loadType="container", stationType="dock_door")
-    await master.order("o2", ["D01"], actions={"D01": [pick]})
+    await master.order("o2", ["W1"], actions={"W1": [pick]})
     state = await master.wait_for("state", lambda s: status(s, "a3") == "FAILED")
     failed = next(a for a in state["actionStates"] if a["actionId"] == "a3")
     assert failed["resultDescription"] == "load sensor fault"
