@@ -128,7 +128,9 @@ class VehicleModel(ActionsMixin):
             self.order_id,
             self.order_update_id,
         ):
-            log.debug("%s: order %s/%d again: ignored", self.serial, self.order_id, 0)
+            log.debug(
+                "%s: order %s/%d again: ignored", self.serial, self.order_id, self.order_update_id
+            )
             return
         try:
             self._check_forced(order)
@@ -175,8 +177,8 @@ class VehicleModel(ActionsMixin):
             )
 
     def _accept_new(self, order: Order) -> None:
-        self.order_id, self.order_update_id, self.cancelled = order.order_id, 0, False
-        self.order_update_id = order.order_update_id
+        self.order_id, self.order_update_id = order.order_id, order.order_update_id
+        self.cancelled = False
         self._clear_order_errors()
         keep = {k: s for k, s in self.actions.items() if s.action_status not in TERMINAL_STATUSES}
         self.actions, self._node_of_action = keep, {}

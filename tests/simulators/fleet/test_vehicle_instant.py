@@ -8,8 +8,9 @@ import time
 
 import aiomqtt
 
+from plc_configs.schema import LineConfig
 from simulators.fleet import SimulatedFleet
-from tests.simulators.fleet.conftest import SERIAL, Master, action, error_types, status
+from tests.simulators.fleet.conftest import FAST, SERIAL, Master, action, error_types, status
 
 
 def on_edge(edge: str):
@@ -110,3 +111,16 @@ async def test_drop_off_shows_the_will_then_online_again(
     assert state["orderId"] == "away" and state["nodeStates"] == []
     away = [m for k, m in master.messages[mark:] if k == "state"]
     assert away[0]["headerId"] > 0 and away[0]["lastNodeId"] != "PK1"
+
+
+async def test_timed_faults_of_the_settings_run_from_the_start(
+    broker: int, line_config: LineConfig, master: Master
+) -> None:
+    settings = FAST.model_copy(update={"low_battery": [(SERIAL, 0.05)]})
+    sim = SimulatedFleet(line_config, f"mqtt://127.0.0.1:{broker}", settings=settings)
+    await sim.start()
+    try:
+        state = await master.wait_for("state", lambda s: s["batteryState"]["batteryCharge"] == 15)
+        assert state["batteryState"]["charging"] is False
+    finally:
+        await sim.stop()
