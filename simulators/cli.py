@@ -173,6 +173,13 @@ async def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m simulators``."""
+    # --- the ``fleet`` subcommand: the simulated AMRs (simulators.fleet.cli) ---
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["fleet"]:
+        from simulators.fleet.cli import main as fleet_main
+
+        return fleet_main(argv[1:])
+    # --- end of the fleet subcommand ---
     args = parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
