@@ -19,6 +19,7 @@ from collections import Counter
 from typing import Any
 
 from controller.auth.audit import Actor
+from controller.errors import CommandRefused
 from controller.line import LineController
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,19 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
         for truck in line.route_plan.active.trucks:
             line.transport.finalize(truck.id)  # departure: load what there is
         await _while_busy(line, quiet_s, budget_s)
+        for _ in range(3):  # the supervisor looks at each stuck container and sends it on
+            stuck = [c.id for c in line.transport.carriages.values() if c.phase == "stuck"]
+            retried = 0
+            for container_id in stuck:
+                try:
+                    line.transport.retry(container_id, DEMO_SUPERVISOR, "departure: checked")
+                    retried += 1
+                except CommandRefused as err:
+                    print(f"container {container_id} left where it is: {err}", flush=True)
+            if not retried:
+                break
+            print(f"departure: {retried} stuck containers sent on", flush=True)
+            await _while_busy(line, quiet_s, budget_s)
     for truck in line.route_plan.active.trucks:
         load = line.loading.trucks.get(truck.id)
         if load is None or not load.done:

@@ -80,11 +80,19 @@ class PlannedOrder:
     """Index of the last released node (the decision point)."""
     start: int = 0
     """Index of the first node of the last message sent (its stitching node)."""
+    released_by_update: dict[int, int] = field(default_factory=dict)
+    """orderUpdateId -> the decision point it released (to go back to after a refusal)."""
 
     def __post_init__(self) -> None:
         if self.base_nodes < 1:
             raise ValueError("base_nodes must be at least 1")
         self.released_to = min(self.base_nodes, len(self.route.nodes)) - 1
+        self.released_by_update[self.update_id] = self.released_to
+
+    def rollback(self, accepted_update: int) -> None:
+        """The vehicle refused the updates after ``accepted_update``: its base still ends
+        where that one released, so the next update must stitch there."""
+        self.released_to = self.released_by_update.get(accepted_update, self.released_to)
 
     @property
     def last_index(self) -> int:
@@ -122,6 +130,7 @@ class PlannedOrder:
         self.start = self.released_to
         self.released_to = min(self.released_to + more, self.last_index)
         self.update_id += 1
+        self.released_by_update[self.update_id] = self.released_to
         return self._message(self.start)
 
     def reroute(
@@ -146,6 +155,7 @@ class PlannedOrder:
         self.start = keep
         self.released_to = min(keep + max(more, 0), self.last_index)
         self.update_id += 1
+        self.released_by_update[self.update_id] = self.released_to
         return self._message(self.start)
 
     def _message(self, start: int) -> OrderMessage:

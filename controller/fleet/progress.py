@@ -188,6 +188,7 @@ class FleetWork:
             self._changed(task, "queued", now)
             return
         picked = task.state is TaskState.CARRYING
+        job.plan.rollback(job.accepted_update)  # the refused update released nothing
         found = reroute_tail(
             self.graph,
             job,

@@ -156,3 +156,19 @@ def test_a_reroute_replaces_only_the_horizon():
     assert (update.nodes[0].node_id, update.nodes[0].sequence_id) == ("X1", 2)
     assert "X1-X3" not in [e.edge_id for e in update.edges]
     assert update.nodes[-1].node_id == "D01"
+
+
+def test_after_a_refused_update_the_next_one_stitches_where_the_vehicle_stands():
+    route = GRAPH.route("W1", "D01")
+    assert route is not None
+    plan = PlannedOrder("O3", route, FLEET.layout, 1)
+    plan.first()
+    refused = plan.extend(1)  # the vehicle refuses orderUpdateId 1
+    assert refused is not None and plan.decision_point == ("X1", 2)
+    plan.rollback(0)  # it still stands at the base end of update 0
+    assert plan.decision_point == ("W1", 0)
+    tail = GRAPH.route("W1", "D01")
+    assert tail is not None
+    update = plan.reroute(tail, {}, 1)
+    assert update.order_update_id == 2
+    assert (update.nodes[0].node_id, update.nodes[0].sequence_id) == ("W1", 0)
