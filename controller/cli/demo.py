@@ -126,7 +126,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
             config = await fleet.start(config)
         line = LineController(config, options.data_dir, config_text)
         fleet.schedule_arrivals(line)
-        run = await _run_line(line, options, tms, started)
+        run = await _run_line(line, options, tms, started, fleet)
     finally:
         await fleet.stop()
         await tms.stop()
@@ -192,7 +192,11 @@ def _stop_taken() -> None:
 
 
 async def _run_line(
-    line: LineController, options: DemoOptions, tms: TmsProcess, started: float
+    line: LineController,
+    options: DemoOptions,
+    tms: TmsProcess,
+    started: float,
+    fleet: demo_fleet.FleetDemo,
 ) -> _LineRun:
     """Run the line with its API (logins and a token printed) until done or stopped; the
     line is stopped (its journal closed) before this returns."""
@@ -212,6 +216,7 @@ async def _run_line(
         await _send_route_plan(line, options, tms, task)
         try:
             await watch(line, task, options.parcels, options.rate_pph, options.live, started)
+            await fleet.arrivals_done()
             await demo_putwall.finish(line)
             interrupted = False
         except asyncio.CancelledError:

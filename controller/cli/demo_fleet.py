@@ -78,6 +78,12 @@ class FleetDemo:
             door = line.transport.dock(truck, None, DEMO_TMS, "the TMS: truck at its door")
             print(f"truck {truck} docked at door {door}", flush=True)
 
+    async def arrivals_done(self) -> None:
+        """Until every truck of ``truck_arrivals`` has docked (the demo's end waits)."""
+        if self._arrivals is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._arrivals)
+
     async def stop(self) -> None:
         """Stop the vehicles, then the broker."""
         if self._arrivals is not None:

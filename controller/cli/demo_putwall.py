@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Nothing new at the walls and doors this long: the simulated people are done.
 QUIET_S = 10.0
-#: With an AMR fleet: nothing moved this long (an AMR trip across the floor takes ~20 s).
-FLEET_QUIET_S = 30.0
 
 #: The demo's stand-in for the supervisor who closes trucks at departure time.
 DEMO_SUPERVISOR = Actor("demo", "supervisor", "console")
@@ -42,6 +40,11 @@ def _progress(line: LineController) -> tuple[Any, ...]:
     return walls, states, tuple(len(t.loaded_units) for t in line.loading.trucks.values()), moved
 
 
+def _moving(line: LineController) -> bool:
+    """True while a container is on its way (an AMR or the AS/RS is moving it)."""
+    return line.transport is not None and line.transport.moving() > 0
+
+
 async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
     """Wait while the walls and doors make progress; close the cubbies still holding
     parcels and wait again; then close every truck not reported loaded.
@@ -50,7 +53,7 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
     """
     if not line.config.putwall.walls and not line.config.loading.stations:
         return
-    quiet_s = QUIET_S if line.transport is None else FLEET_QUIET_S
+    quiet_s = QUIET_S
     await _while_busy(line, quiet_s, budget_s)
     closed = 0
     for wall_id, unit in line.putwall.units.items():
@@ -89,8 +92,8 @@ async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
 
 
 async def _while_busy(line: LineController, quiet_s: float, budget_s: float) -> None:
-    """Until nothing changed at the walls and doors for ``quiet_s`` (or every truck is
-    loaded, or ``budget_s`` passed)."""
+    """Until nothing changed at the walls and doors for ``quiet_s`` and no container is on
+    its way (or every truck is loaded, or ``budget_s`` passed)."""
     started = last_change = time.monotonic()
     last = _progress(line)
     while time.monotonic() - started < budget_s:
@@ -98,7 +101,7 @@ async def _while_busy(line: LineController, quiet_s: float, budget_s: float) -> 
         if line.loading.all_done():
             return
         now = _progress(line)
-        if now != last:
+        if now != last or _moving(line):
             last, last_change = now, time.monotonic()
         elif time.monotonic() - last_change > quiet_s:
             return

@@ -101,7 +101,12 @@ class LocationBook:
         """The container is now at ``location``: remember it and journal the move."""
         if location.kind not in KINDS:
             raise ValueError(f"unknown location kind {location.kind!r}")
-        if self.current.get(container_id) == location:
+        now = self.current.get(container_id)
+        if now is not None and (now.kind, now.place, now.detail) == (
+            location.kind,
+            location.place,
+            location.detail,
+        ):
             return
         self.current[container_id] = location
         self.moves += 1

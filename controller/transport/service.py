@@ -374,6 +374,10 @@ class TransportService:
         """The container's location (None if the transport never had it)."""
         return self.book.where(container_id)
 
+    def moving(self) -> int:
+        """How many containers are on their way now (to the buffer, stored, to the door)."""
+        return sum(c.phase in ("to_buffer", "storing", "to_door") for c in self.carriages.values())
+
     def all_loaded(self) -> bool:
         """True when every container that left a wall is loaded."""
         return all(c.phase == "loaded" for c in self.carriages.values())

@@ -1,17 +1,23 @@
-"""System test: a shift from induct to loaded trucks through the put walls.
+"""System test: a shift from induct to loaded trucks through the put walls and the AMRs.
 
-``lanesort demo`` (controller, simulators and a TMS as processes) on
-``demo-line-putwall.yaml``: the simulated operators scan parcels from the chutes at two
-walls (Atop lights over TCP, Banner lights over Modbus RTU), press the lit modules (now
-and then the wrong one, or the shortage button), weigh closed containers (now and then
-one parcel short) and loaders scan them in at the doors. One module drops off the bus and
-one printer runs out of paper mid-shift. Every manifest parcel of every truck must end
-loaded or accounted for with its reason, no parcel put or loaded twice, every closed
-container labelled, and each truck loaded last stop first.
+``lanesort demo`` (controller, simulators, a TMS, Mosquitto and the vehicle simulator as
+processes) on ``demo-line-fleet.yaml``: the simulated operators scan parcels from the
+chutes at two walls (Atop lights over TCP, Banner lights over Modbus RTU), press the lit
+modules (now and then the wrong one, or the shortage button) and weigh closed containers
+(now and then one parcel short); AMRs (VDA 5050 over MQTT) take each container to its
+truck's door when its turn has come, or to the AS/RS buffer (OSIP over TCP) until then.
+Truck T01 is at its door from the start, T02 docks mid-shift. One module drops off the
+bus, one printer runs out of paper, the vehicles now and then refuse an order or fail a
+pick or drop, one vehicle drops off the broker, the AS/RS crane faults and replies get
+lost. Every manifest parcel of every truck must end loaded or accounted for with its
+reason, no parcel put or loaded twice, every closed container labelled and loaded, each
+truck loaded last stop first, and every container's location known at every moment.
+(The loaders' scans at the doors are tested in ``tests/controller/putwall``.)
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -26,6 +32,23 @@ from tests.conftest import on_free_ports
 ROOT = Path(__file__).parents[2]
 PARCELS = 60
 RATE = 18000  # parcels/h: 12 s of induction
+FAST_FLEET = """simulation:
+  fleet:
+    speed_m_s: 12.0
+    action_s: 0.3
+    state_interval_s: 1.0
+    visualization_interval_s: 1.0
+    reject_rate: 0.08
+    action_fail_rate: 0.04
+    drop_off: [[AMR-02, 6, 5]]
+    truck_arrivals: [[T02, 12]]
+  asrs:
+    capacity: 60
+    store_s: 0.3
+    retrieve_s: 0.3
+    fault_rates: {drop_reply: 0.1}
+    crane_faults: [[9, 2]]
+"""
 FAST_OPERATORS = """  putwall:
     scan_delay_s: [0.1, 0.4]
     press_delay_s: [0.1, 0.3]
@@ -48,8 +71,13 @@ def _config(tmp_path: Path) -> Path:
     text = re.sub(r"\n  putwall:[^\n]*\n(    .*\n?)+", "\n" + FAST_OPERATORS, text)
     assert "loader_idle_s: 3" in text
     text = text.replace("confirm_timeout_s: 20", "confirm_timeout_s: 8")
+    (tmp_path / "demo-line-putwall.yaml").write_text(text)
+    fleet = on_free_ports((ROOT / "plc_configs" / "demo-line-fleet.yaml").read_text())
+    fleet = fleet[: fleet.index("\nsimulation:")] + "\n" + FAST_FLEET
+    fleet = fleet.replace("lost_after_s: 45", "lost_after_s: 3")
+    assert "lost_after_s: 3" in fleet
     path = tmp_path / "line.yaml"
-    path.write_text(text)
+    path.write_text(fleet)
     return path
 
 
@@ -146,3 +174,46 @@ def test_the_tms_received_every_event_in_order(shift):
     assert by_type["truck.loaded"] == len(putwall["trucks"])
     assert by_type["stop.complete"] == putwall["stops_complete"]
     assert by_type.get("parcel.short", 0) == putwall["short"]
+
+
+#: How a container's location may change: picked, set down, stored, retrieved, loaded.
+NEXT_LOCATION = {
+    "wall": {"station", "vehicle"},
+    "station": {"station", "vehicle", "asrs", "door"},
+    "vehicle": {"vehicle", "station", "door"},
+    "asrs": {"station"},
+    "door": {"truck"},
+    "truck": set(),
+}
+
+
+def test_every_container_went_to_its_truck_with_its_location_known_throughout(shift):
+    fleet = shift["report"]["fleet"]
+    print(json.dumps(fleet, indent=1))
+    journal = shift["journal"]
+    closed = dict(_rows(journal, "SELECT id, truck FROM wall_containers"))
+    history: dict[str, list[tuple[str, str, float]]] = {}
+    for cid, kind, place, at in _rows(
+        journal, "SELECT container_id, kind, place, time FROM container_moves ORDER BY id"
+    ):
+        history.setdefault(cid, []).append((kind, place, at))
+    assert set(history) == set(closed) and fleet["containers"] == len(closed) > 0
+    for cid, moves in history.items():
+        kinds = [k for k, _, _ in moves]
+        assert kinds[0] == "wall" and moves[-1][:2] == ("truck", closed[cid]), (cid, moves)
+        for (a, _, t0), (b, _, t1) in itertools.pairwise(moves):
+            assert b in NEXT_LOCATION[a] and t1 >= t0, (cid, moves)
+    assert fleet["containers_by_phase"] == {"loaded": len(closed)}
+    assert fleet["delivered"] == fleet["delivered_in_load_order"] == len(closed)
+    assert fleet["stored"] >= 1 and fleet["retrieved"] == fleet["stored"]
+
+
+def test_the_fleet_and_the_buffer_got_over_their_faults(shift):
+    alarms = _rows(shift["journal"], "SELECT key, state FROM alarms")
+    lost = {state for key, state in alarms if key == "fleet-lost:LaneSim/AMR-02"}
+    crane = {state for key, state in alarms if key == "asrs-fault:buffer-asrs"}
+    assert {"raised", "cleared"} <= lost, alarms
+    assert {"raised", "cleared"} <= crane, alarms
+    counters = shift["report"]["fleet"]["fleet"]
+    assert counters["replans"] + counters["failed"] >= 1, counters
+    assert counters["delivered"] == shift["report"]["fleet"]["moved"]
