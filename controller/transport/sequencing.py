@@ -10,7 +10,9 @@ can still come:
 
 Containers of the same stop may go together. A held, failed or lost container of a higher
 stop keeps the lower stops waiting: it has to be solved (released, retried) first, which
-is what a loader at the door would have to do too.
+is what a loader at the door would have to do too. At departure (*final*) such a unit no
+longer blocks (``blocks`` false): the rest is loaded, and the door's check records the
+loads it overtook as out of sequence.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Unit:
     id: str
     last_stop: int
     loaded: bool
+    blocks: bool = True
+    """False for a unit that cannot come now (held, stuck) once the truck is final."""
 
 
 def turn_has_come(
@@ -35,7 +39,7 @@ def turn_has_come(
     if not docked:
         return []
     units = sorted(units, key=lambda u: (-u.last_stop, u.id))
-    pending = [u for u in units if not u.loaded]
+    pending = [u for u in units if not u.loaded and (u.blocks or not final)]
     if not pending:
         return []
     highest_open = max(open_stops, default=-1) if not final else -1

@@ -301,16 +301,18 @@ class TransportService:
 
     def whose_turn(self, truck: str) -> list[str]:
         """The truck's containers whose turn at the door has come (see :mod:`.sequencing`)."""
-        units = [
-            Unit(c.id, max(c.stops, default=-1), c.state == "loaded")
-            for c in self.putwall.closeout.containers.values()
-            if c.truck == truck and (c.state == "loaded" or c.state in _AT_WALL)
-        ]
+        final = truck in self.final
+        units = []
+        for c in self.putwall.closeout.containers.values():
+            if c.truck != truck or (c.state != "loaded" and c.state not in _AT_WALL):
+                continue
+            carriage = self.carriages.get(c.id)
+            cannot_come = c.state in ("held", "closed") or (
+                carriage is not None and carriage.phase == "stuck"
+            )
+            units.append(Unit(c.id, max(c.stops, default=-1), c.state == "loaded", not cannot_come))
         return turn_has_come(
-            units,
-            self.open_stops(truck),
-            docked=truck in self.docked,
-            final=truck in self.final,
+            units, self.open_stops(truck), docked=truck in self.docked, final=final
         )
 
     def open_stops(self, truck: str) -> set[int]:

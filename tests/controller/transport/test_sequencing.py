@@ -44,3 +44,9 @@ def test_loading_every_turn_in_order_never_loads_a_later_stop_after_an_earlier(s
             units[uid] = Unit(uid, units[uid].last_stop, True)
     assert loaded == sorted(loaded, reverse=True)
     assert all(u.loaded for u in units.values())
+
+
+def test_at_departure_a_held_or_stuck_container_no_longer_holds_the_rest_back():
+    units = [Unit("H", 6, False, blocks=False), Unit("A", 2, False)]
+    assert turn_has_come(units, set(), docked=True) == ["H"]
+    assert turn_has_come(units, set(), docked=True, final=True) == ["A"]
