@@ -214,6 +214,9 @@ class FleetWork:
         task = self.tasks[job.task_id or ""]
         pick = track.action_status.get(job.pick_id or "")
         drop = track.action_status.get(job.drop_id or "")
+        if job.cancelling:  # our cancelOrder fails the actions left: not a fault
+            pick = None if pick == "FAILED" else pick
+            drop = None if drop == "FAILED" else drop
         on_vehicle = Location(vehicle=track.key, last_node=track.last_node)
         if task.state is TaskState.ASSIGNED and pick in _PICKING:
             task.move(TaskState.PICKING, now, f"{track.key} picks at {task.source}")
