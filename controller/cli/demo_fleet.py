@@ -1,9 +1,12 @@
 """The demo's AMR fleet: its own Mosquitto, the simulated vehicles, trucks docking, figures.
 
 With ``fleet.enabled`` the demo starts a Mosquitto broker on a free loopback port (a
-generated config; the site's broker in ``fleet.mqtt`` is not used) and points the line at
-it, then the vehicle simulator as its own process (``python -m simulators fleet``), which
-answers on the broker for every vehicle of the config. At the times of
+generated config; the site's broker in ``fleet.mqtt`` is not used) that refuses anonymous
+clients: the line logs in as ``lanesort`` and the vehicles as ``vehicles``, each with a
+password made for this run and passed in an environment variable (never on a command
+line or in a file). It points the line at it, then starts the vehicle simulator as its
+own process (``python -m simulators fleet``), which answers on the broker for every
+vehicle of the config. At the times of
 ``simulation.fleet.truck_arrivals`` it tells the line a truck has docked, as the TMS does
 (``POST /api/v1/trucks/{truck}/docked``). :func:`figures` is the report's ``fleet``
 section: containers moved, stored, retrieved, delivered to their door in load order, and
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import socket
 import sys
 import time
@@ -25,6 +30,10 @@ from controller.cli.child_process import ChildProcess
 from controller.line import LineController
 from drivers.mqtt.broker import MosquittoBroker
 from plc_configs.schema import LineConfig
+
+#: Where the line and the vehicles find their broker passwords in the demo.
+LINE_PASSWORD_ENV = "LANESORT_DEMO_MQTT_PASSWORD"
+VEHICLES_PASSWORD_ENV = "LANESORT_DEMO_VEHICLES_PASSWORD"
 
 #: The demo's stand-in for the TMS telling a truck has docked.
 DEMO_TMS = Actor("demo-tms", "tms", "console")
@@ -49,18 +58,30 @@ class FleetDemo:
 
     async def start(self, config: LineConfig) -> LineConfig:
         """Start the broker and the vehicles; the config pointed at the broker."""
-        broker = MosquittoBroker(_free_port(), allow_anonymous=True, name="demo-broker")
+        line_pw, vehicles_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        broker = MosquittoBroker(
+            _free_port(), users={"lanesort": line_pw, "vehicles": vehicles_pw}, name="demo-broker"
+        )
         broker.start()  # on the loop's thread: the broker dies with this process
         self.broker = broker
-        print(f"MQTT broker on {broker.url}", flush=True)
+        print(
+            f"MQTT broker on {broker.url} (users lanesort and vehicles; anonymous refused)",
+            flush=True,
+        )
+        os.environ[LINE_PASSWORD_ENV] = line_pw
         assert config.fleet.mqtt is not None
-        mqtt = config.fleet.mqtt.model_copy(update={"url": broker.url})
+        mqtt = config.fleet.mqtt.model_copy(
+            update={"url": broker.url, "username": "lanesort", "password_env": LINE_PASSWORD_ENV}
+        )
         config = config.model_copy(update={"fleet": config.fleet.model_copy(update={"mqtt": mqtt})})
         args = [sys.executable, "-m", "simulators", "fleet", "--config", str(self.config_path),
-                "--broker", broker.url]  # fmt: skip
+                "--broker", broker.url, "--username", "vehicles",
+                "--password-env", VEHICLES_PASSWORD_ENV]  # fmt: skip
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
-        ready = await self.vehicles.start(args, timeout_s=30)
+        env = {**os.environ, VEHICLES_PASSWORD_ENV: vehicles_pw}
+        env.pop(LINE_PASSWORD_ENV, None)
+        ready = await self.vehicles.start(args, timeout_s=30, env=env)
         print(f"vehicle simulator ready: {ready.get('vehicles')}", flush=True)
         return config
 

@@ -47,6 +47,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A move that failed with the container still at a station (its wall, an AS/RS port, the
+#: AS/RS) is tried again this often before it waits for a supervisor.
+RETRIES = 2
+RETRY_AFTER_S = 1.0
+
 #: Container states of the wall that still have to be loaded (``loaded`` is done).
 _AT_WALL = ("closed", "held", "ok", "released")
 
@@ -83,6 +88,8 @@ class Carriage:
     """waiting (at its wall or a station), to_buffer, storing, stored, to_door, loaded,
     stuck."""
     stuck_reason: str = ""
+    failures: int = 0
+    """Moves that failed since the last one that worked (retried up to ``RETRIES``)."""
     history: list[str] = field(default_factory=list)
 
 
@@ -219,8 +226,19 @@ class TransportService:
     async def _guard(self, carriage: Carriage, work: Any) -> None:
         try:
             await work
+            carriage.failures = 0
         except TransportError as err:
-            self._stuck(carriage, str(err))
+            carriage.failures += 1
+            where = self.book.where(carriage.id)
+            kind = str(err).split(":", 1)[0]
+            if carriage.failures <= RETRIES and where is not None and where.kind != "vehicle":
+                self.failed[f"retried: {kind}"[:60]] += 1
+                log.warning("container %s: %s; trying again (%s)", carriage.id, err,
+                            where.describe())  # fmt: skip
+                await asyncio.sleep(RETRY_AFTER_S)
+                carriage.phase = "stored" if where.kind == "asrs" else "waiting"
+            else:
+                self._stuck(carriage, str(err))
         finally:
             self.wake()
 
@@ -229,7 +247,7 @@ class TransportService:
         carriage.stuck_reason = reason
         self.changes += 1
         kind = reason.split(":", 1)[0] if ":" in reason else reason
-        self.failed[kind[:60]] += 1
+        self.failed[f"stuck: {kind}"[:60]] += 1
         where = self.book.where(carriage.id)
         self.alarms.raise_(
             f"transport:{carriage.id}",

@@ -38,8 +38,8 @@ FAST_FLEET = """simulation:
     action_s: 0.3
     state_interval_s: 1.0
     visualization_interval_s: 1.0
-    reject_rate: 0.08
-    action_fail_rate: 0.04
+    reject_rate: 0.15
+    action_fail_rate: 0.0
     drop_off: [[AMR-02, 6, 5]]
     truck_arrivals: [[T02, 12]]
   asrs:
