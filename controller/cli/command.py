@@ -212,6 +212,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             live=sys.stdout.isatty() and not args.plain,
             scenario=Path(args.scenario).resolve() if args.scenario else None,
             web=tuple(args.web),
+            settle_s=args.settle_s,
         )
         print(f"demo data in {data_dir} (journal.sqlite, controller.log, simulator.log)")
         report = _run_loop(stop.stops(run_demo(config, options, text)))
@@ -318,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "--plain",
                 action="store_true",
                 help="print a status line every 2 s instead of the live screen",
+            )
+            p.add_argument(
+                "--settle-s",
+                type=float,
+                default=10.0,
+                help="after the last parcel: nothing new at the walls and doors this long "
+                "(and no container moving) means the people there are done (default 10)",
             )
             p.set_defaults(func=cmd_demo)
     p = sub.add_parser(

@@ -49,6 +49,8 @@ class DemoOptions:
     scenario: Path | None = None
     web: tuple[WebExtension, ...] = ()
     """Pages mounted on the API's app (the HMI): the demo then makes HMI logins."""
+    settle_s: float = 10.0
+    """At the end: this long with nothing new at the walls and doors means they are done."""
 
 
 class SimulatorProcess:
@@ -217,7 +219,7 @@ async def _run_line(
         try:
             await watch(line, task, options.parcels, options.rate_pph, options.live, started)
             await fleet.arrivals_done()
-            await demo_putwall.finish(line)
+            await demo_putwall.finish(line, quiet_s=options.settle_s)
             interrupted = False
         except asyncio.CancelledError:
             _stop_taken()

@@ -45,15 +45,17 @@ def _moving(line: LineController) -> bool:
     return line.transport is not None and line.transport.moving() > 0
 
 
-async def finish(line: LineController, *, budget_s: float = 600.0) -> None:
+async def finish(
+    line: LineController, *, budget_s: float = 600.0, quiet_s: float = QUIET_S
+) -> None:
     """Wait while the walls and doors make progress; close the cubbies still holding
     parcels and wait again; then close every truck not reported loaded.
 
-    "No progress" is nothing new at any wall or door for ``QUIET_S``.
+    "No progress" is nothing new at any wall or door for ``quiet_s``, and no container
+    on its way.
     """
     if not line.config.putwall.walls and not line.config.loading.stations:
         return
-    quiet_s = QUIET_S
     await _while_busy(line, quiet_s, budget_s)
     closed = 0
     for wall_id, unit in line.putwall.units.items():

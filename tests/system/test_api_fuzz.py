@@ -53,11 +53,11 @@ def test_no_generated_request_gets_a_server_error(tmp_path):
     try:
         line.start_controller()
         line.start_sim()
-        _schemathesis(line, line.make_token("tms"), "--max-examples", "12")
+        _schemathesis(line, line.make_token("tms"), "--max-examples", "7")
         _schemathesis(
             line,
             line.make_token("supervisor"),
-            "--max-examples", "30",
+            "--max-examples", "20",
             "--phases", "examples,fuzzing",
             "--include-path-regex", "^/api/v1/(line|chutes|alarms|audit)",
         )  # fmt: skip

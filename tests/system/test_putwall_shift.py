@@ -54,7 +54,7 @@ FAST_OPERATORS = """  putwall:
     press_delay_s: [0.1, 0.3]
     wrong_press_rate: 0.1
     no_press_rate: 0.0
-    shortage_rate: 0.08
+    shortage_rate: 0.15
     weight_mismatch_rate: 0.25
     out_of_sequence_rate: 0.0
     load_delay_s: [0.1, 0.3]
@@ -88,7 +88,8 @@ def shift(tmp_path_factory):
     report = tmp_path / "report.json"
     cmd = [sys.executable, "-m", "controller.cli", "demo", "--config", str(_config(tmp_path)),
            "--parcels", str(PARCELS), "--rate", str(RATE), "--seed", "3",
-           "--report", str(report), "--data-dir", str(data), "--plain"]  # fmt: skip
+           "--report", str(report), "--data-dir", str(data), "--plain",
+           "--settle-s", "5"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {
