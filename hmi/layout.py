@@ -55,6 +55,8 @@ body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
                text-transform: uppercase; }}
 .ls-navlink .q-icon {{ font-size: 24px; }}
 .ls-navlink-on {{ background: {DEEP_BLUE}; color: #fff; }}
+.ls-nav-dense .ls-navlink {{ min-width: 52px; padding: 2px 3px; font-size: 12px;
+                             letter-spacing: -.02em; }}
 .ls-touch {{ min-height: 56px; min-width: 120px; font-size: 18px; }}
 .ls-banner {{ background: {VERMILLION}; color: #fff; font-size: 22px; font-weight: 700;
               padding: 10px 16px; border: 4px solid #fff; }}
@@ -101,6 +103,11 @@ PAGES = (
     ("/parcels", "Parcels", "search"),
     ("/report", "Report", "assessment"),
 )
+#: Shown after Loading on a line with an AMR fleet (``fleet.enabled``).
+FLEET_PAGES = (
+    ("/fleet", "Fleet", "precision_manufacturing"),
+    ("/asrs", "AS/RS", "warehouse"),
+)
 
 
 def state_text(hmi: Hmi) -> str:
@@ -111,8 +118,21 @@ def state_text(hmi: Hmi) -> str:
     return state_name(snap.packml_state) if snap.packml_state is not None else "unknown"
 
 
+def nav_pages(hmi: Hmi, session: Session) -> list[tuple[str, str, str]]:
+    """The pages this session's navigation offers: the fleet's only on a line with a
+    fleet, the audit log only to supervisors."""
+    pages = list(PAGES)
+    if getattr(hmi.line, "fleet", None) is not None:
+        at = next(i for i, p in enumerate(pages) if p[0] == "/loading") + 1
+        pages[at:at] = FLEET_PAGES
+    if session.may_act:
+        pages.append(("/audit", "Audit", "history_edu"))
+    return pages
+
+
 def nav_html(prefix: str, pages: Sequence[tuple[str, str, str]], current: str) -> str:
-    """Navigation as plain links (no server round trip, no handler to build per page)."""
+    """Navigation as plain links (no server round trip, no handler to build per page);
+    denser past ten entries so the header still fits a 1280 px panel."""
     links = []
     for path, label, icon in pages:
         css = "ls-navlink ls-navlink-on" if label == current else "ls-navlink"
@@ -121,7 +141,8 @@ def nav_html(prefix: str, pages: Sequence[tuple[str, str, str]], current: str) -
             f'<i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i>'
             f"<span>{escape(label)}</span></a>"
         )
-    return f'<nav class="row no-wrap">{"".join(links)}</nav>'
+    dense = " ls-nav-dense" if len(pages) > 10 else ""
+    return f'<nav class="row no-wrap{dense}">{"".join(links)}</nav>'
 
 
 @contextmanager
@@ -142,7 +163,7 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
             .classes("text-lg font-bold px-3 py-1 rounded")
             .props('data-testid="packml-state"')
         )
-        pages = [*PAGES, ("/audit", "Audit", "history_edu")] if session.may_act else PAGES
+        pages = nav_pages(hmi, session)
         ui.html(nav_html(hmi.line.config.hmi.path, pages, current), sanitize=False).classes("ml-1")
         ui.space()
         ui.label(f"{session.user} ({session.role})").classes(
