@@ -9,14 +9,15 @@ every state also has a word and an icon or outline.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from html import escape
+from typing import Any
 
 from nicegui import ui
 
 from controller.packml import state_name
-from hmi.context import Hmi, browser_id
+from hmi.context import Hmi, action, browser_id
 from hmi.sessions import Session
 
 # Okabe-Ito: distinguishable with deuteranopia, protanopia and tritanopia.
@@ -230,6 +231,52 @@ def confirm(question: str, detail: str, on_yes: Callable, yes_text: str = "Yes")
             async def yes() -> None:
                 dialog.close()
                 await on_yes()
+
+            ui.button(yes_text, on_click=yes).props(
+                'color=primary data-testid="confirm-yes"'
+            ).classes("ls-touch").mark("confirm-yes")
+    dialog.open()
+
+
+def confirm_with_reason(
+    hmi: Hmi,
+    question: str,
+    detail: str,
+    do: Callable[[Session, str], Awaitable[Any] | Any],
+    *,
+    yes_text: str = "Yes",
+    done: str | None = None,
+) -> None:
+    """Ask before a supervisor's action, with its reason (required, kept in the audit log);
+    then ``do(session, reason)`` as an :func:`~hmi.context.action` (role checked again)."""
+    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
+        ui.label(question).classes("text-2xl font-bold")
+        if detail:
+            ui.label(detail).classes("text-lg opacity-90")
+        reason = (
+            ui.input("Reason (kept in the audit log)")
+            .props('outlined autofocus input-class="text-xl" data-testid="reason"')
+            .classes("w-full")
+            .mark("reason")
+        )
+        with ui.row().classes("w-full justify-end gap-3 mt-4"):
+
+            def gone() -> None:  # a closed dialog leaves no reason field behind
+                dialog.close()
+                dialog.delete()
+
+            ui.button("Cancel", on_click=gone).props("flat").classes("ls-touch")
+
+            async def yes() -> None:
+                why = (reason.value or "").strip()
+                if not why:
+                    ui.notify("Say why: the reason is kept in the audit log.", type="warning")
+                    return
+                dialog.close()
+                try:
+                    await action(hmi, lambda session: do(session, why), done=done)()
+                finally:
+                    dialog.delete()
 
             ui.button(yes_text, on_click=yes).props(
                 'color=primary data-testid="confirm-yes"'

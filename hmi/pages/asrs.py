@@ -18,9 +18,8 @@ from nicegui import ui
 
 from controller.errors import ControllerError
 from controller.transport.locations import read_history
-from hmi.context import Hmi, action, plain
-from hmi.layout import GREEN, ORANGE, VERMILLION, kpi, set_text
-from hmi.pages.fleet import confirm_with_reason
+from hmi.context import Hmi, plain
+from hmi.layout import GREEN, ORANGE, VERMILLION, confirm_with_reason, kpi, set_text
 from hmi.sessions import Session
 
 _PHASE_COLOUR = {"stuck": VERMILLION, "loaded": GREEN, "stored": "#0072B2"}
@@ -41,7 +40,7 @@ def build(hmi: Hmi, session: Session) -> None:
         return
     with ui.row().classes("w-full gap-3 items-stretch"):
         device = kpi("AS/RS", "asrs-device")
-        link = kpi("Link", "asrs-link")
+        link = kpi(f"Link to {buffer.driver.address}" if buffer else "Link", "asrs-link")
         stored = kpi("Containers stored", "asrs-stored")
         docked_kpi = kpi("Trucks at their doors", "asrs-docked")
     faults = ui.label("").classes("text-xl font-bold").props('data-testid="asrs-faults"')
@@ -108,19 +107,18 @@ def build(hmi: Hmi, session: Session) -> None:
     query.on("keydown.enter", lookup)
 
     def ask_retry(container_id: str, reason: str) -> None:
-        async def do(why: str) -> None:
-            async def run(s: Session) -> None:
-                transport.retry(container_id, s.actor, why)
-                refresh()
-
-            await action(hmi, run, done=f"{container_id} moves on")()
+        def do(s: Session, why: str) -> None:
+            transport.retry(container_id, s.actor, why)
+            refresh()
 
         confirm_with_reason(
+            hmi,
             f"Retry container {container_id}?",
             f"It is stuck: {reason}. Retry only once the cause is solved; it goes on from "
             "where it was last known.",
             do,
             yes_text="Retry",
+            done=f"{container_id} moves on",
         )
 
     def refresh() -> None:
@@ -128,7 +126,7 @@ def build(hmi: Hmi, session: Session) -> None:
         docked = snap["docked"]
         set_text(
             docked_kpi,
-            ", ".join(f"{t} at {d or '?'}" for t, d in sorted(docked.items())) or "none",
+            ", ".join(f"{t} at {d or 'its door'}" for t, d in sorted(docked.items())) or "none",
         )
         if buffer is None:
             set_text(device, "none")
@@ -139,7 +137,7 @@ def build(hmi: Hmi, session: Session) -> None:
             box: dict[str, Any] = {"contents": {}, "pending": []}
         else:
             box = buffer.snapshot()
-            set_text(device, f"{box['device']} ({box['address']})")
+            set_text(device, box["device"])
             state = "UP" if box["link_up"] else f"DOWN: {box['link_error'] or 'not connected'}"
             set_text(link, state)
             link.style(f"color:{GREEN if box['link_up'] else VERMILLION}")

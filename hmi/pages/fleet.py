@@ -12,15 +12,25 @@ cancel a task, each behind a confirmation with a reason; the fleet service audit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 from nicegui import ui
 
-from hmi.context import Hmi, action
-from hmi.layout import BLUE, GREEN, GREY, ORANGE, VERMILLION, YELLOW, kpi, set_text
+from hmi.context import Hmi
+from hmi.layout import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    VERMILLION,
+    YELLOW,
+    confirm_with_reason,
+    kpi,
+    set_text,
+)
 from hmi.sessions import Session
 from plc_configs.fleet import Layout
 
@@ -84,12 +94,13 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
     xs, ys = [n.x for n in nodes.values()], [n.y for n in nodes.values()]
     span_x, span_y = max(max(xs) - min(xs), 1.0), max(max(ys) - min(ys), 1.0)
     scale = min((_W - 2 * _PAD) / span_x, (_H - 2 * _PAD) / span_y)
+    width, height = span_x * scale + 2 * _PAD, span_y * scale + 2 * _PAD
 
     def at(x: float, y: float) -> tuple[float, float]:
-        return _PAD + (x - min(xs)) * scale, _H - _PAD - (y - min(ys)) * scale
+        return _PAD + (x - min(xs)) * scale, height - _PAD - (y - min(ys)) * scale
 
     out = [
-        f'<svg viewBox="0 0 {_W:.0f} {_H:.0f}" width="100%" style="max-height:60vh" '
+        f'<svg viewBox="0 0 {width:.0f} {height:.0f}" width="100%" style="max-height:60vh" '
         f'role="img" aria-label="fleet layout, map {escape(map_id)}" '
         'font-family="sans-serif" fill="#eef1f4">',
         '<defs><marker id="ls-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
@@ -113,20 +124,27 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
             f'stroke-width="3"{dash}{arrow}><title>{escape(edge.id)}'
             f"{' (one way)' if edge.one_way else ''}</title></line>"
         )
-    stacked: dict[str, int] = {}
+    placed: list[tuple[float, float, float, float]] = []
     for station in layout.stations:
         if station.node not in nodes:
             continue
         x, y = at(nodes[station.node].x, nodes[station.node].y)
         word, colour = STATION_LOOK.get(station.kind, (station.kind.upper(), GREY))
         text = f"{word} {station.ref or station.id}"
-        row = stacked.get(station.node, 0)
-        stacked[station.node] = row + 1
-        width, top = 9.0 * len(text) + 10, y + 12 + row * 24
+        box_w = 8.2 * len(text) + 10
+        left, top = _free_spot(placed, x - box_w / 2, y, box_w)
         out.append(
-            f'<g data-station="{escape(station.id)}"><rect x="{x - width / 2:.1f}" '
-            f'y="{top:.1f}" width="{width:.1f}" height="21" rx="4" fill="{colour}"/>'
-            + _t(x, top + 15, text, 13, fill="#111", text_anchor="middle", font_weight="700")
+            f'<g data-station="{escape(station.id)}"><rect x="{left:.1f}" y="{top:.1f}" '
+            f'width="{box_w:.1f}" height="21" rx="4" fill="{colour}"/>'
+            + _t(
+                left + box_w / 2,
+                top + 15,
+                text,
+                13,
+                fill="#111",
+                text_anchor="middle",
+                font_weight="700",
+            )
             + "</g>"
         )
     for node in nodes.values():
@@ -139,20 +157,37 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
         px, py = at(x, y)
         n = crowd.get((round(px), round(py)), 0)
         crowd[(round(px), round(py))] = n + 1
-        px, py = px + 34 * n, py - 30 - 10 * n
+        px, tag_y = px + 30 * n, py - 46 - 26 * n
         colour, dashed = VEHICLE_LOOK[word]
         outline = ' stroke-dasharray="5 4"' if dashed else ""
-        out.append(
+        serial, state = escape(vehicle["serial_number"]), word.upper()
+        tag_w = 8.4 * (len(vehicle["serial_number"]) + len(state) + 1) + 14
+        out.append(  # the marker on its place, a tag above it: serial number and state
             f'<g data-vehicle="{escape(vehicle["key"])}" data-state="{word}">'
-            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="15" fill="{colour}" stroke="#fff" '
+            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="13" fill="{colour}" stroke="#fff" '
             f'stroke-width="3"{outline}/>'
-            + _t(px, py + 5, "AMR", 10, fill="#111", text_anchor="middle", font_weight="700")
-            + _t(px, py - 20, vehicle["serial_number"], 14, text_anchor="middle", font_weight="700")
-            + _t(px, py + 31, word.upper(), 13, text_anchor="middle", fill=colour)
-            + "</g>"
+            f'<rect x="{px - tag_w / 2:.1f}" y="{tag_y:.1f}" width="{tag_w:.1f}" height="24" '
+            f'rx="5" fill="#111418" stroke="{colour}" stroke-width="2"{outline}/>'
+            f'<text x="{px:.1f}" y="{tag_y + 17:.1f}" font-size="14" text-anchor="middle" '
+            f'font-weight="700">{serial} <tspan fill="{colour}">{state}</tspan></text></g>'
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _free_spot(
+    placed: list[tuple[float, float, float, float]], left: float, y: float, width: float
+) -> tuple[float, float]:
+    """Where a station label at node height ``y`` overlaps no label placed before:
+    below the node, else above, else further below or above (``placed`` grows)."""
+    for top in (y + 10, y - 31, y + 34, y - 55, y + 58, y - 79, y + 82):
+        if all(
+            left + width <= a or left >= a + w or top + 21 <= b or top >= b + h
+            for a, b, w, h in placed
+        ):
+            break
+    placed.append((left, top, width, 21))
+    return left, top
 
 
 def _vehicle_xy(layout: Layout, vehicle: dict[str, Any], map_id: str) -> tuple[float, float]:
@@ -171,45 +206,6 @@ def _map_of(layout: Layout, vehicle: dict[str, Any]) -> str | None:
         return layout.node(vehicle["last_node"]).map if vehicle["last_node"] else None
     except KeyError:
         return None
-
-
-def confirm_with_reason(
-    question: str, detail: str, on_yes: Callable[[str], Awaitable[None]], yes_text: str = "Yes"
-) -> None:
-    """Ask before acting, with the reason kept in the audit log (required)."""
-    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
-        ui.label(question).classes("text-2xl font-bold")
-        if detail:
-            ui.label(detail).classes("text-lg opacity-90")
-        reason = (
-            ui.input("Reason (kept in the audit log)")
-            .props('outlined autofocus input-class="text-xl" data-testid="reason"')
-            .classes("w-full")
-            .mark("reason")
-        )
-        with ui.row().classes("w-full justify-end gap-3 mt-4"):
-
-            def gone() -> None:  # a closed dialog leaves no reason field behind
-                dialog.close()
-                dialog.delete()
-
-            ui.button("Cancel", on_click=gone).props("flat").classes("ls-touch")
-
-            async def yes() -> None:
-                why = (reason.value or "").strip()
-                if not why:
-                    ui.notify("Say why: the reason is kept in the audit log.", type="warning")
-                    return
-                dialog.close()
-                try:
-                    await on_yes(why)
-                finally:
-                    dialog.delete()
-
-            ui.button(yes_text, on_click=yes).props(
-                'color=primary data-testid="confirm-yes"'
-            ).classes("ls-touch").mark("confirm-yes")
-    dialog.open()
 
 
 def _yes_no(flag: bool) -> str:
@@ -263,36 +259,34 @@ def build(hmi: Hmi, session: Session) -> None:
     shown: dict[str, Any] = {}
 
     def ask(what: str) -> None:
-        async def do(why: str) -> None:
-            async def run(s: Session) -> None:
-                await (fleet.pause if what == "pause" else fleet.resume)(s.actor, why)
-                refresh()
-
-            await action(hmi, run, done=f"Fleet {what}d")()
+        async def do(s: Session, why: str) -> None:
+            await (fleet.pause if what == "pause" else fleet.resume)(s.actor, why)
+            refresh()
 
         confirm_with_reason(
+            hmi,
             f"{what.capitalize()} the fleet?",
             "Every vehicle stops where it is and gets no new order until resumed."
             if what == "pause"
             else "The vehicles go on and tasks are dispatched again.",
             do,
             yes_text=what.capitalize(),
+            done=f"Fleet {what}d",
         )
 
     def ask_cancel(task: dict[str, Any]) -> None:
-        async def do(why: str) -> None:
-            async def run(s: Session) -> None:
-                await fleet.cancel_task(task["id"], s.actor, why)
-                refresh()
-
-            await action(hmi, run, done=f"Task {task['id']} cancelled")()
+        async def do(s: Session, why: str) -> None:
+            await fleet.cancel_task(task["id"], s.actor, why)
+            refresh()
 
         confirm_with_reason(
+            hmi,
             f"Cancel task {task['id']}?",
             f"Container {task['container_id']}: {task['from']} → {task['to']}. "
             "Its vehicle stops the order; a container already picked stays on the vehicle.",
             do,
             yes_text="Cancel the task",
+            done=f"Task {task['id']} cancelled",
         )
 
     def refresh() -> None:

@@ -182,10 +182,12 @@ def test_the_map_draws_a_vehicle_where_it_reported_with_its_state_in_words():
     assert vehicle_state({**seen, "errors": [fatal]}, None) == ("error", "battery empty")
     svg = layout_svg(layout, [(seen, "carrying")], "floor")
     assert 'data-vehicle="HmiSim/AMR-02" data-state="carrying"' in svg
-    assert ">AMR-02</text>" in svg and ">CARRYING</text>" in svg
+    assert '>AMR-02 <tspan fill="#E69F00">CARRYING</tspan>' in svg
     assert svg.count('marker-end="url(#ls-arrow)"') == 1  # the one one-way lane
     for label in ("DOOR D1", "AS/RS IN buffer-asrs", "AS/RS OUT buffer-asrs", "PARKING PK1"):
         assert f">{label}</text>" in svg
-    # At its last node AO (x 18 of 0..24, y 3 of 0..6): right of centre, mid-height.
-    x = float(svg.split('data-state="carrying"><circle cx="')[1].split('"')[0])
-    assert 1200 * 0.6 < x < 1200 * 0.8
+    # At its last node AO: x 18 of 0..24, y 3 of 0..6 (y up), inside the 60 px margins.
+    width, height = (float(v) for v in svg.split('viewBox="0 0 ')[1].split('"')[0].split())
+    circle = svg.split('data-state="carrying"><circle ')[1]
+    x, y = (float(circle.split(f'{k}="')[1].split('"')[0]) for k in ("cx", "cy"))
+    assert (x, y) == pytest.approx((60 + 0.75 * (width - 120), 60 + 0.5 * (height - 120)))
