@@ -132,7 +132,8 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
         word, colour = STATION_LOOK.get(station.kind, (station.kind.upper(), GREY))
         text = f"{word} {station.ref or station.id}"
         box_w = 8.2 * len(text) + 10
-        left, top = _free_spot(placed, x - box_w / 2, y, box_w)
+        left = x - box_w / 2  # below the node, else above, else further out
+        top = _free_spot(placed, left, box_w, 21, [y + d for d in (10, -31, 34, -55, 58, -79)])
         out.append(
             f'<g data-station="{escape(station.id)}"><rect x="{left:.1f}" y="{top:.1f}" '
             f'width="{box_w:.1f}" height="21" rx="4" fill="{colour}"/>'
@@ -151,18 +152,18 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
         x, y = at(node.x, node.y)
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#cfd3d8"/>')
         out.append(_t(x + 8, y - 8, node.id, 12, fill="#cfd3d8"))
-    crowd: dict[tuple[int, int], int] = {}
     for vehicle, word in vehicles:
-        x, y = _vehicle_xy(layout, vehicle, map_id)
-        px, py = at(x, y)
-        n = crowd.get((round(px), round(py)), 0)
-        crowd[(round(px), round(py))] = n + 1
-        px, tag_y = px + 30 * n, py - 46 - 26 * n
+        px, py = at(*_vehicle_xy(layout, vehicle, map_id))
+        state = word.upper()
+        tag_w = 8.4 * (len(vehicle["serial_number"]) + len(state) + 1) + 14
+        tops = [py - 46 - 26 * i for i in range(8)]  # above its marker, clear of other tags
+        tag_y = _free_spot(placed, px - tag_w / 2, tag_w, 24, tops)
         colour, dashed = VEHICLE_LOOK[word]
         outline = ' stroke-dasharray="5 4"' if dashed else ""
-        serial, state = escape(vehicle["serial_number"]), word.upper()
-        tag_w = 8.4 * (len(vehicle["serial_number"]) + len(state) + 1) + 14
+        serial = escape(vehicle["serial_number"])
         out.append(  # the marker on its place, a tag above it: serial number and state
+            f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{px:.1f}" y2="{tag_y + 24:.1f}" '
+            f'stroke="{colour}" stroke-width="2"/>'
             f'<g data-vehicle="{escape(vehicle["key"])}" data-state="{word}">'
             f'<circle cx="{px:.1f}" cy="{py:.1f}" r="13" fill="{colour}" stroke="#fff" '
             f'stroke-width="3"{outline}/>'
@@ -176,18 +177,22 @@ def layout_svg(layout: Layout, vehicles: list[tuple[dict[str, Any], str]], map_i
 
 
 def _free_spot(
-    placed: list[tuple[float, float, float, float]], left: float, y: float, width: float
-) -> tuple[float, float]:
-    """Where a station label at node height ``y`` overlaps no label placed before:
-    below the node, else above, else further below or above (``placed`` grows)."""
-    for top in (y + 10, y - 31, y + 34, y - 55, y + 58, y - 79, y + 82):
+    placed: list[tuple[float, float, float, float]],
+    left: float,
+    width: float,
+    height: float,
+    tops: list[float],
+) -> float:
+    """The first of ``tops`` where a label overlaps none placed before (else the last);
+    ``placed`` grows by it."""
+    for top in tops:
         if all(
-            left + width <= a or left >= a + w or top + 21 <= b or top >= b + h
+            left + width <= a or left >= a + w or top + height <= b or top >= b + h
             for a, b, w, h in placed
         ):
             break
-    placed.append((left, top, width, 21))
-    return left, top
+    placed.append((left, top, width, height))
+    return top
 
 
 def _vehicle_xy(layout: Layout, vehicle: dict[str, Any], map_id: str) -> tuple[float, float]:
@@ -343,7 +348,9 @@ def _vehicle_rows(box: ui.column, words: list[tuple[dict[str, Any], tuple[str, s
                 ui.label(word.upper()).classes("font-bold px-2 rounded text-center").style(
                     f"background:{colour};color:#111;border:3px {border} #fff"
                 ).props(f'data-state="{word}" title="{escape(why)}"')
-                ui.label(v["connection"].lower())
+                mode = v["operating_mode"]  # not AUTOMATIC: the master does not drive it
+                manual = f" · {mode}" if mode not in (None, "AUTOMATIC") else ""
+                ui.label(v["connection"].lower() + manual)
                 battery = v["battery_pct"]
                 ui.label("–" if battery is None else f"{battery:.0f} %")
                 ui.label(_yes_no(v["charging"]))
