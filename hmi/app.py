@@ -7,7 +7,9 @@ sound) is served by this process: nothing is fetched from the internet.
 
 Pages: ``/login``, ``/`` overview, ``/line`` mimic, ``/chutes`` and
 ``/chutes/{id}``, ``/planning`` (route plan and sort-plan proposals), ``/alarms``,
-``/parcels``, ``/report``, ``/audit`` (supervisors), ``/logout``.
+``/parcels``, ``/report``, ``/audit`` (supervisors), ``/logout``; on a line with an AMR
+fleet also ``/fleet`` (vehicles and transport tasks) and ``/asrs`` (the AS/RS buffer,
+containers on their way, container lookup).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from hmi.feed import LineFeed
 from hmi.layout import CSS, frame
 from hmi.pages import (
     alarms,
+    asrs,
     audit,
     chutes,
+    fleet,
     line_view,
     loading,
     overview,
@@ -102,6 +106,14 @@ def register_pages(hmi: Hmi) -> None:
     @ui.page("/loading/{truck_id}", title="LaneSort · Loading")
     def loading_truck_page(truck_id: str) -> None:
         _show(hmi, "Loading", loading.build, truck_id)
+
+    @ui.page("/fleet", title="LaneSort · Fleet")
+    def fleet_page() -> None:
+        _show(hmi, "Fleet", fleet.build)
+
+    @ui.page("/asrs", title="LaneSort · AS/RS")
+    def asrs_page() -> None:
+        _show(hmi, "AS/RS", asrs.build)
 
     @ui.page("/alarms", title="LaneSort · Alarms")
     def alarms_page() -> None:

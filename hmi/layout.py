@@ -9,14 +9,15 @@ every state also has a word and an icon or outline.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from html import escape
+from typing import Any
 
 from nicegui import ui
 
 from controller.packml import state_name
-from hmi.context import Hmi, browser_id
+from hmi.context import Hmi, action, browser_id
 from hmi.sessions import Session
 
 # Okabe-Ito: distinguishable with deuteranopia, protanopia and tritanopia.
@@ -55,6 +56,8 @@ body {{ background: var(--ls-bg); color: var(--ls-text); font-size: 18px; }}
                text-transform: uppercase; }}
 .ls-navlink .q-icon {{ font-size: 24px; }}
 .ls-navlink-on {{ background: {DEEP_BLUE}; color: #fff; }}
+.ls-nav-dense .ls-navlink {{ min-width: 52px; padding: 2px 3px; font-size: 12px;
+                             letter-spacing: -.02em; }}
 .ls-touch {{ min-height: 56px; min-width: 120px; font-size: 18px; }}
 .ls-banner {{ background: {VERMILLION}; color: #fff; font-size: 22px; font-weight: 700;
               padding: 10px 16px; border: 4px solid #fff; }}
@@ -101,6 +104,11 @@ PAGES = (
     ("/parcels", "Parcels", "search"),
     ("/report", "Report", "assessment"),
 )
+#: Shown after Loading on a line with an AMR fleet (``fleet.enabled``).
+FLEET_PAGES = (
+    ("/fleet", "Fleet", "precision_manufacturing"),
+    ("/asrs", "AS/RS", "warehouse"),
+)
 
 
 def state_text(hmi: Hmi) -> str:
@@ -111,8 +119,21 @@ def state_text(hmi: Hmi) -> str:
     return state_name(snap.packml_state) if snap.packml_state is not None else "unknown"
 
 
+def nav_pages(hmi: Hmi, session: Session) -> list[tuple[str, str, str]]:
+    """The pages this session's navigation offers: the fleet's only on a line with a
+    fleet, the audit log only to supervisors."""
+    pages = list(PAGES)
+    if getattr(hmi.line, "fleet", None) is not None:
+        at = next(i for i, p in enumerate(pages) if p[0] == "/loading") + 1
+        pages[at:at] = FLEET_PAGES
+    if session.may_act:
+        pages.append(("/audit", "Audit", "history_edu"))
+    return pages
+
+
 def nav_html(prefix: str, pages: Sequence[tuple[str, str, str]], current: str) -> str:
-    """Navigation as plain links (no server round trip, no handler to build per page)."""
+    """Navigation as plain links (no server round trip, no handler to build per page);
+    denser past ten entries so the header still fits a 1280 px panel."""
     links = []
     for path, label, icon in pages:
         css = "ls-navlink ls-navlink-on" if label == current else "ls-navlink"
@@ -121,7 +142,8 @@ def nav_html(prefix: str, pages: Sequence[tuple[str, str, str]], current: str) -
             f'<i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i>'
             f"<span>{escape(label)}</span></a>"
         )
-    return f'<nav class="row no-wrap">{"".join(links)}</nav>'
+    dense = " ls-nav-dense" if len(pages) > 10 else ""
+    return f'<nav class="row no-wrap{dense}">{"".join(links)}</nav>'
 
 
 @contextmanager
@@ -142,7 +164,7 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
             .classes("text-lg font-bold px-3 py-1 rounded")
             .props('data-testid="packml-state"')
         )
-        pages = [*PAGES, ("/audit", "Audit", "history_edu")] if session.may_act else PAGES
+        pages = nav_pages(hmi, session)
         ui.html(nav_html(hmi.line.config.hmi.path, pages, current), sanitize=False).classes("ml-1")
         ui.space()
         ui.label(f"{session.user} ({session.role})").classes(
@@ -209,6 +231,52 @@ def confirm(question: str, detail: str, on_yes: Callable, yes_text: str = "Yes")
             async def yes() -> None:
                 dialog.close()
                 await on_yes()
+
+            ui.button(yes_text, on_click=yes).props(
+                'color=primary data-testid="confirm-yes"'
+            ).classes("ls-touch").mark("confirm-yes")
+    dialog.open()
+
+
+def confirm_with_reason(
+    hmi: Hmi,
+    question: str,
+    detail: str,
+    do: Callable[[Session, str], Awaitable[Any] | Any],
+    *,
+    yes_text: str = "Yes",
+    done: str | None = None,
+) -> None:
+    """Ask before a supervisor's action, with its reason (required, kept in the audit log);
+    then ``do(session, reason)`` as an :func:`~hmi.context.action` (role checked again)."""
+    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
+        ui.label(question).classes("text-2xl font-bold")
+        if detail:
+            ui.label(detail).classes("text-lg opacity-90")
+        reason = (
+            ui.input("Reason (kept in the audit log)")
+            .props('outlined autofocus input-class="text-xl" data-testid="reason"')
+            .classes("w-full")
+            .mark("reason")
+        )
+        with ui.row().classes("w-full justify-end gap-3 mt-4"):
+
+            def gone() -> None:  # a closed dialog leaves no reason field behind
+                dialog.close()
+                dialog.delete()
+
+            ui.button("Cancel", on_click=gone).props("flat").classes("ls-touch")
+
+            async def yes() -> None:
+                why = (reason.value or "").strip()
+                if not why:
+                    ui.notify("Say why: the reason is kept in the audit log.", type="warning")
+                    return
+                dialog.close()
+                try:
+                    await action(hmi, lambda session: do(session, why), done=done)()
+                finally:
+                    dialog.delete()
 
             ui.button(yes_text, on_click=yes).props(
                 'color=primary data-testid="confirm-yes"'
