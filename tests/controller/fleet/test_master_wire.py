@@ -31,7 +31,7 @@ from simulators.fleet.fleet import SimulatedFleet
 from tests.controller.fleet.conftest import ROOT, fleet_section
 from tests.controller.line.helpers import until
 
-SIM = FleetSimulation(speed_m_s=25.0, action_s=0.05, state_interval_s=0.5)
+SIM = FleetSimulation(speed_m_s=25.0, action_s=0.05, state_interval_s=0.5, charge_pct_per_min=3000)
 
 
 async def _record(url: str, seen: list[tuple[str, dict[str, Any]]], ready: asyncio.Event) -> None:
@@ -158,3 +158,19 @@ async def test_cancel_while_carrying_leaves_the_container_on_the_vehicle(fleet):
     await until(lambda: task.state is TaskState.CANCELLED, within=10)
     assert str(task.location).startswith("on vehicle LaneSim/AMR-02")
     assert [load.load_id for load in vehicles.loads("AMR-02")] == ["W2-C0009"]
+
+
+async def test_a_low_battery_sends_the_vehicle_to_a_charger_and_back_to_work(fleet):
+    service, vehicles, seen = await fleet(["AMR-01"], min_battery_pct=30, charged_pct=60)
+    model = vehicles.vehicles["AMR-01"].model
+    vehicles.set_battery("AMR-01", 15)
+    await until(lambda: model.charging, within=15)
+    task = service.create_task("W1-C0010", "wall-W1", "door-D01")
+    await asyncio.sleep(0.3)
+    assert task.state is TaskState.QUEUED  # nobody with enough battery yet
+    await until(lambda: task.state is TaskState.DELIVERED, within=30)
+    assert not model.charging and model.battery >= 60
+    kinds = [a["actionType"] for kind, m in seen if kind == "instantActions" for a in m["actions"]]
+    charge = [a["actionType"] for kind, m in seen if kind == "order" for n in m["nodes"]
+              for a in n["actions"]]  # fmt: skip
+    assert "startCharging" in charge and "stopCharging" in kinds
