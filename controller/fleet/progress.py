@@ -51,6 +51,7 @@ class FleetWork:
     counters: dict[str, int]
     park_idle_after_s: float | None
     _seq: itertools.count[int]
+    _run: str
     _avoid: dict[str, set[str]]
     _refused: dict[str, set[str]]
     _idle_since: dict[str, float]
@@ -109,7 +110,7 @@ class FleetWork:
     async def _cancel_order(self, job: Job, purpose: str) -> None:
         if self.instant.of(job.vehicle, purpose) is not None:
             return
-        action = simple_action("cancelOrder", f"cancel-{next(self._seq)}")
+        action = simple_action("cancelOrder", f"cancel-{self._run}-{next(self._seq)}")
         job.cancelling = True
         self.instant.add(job.vehicle, action, self.clock(), purpose)
         await self._publish_instant(job.vehicle, action)
@@ -333,7 +334,9 @@ class FleetWork:
             await self._trip(key, "charge", self.graph.layout.station(charger).node, charger, now)
         for key in decisions.stop_charging:
             if self.instant.of(key, "charge-end") is None:
-                action = simple_action("stopCharging", f"stopCharging-{next(self._seq)}")
+                action = simple_action(
+                    "stopCharging", f"stopCharging-{self._run}-{next(self._seq)}"
+                )
                 self.instant.add(key, action, now, "charge-end")
                 await self._publish_instant(key, action)
         for key in decisions.park:
@@ -372,7 +375,7 @@ class FleetWork:
 
     async def _trip(self, key: str, kind: str, goal: str, label: str, now: float) -> None:
         track = self.tracker[key]
-        order_id = f"{kind}-{label}-{next(self._seq)}"
+        order_id = f"{kind}-{label}-{self._run}-{next(self._seq)}"
         job = trip_job(
             self.graph,
             kind=kind,

@@ -96,6 +96,9 @@ class FleetService(FleetWork):
         self.paused = False
         self.counters = {"created": 0, "delivered": 0, "failed": 0, "cancelled": 0, "replans": 0}
         self._seq = itertools.count(1)
+        self._run = format(int(time.time()) % 16**6, "06x")
+        """Starts every id this run makes (tasks, orders, actions): after a restart a vehicle
+        must never take a new order or action for one it already saw (same id: ignored)."""
         self._avoid: dict[str, set[str]] = {}
         self._refused: dict[str, set[str]] = {}
         self._idle_since: dict[str, float] = {}
@@ -163,7 +166,12 @@ class FleetService(FleetWork):
                 )
         now = self.clock()
         task = TransportTask(
-            f"T{next(self._seq):05d}", container_id, from_station, to_station, now, note=note
+            f"T{self._run}-{next(self._seq):04d}",
+            container_id,
+            from_station,
+            to_station,
+            now,
+            note=note,
         )
         self.tasks[task.id] = task
         self.counters["created"] += 1
@@ -221,7 +229,7 @@ class FleetService(FleetWork):
             raise CommandRefused(f"no node {node_id!r} in the fleet layout") from None
         self.audit.record(actor, "fleet.init_position", key, node_id)
         action = init_position_action(
-            f"initPosition-{next(self._seq)}", node.x, node.y, node.map, node_id
+            f"initPosition-{self._run}-{next(self._seq)}", node.x, node.y, node.map, node_id
         )
         self.instant.add(key, action, self.clock(), "init-position")
         await self._publish_instant(key, action)
@@ -235,7 +243,7 @@ class FleetService(FleetWork):
         for track in self.tracker.vehicles.values():
             if track.state is None or track.lost:
                 continue
-            action = simple_action(action_type, f"{purpose}-{next(self._seq)}")
+            action = simple_action(action_type, f"{purpose}-{self._run}-{next(self._seq)}")
             self.instant.add(track.key, action, now, purpose)
             await self._publish_instant(track.key, action)
 
