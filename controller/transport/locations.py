@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS container_moves(
     id INTEGER PRIMARY KEY, time REAL NOT NULL, container_id TEXT NOT NULL,
     kind TEXT NOT NULL, place TEXT NOT NULL, detail TEXT, task_id TEXT, note TEXT);
 CREATE INDEX IF NOT EXISTS container_moves_by_id ON container_moves(container_id, id);
+CREATE TABLE IF NOT EXISTS truck_docks(
+    truck TEXT PRIMARY KEY, door TEXT NOT NULL, time REAL NOT NULL);
 """
 
 KINDS = ("wall", "vehicle", "station", "asrs", "door", "truck")
@@ -87,6 +89,29 @@ class MoveRecord:
             (loc.since, self.container_id, loc.kind, loc.place, loc.detail, loc.task_id, loc.note),
         )
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class DockRecord:
+    """A truck at its door (a journal record, so a restart knows it is still there)."""
+
+    truck: str
+    door: str
+    time: float
+
+    def write_to(self, conn: sqlite3.Connection, session: int, wall_offset: float) -> bool:
+        """Insert or replace the truck's row (journal writer thread)."""
+        conn.execute(
+            "INSERT OR REPLACE INTO truck_docks(truck, door, time) VALUES(?, ?, ?)",
+            (self.truck, self.door, self.time),
+        )
+        return False
+
+
+def read_docked(path: Path) -> dict[str, str]:
+    """truck -> door of every truck that docked (thread-side)."""
+    with reading(path, "trucks docked") as conn:
+        return dict(conn.execute("SELECT truck, door FROM truck_docks").fetchall())
 
 
 class LocationBook:

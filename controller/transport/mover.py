@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from controller.errors import CommandRefused, TransportError
 from controller.fleet.tasks import Location as FleetLocation
@@ -22,6 +22,28 @@ from controller.transport.locations import Location
 
 if TYPE_CHECKING:
     from controller.fleet.service import FleetService
+
+
+class Mover(Protocol):
+    """What the transport needs of the fleet: a container from one station to another."""
+
+    async def move(
+        self, container_id: str, from_station: str, to_station: str, on_location: Callable
+    ) -> None:
+        """Move it; ``on_location(Location)`` on each change; :class:`TransportError`."""
+        ...
+
+
+class Buffer(Protocol):
+    """What the transport needs of the AS/RS buffer."""
+
+    async def store(self, container_id: str) -> str:
+        """Store the container from the in-port; its storage location; TransportError."""
+        ...
+
+    async def retrieve(self, container_id: str) -> None:
+        """Bring the container to the out-port; TransportError."""
+        ...
 
 
 def location_of(place: FleetLocation, task: TransportTask, door_of: Callable[[str], str | None]):

@@ -29,13 +29,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from controller.alarms.board import AlarmBoard, Severity
 from controller.auth.audit import Actor, AuditLog
 from controller.errors import CommandRefused, TransportError
 from controller.journal.writer import Journal
-from controller.transport.locations import SCHEMA, Location, LocationBook, read_last_locations
+from controller.transport.locations import (
+    SCHEMA,
+    DockRecord,
+    Location,
+    LocationBook,
+    read_docked,
+    read_last_locations,
+)
+from controller.transport.mover import Buffer, Mover
 from controller.transport.sequencing import Unit, turn_has_come
 from plc_configs.schema import LineConfig
 
@@ -54,28 +62,6 @@ RETRY_AFTER_S = 1.0
 
 #: Container states of the wall that still have to be loaded (``loaded`` is done).
 _AT_WALL = ("closed", "held", "ok", "released")
-
-
-class Mover(Protocol):
-    """What the transport needs of the fleet: a container from one station to another."""
-
-    async def move(
-        self, container_id: str, from_station: str, to_station: str, on_location: Callable
-    ) -> None:
-        """Move it; ``on_location(Location)`` on each change; :class:`TransportError`."""
-        ...
-
-
-class Buffer(Protocol):
-    """What the transport needs of the AS/RS buffer."""
-
-    async def store(self, container_id: str) -> str:
-        """Store the container from the in-port; its storage location; TransportError."""
-        ...
-
-    async def retrieve(self, container_id: str) -> None:
-        """Bring the container to the out-port; TransportError."""
-        ...
 
 
 @dataclass
@@ -168,6 +154,7 @@ class TransportService:
         each container that left its wall goes on from (after the walls restored)."""
         last = await asyncio.to_thread(read_last_locations, self.journal.path)
         self.book.current.update(last)
+        self.docked.update(await asyncio.to_thread(read_docked, self.journal.path))
         for container in self.putwall.closeout.containers.values():
             if container.truck is None or container.state not in ("ok", "released", "loaded"):
                 continue
@@ -360,6 +347,7 @@ class TransportService:
         if actor is not None:
             self.audit.record(actor, "truck.docked", truck, why or f"at door {door}")
         self.docked[truck] = door
+        self.journal.append(DockRecord(truck, door, time.time()))
         self.changes += 1
         self.wake()
         return door
