@@ -34,6 +34,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from plc_configs.stream_buffer import StreamBuffer
+
 START = b"/Seq:"
 END = b"/End/"
 ACK_BODY = ">"
@@ -192,28 +194,14 @@ def decode(frame: bytes) -> GebhardtTelegram:
     return GebhardtTelegram(*common, tuple(body))
 
 
-class GebhardtSplitter:
+class GebhardtSplitter(StreamBuffer):
     """Cut a byte stream into telegrams ``/Seq:`` … ``/End/`` whatever chunks it arrives
     in; bytes outside a telegram, or a run longer than :data:`MAX_LENGTH`, are skipped
     and counted. Implements the framer protocol of :mod:`drivers.transport.link`.
     """
 
     def __init__(self, max_length: int = MAX_LENGTH):
-        self.max_length = max_length
-        self.garbage_bytes = 0
-        self._buf = bytearray()
-
-    def reset(self) -> None:
-        """Drop a partial telegram (the garbage count is kept)."""
-        self._buf.clear()
-
-    def pending(self) -> bytes:
-        """The partial telegram received so far."""
-        return bytes(self._buf)
-
-    def _skip(self, n: int) -> None:
-        self.garbage_bytes += n
-        del self._buf[:n]
+        super().__init__(max_length)
 
     def feed(self, data: bytes) -> list[bytes]:
         """Every telegram that ``data`` completes, in order."""

@@ -32,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from plc_configs.stream_buffer import StreamBuffer
+
 SYNC_FIELD = "###"
 HEADER_LEN = 23
 TYPE_LEN = 4
@@ -278,7 +280,7 @@ def decode(frame: bytes, length: int | None = None) -> OsipTelegram:
     return OsipTelegram(kind, sender, receiver, int(seq_field), date, error=error, **fields)
 
 
-class OsipSplitter:
+class OsipSplitter(StreamBuffer):
     """Cut a byte stream into telegrams (``###`` … LEN characters … CRLF), whatever chunks
     it arrives in; bytes that cannot be a telegram are skipped and counted.
 
@@ -288,18 +290,8 @@ class OsipSplitter:
     """
 
     def __init__(self, length: int | None = None, max_length: int = MAX_LENGTH):
+        super().__init__(max_length)
         self.length = length
-        self.max_length = max_length
-        self.garbage_bytes = 0
-        self._buf = bytearray()
-
-    def reset(self) -> None:
-        """Drop a partial telegram (the garbage count is kept)."""
-        self._buf.clear()
-
-    def pending(self) -> bytes:
-        """The partial telegram received so far."""
-        return bytes(self._buf)
 
     def _plausible(self, length_field: bytes) -> bool:
         if not length_field.isdigit():
@@ -308,10 +300,6 @@ class OsipSplitter:
         if self.length is not None:
             return n == self.length
         return HEADER_LEN + TYPE_LEN <= n <= self.max_length
-
-    def _skip(self, n: int) -> None:
-        self.garbage_bytes += n
-        del self._buf[:n]
 
     def feed(self, data: bytes) -> list[bytes]:
         """Every telegram that ``data`` completes, in order."""
