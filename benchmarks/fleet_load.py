@@ -3,7 +3,7 @@ the sorter's answer with and without the fleet (LaneSort issue 17, item 8).
 
     python benchmarks/fleet_load.py [--vehicles 20] [--moves-per-hour 200] [--minutes 3]
                                     [--rate 36000] [--seed 1] [--only fleet|plain]
-                                    [--speed 4.0] [--parcels 900] [--skip-fleet-alone]
+                                    [--speed 4.0] [--parcels 600] [--skip-fleet-alone]
                                     [--skip-sorter]
 
 **Fleet alone at load** (``--only`` not ``plain``): a generated line (temporary folder,
@@ -26,8 +26,8 @@ alarms raised and the warnings logged.
 **The sorter with and without the fleet** (``--only`` not ``fleet``): ``lanesort demo``
 on ``demo-line-fleet.yaml`` with N vehicles (parking places PK1..PKN), every device on a
 free port, against the same line with ``fleet.enabled: false``, no buffer and no AS/RS,
-same seed and rate, ``--parcels`` parcels (900: 90 s of sorting at 36,000/h; the demo
-then takes 3-4 minutes to let the walls, doors and vehicles finish, unmeasured); prints the
+same seed and rate, ``--parcels`` parcels (600: 60 s of sorting at 36,000/h; the demo
+then takes minutes to let the walls, doors and vehicles finish, unmeasured); prints the
 controller's answer latency (``answer_latency_ms_controller``) of both, the p99 ratio and
 whether it is within 10 %. The fleet's work in that run is what the put walls close
 (about a container per 12 parcels), less than the load of the first part.
@@ -72,19 +72,20 @@ from plc_configs.loader import load_line_config  # noqa: E402
 FLEET_LINE = ROOT / "plc_configs" / "demo-line-fleet.yaml"
 ANSWER_P99_GOAL = 1.10
 DRAIN_S = 90.0
-#: Wall operators and loaders quick and faultless in both demo runs, so containers close and
-#: move while the sorter runs (the demo's own operators put a parcel every ~1.3 s: at 10
-#: parcels/s the walls, and the fleet's work, would trail the sort by minutes).
+#: Wall operators and loaders without faults in both demo runs, as in putwall_latency.py
+#: (with 0.02-0.05 s delays, tried first, parcels were abandoned and containers held as too
+#: heavy, and the demo's wrap-up ran on for 10 minutes); at 10 parcels/s to two walls the
+#: walls trail the sort by minutes, so most of the fleet's work comes after the sort.
 OPERATORS = {
-    "scan_delay_s": [0.02, 0.05],
-    "press_delay_s": [0.02, 0.05],
+    "scan_delay_s": [0.1, 0.3],
+    "press_delay_s": [0.3, 0.6],
     "wrong_press_rate": 0.0,
     "no_press_rate": 0.0,
     "shortage_rate": 0.0,
     "weight_mismatch_rate": 0.0,
     "out_of_sequence_rate": 0.0,
-    "load_delay_s": [0.1, 0.3],
-    "loader_idle_s": 3.0,
+    "load_delay_s": [0.3, 1.0],
+    "loader_idle_s": 1.0,
 }
 COLUMN_M, AISLE_GAP_M, SPUR_M = 3.0, 16.0, 4.0
 
@@ -184,6 +185,22 @@ def stats_ms(values: list[float]) -> str:
     return f"n {len(values)}  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {top:.1f} ms"
 
 
+def time_dispatch(service: FleetService) -> list[float]:
+    """Time the service's dispatch passes that sent a new order (seconds): a new order's
+    ``sent_at`` is the start of the tick, so its latency includes the pass that planned it."""
+    spans: list[float] = []
+    inner = service._dispatch
+
+    async def timed(now: float) -> None:
+        started, jobs = time.perf_counter(), len(service.jobs)
+        await inner(now)
+        if len(service.jobs) > jobs:
+            spans.append(time.perf_counter() - started)
+
+    service._dispatch = timed  # type: ignore[method-assign]
+    return spans
+
+
 async def until(check: Any, timeout_s: float, step_s: float = 0.05) -> bool:
     """Wait until ``check()`` is true; False after ``timeout_s``."""
     end = time.monotonic() + timeout_s
@@ -230,6 +247,7 @@ async def fleet_alone(args: argparse.Namespace) -> None:
             audit = AuditLog(journal.append, journal.path, time.monotonic)
             link = FleetLink.create(config.fleet, client_id="bench-fleet-master")
             service = FleetService(config, journal, alarms, audit, link)
+            dispatch_s = time_dispatch(service)
             await journal.open()
             cmd = [
                 sys.executable,
@@ -283,6 +301,10 @@ async def fleet_alone(args: argparse.Namespace) -> None:
             )
             latencies = list(service.order_latencies_s)
             print(f"  order published -> first state showing it: {stats_ms(latencies)}")
+            print(
+                f"  dispatch passes that sent orders (new orders count from their start): "
+                f"{stats_ms(dispatch_s)}"
+            )
             print(f"  task created -> delivered: {stats_ms([t.updated - t.created for t in done])}")
             for label, dt, di, do in (
                 ("generating", t1 - t0, in1 - in0, out1 - out0),
@@ -447,7 +469,7 @@ def main() -> None:
     ap.add_argument("--moves-per-hour", type=float, default=200, help="per vehicle")
     ap.add_argument("--minutes", type=float, default=3, help="of task arrivals (part 1)")
     ap.add_argument("--rate", type=float, default=36000, help="parcels per hour (part 2)")
-    ap.add_argument("--parcels", type=int, default=900, help="parcels per demo run (part 2)")
+    ap.add_argument("--parcels", type=int, default=600, help="parcels per demo run (part 2)")
     ap.add_argument("--speed", type=float, default=4.0, help="vehicle speed m/s (part 1)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
@@ -479,7 +501,7 @@ def main() -> None:
             flush=True,
         )
         print(
-            "  (each run: the sort, then 3-4 min of the demo's wrap-up at the walls, doors and"
+            "  (each run: the sort, then minutes of the demo's wrap-up at the walls, doors and"
             " vehicles; the answer latency is the sort's)",
             flush=True,
         )
