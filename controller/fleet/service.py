@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,9 @@ from plc_configs.vda5050.messages import (
 )
 
 log = logging.getLogger(__name__)
+
+ORDER_LATENCY_WINDOW = 10_000
+"""Order latencies kept for figures (the latest ones; the journal has every task change)."""
 
 
 class TaskRefused(CommandRefused):
@@ -95,6 +99,9 @@ class FleetService(FleetWork):
         self.listeners: list[TaskListener] = []
         self.paused = False
         self.counters = {"created": 0, "delivered": 0, "failed": 0, "cancelled": 0, "replans": 0}
+        self.order_latencies_s: deque[float] = deque(maxlen=ORDER_LATENCY_WINDOW)
+        """Seconds from publishing an order (or order update) to the first state showing
+        its orderUpdateId, the latest ones; a resent order counts from its last send."""
         self._seq = itertools.count(1)
         self._run = format(int(time.time()) % 16**6, "06x")
         """Starts every id this run makes (tasks, orders, actions): after a restart a vehicle
@@ -293,7 +300,10 @@ class FleetService(FleetWork):
             await self._rejected(job, rejection, now)
             return
         if state.order_id == job.plan.order_id:
+            shown_before = job.accepted
             job.accepted_update = max(job.accepted_update, state.order_update_id)
+            if job.accepted and not shown_before:
+                self.order_latencies_s.append(now - job.sent_at)
         elif job.accepted_update >= 0:
             await self._order_vanished(job, track, now)
             return
