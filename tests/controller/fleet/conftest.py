@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from plc_configs.fleet import FleetSection
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMAS = ROOT.parent / "shared" / "vda5050" / "2.1.0"
+SCHEMAS = ROOT / "tests" / "vda5050" / "2.1.0"  # the official schemas, see SOURCE.md
 
 
 def fleet_section(url: str = "mqtt://127.0.0.1:1883", **dispatch: Any) -> FleetSection:

@@ -25,7 +25,7 @@ from simulators.fleet import SimulatedFleet
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[3]
-SCHEMAS = REPO.parent / "shared" / "vda5050" / "2.1.0"
+SCHEMAS = REPO / "tests" / "vda5050" / "2.1.0"  # the official schemas, see SOURCE.md
 FLEET_YAML = REPO / "plc_configs" / "demo-line-fleet.yaml"
 SERIAL = "AMR-01"
 FAST = FleetSimulation(
@@ -38,8 +38,6 @@ FAST = FleetSimulation(
 
 
 def _validators() -> dict[str, Draft202012Validator]:
-    if not SCHEMAS.is_dir():  # the worktree layout: ../shared next to the checkouts
-        pytest.skip(f"no VDA 5050 schemas at {SCHEMAS}")
     out = {}
     for kind in ("order", "instantActions", "state", "visualization", "connection", "factsheet"):
         schema = json.loads((SCHEMAS / f"{kind}.schema").read_text())
