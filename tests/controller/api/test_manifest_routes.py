@@ -100,6 +100,14 @@ async def test_a_changed_manifest_file_is_imported_while_the_line_runs(api):
     text = await asyncio.to_thread(path.read_text)
     await asyncio.to_thread(path.write_text, text + "FILE0001,B\nBAD ROW,\n")
     await until(lambda: api.line.manifest.route_of("FILE0001") == "B", within=15)
-    jobs = (await api.get("/api/v1/manifest/jobs")).json()
-    from_file = next(j for j in jobs if j["actor"] == "file" and j["rows_bad"])
+    # The rows are looked up before the import job's summary (bad rows, partial) is
+    # recorded: under load the job may still be finishing when the row shows.
+    from_file = None
+    for _ in range(150):
+        jobs = (await api.get("/api/v1/manifest/jobs")).json()
+        from_file = next((j for j in jobs if j["actor"] == "file" and j["rows_bad"]), None)
+        if from_file is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert from_file is not None, jobs
     assert from_file["partial"] is True and from_file["bad_rows"][0]["line"] > 1
