@@ -43,6 +43,12 @@ if [ ! -x /usr/sbin/mosquitto ] && ! command -v mosquitto >/dev/null 2>&1; then
   apt_install mosquitto mosquitto-clients
 fi
 
+# PostgreSQL, the site store of a hub of lines: the demo and the tests make their own cluster
+# with initdb in a temporary directory and run it on a free port (never the system's service).
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+
 # Debian's Chromium for the HMI's browser tests (Playwright drives it; it never downloads one).
 if [ "${LANESORT_NO_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium fonts-dejavu-core

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import secrets
 import socket
 from collections.abc import Iterator
 
 import pytest
 
 from drivers.mqtt.broker import MosquittoBroker
+from drivers.postgres.server import PostgresServer
 from tests.watched_process import Processes
 
 
@@ -92,3 +94,26 @@ def private_mqtt_broker() -> Iterator[MosquittoBroker]:
     """A Mosquitto of this test's own (anonymous allowed), which it may restart or kill."""
     with MosquittoBroker(free_port(), allow_anonymous=True) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the whole session (made by initdb in a temporary directory).
+
+    Shared: each test makes its own database with ``postgres_database`` and never stops or
+    kills this server (start a ``PostgresServer`` of its own for that)."""
+    with PostgresServer(free_port(), password="test-" + secrets.token_hex(8)) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of this test's own on the session's server: its conninfo."""
+    import psycopg
+
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres_server.conninfo().replace(
+        f"dbname={postgres_server.database}", f"dbname={name}"
+    )

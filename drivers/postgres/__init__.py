@@ -1,0 +1,1 @@
+"""PostgreSQL: a server of our own for the demo, tests and benchmarks (:mod:`.server`)."""
