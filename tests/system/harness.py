@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,19 @@ ROOT = Path(__file__).parents[2]
 SECRET = "system-test-secret"
 
 
-def line_config(tmp_path: Path, webhook_url: str, api_port: int, extra: str = "") -> Path:
+def line_config(
+    tmp_path: Path,
+    webhook_url: str,
+    api_port: int,
+    extra: str = "",
+    append: str = "",
+    api_host: str = "127.0.0.1",
+) -> Path:
     """The demo line on free ports, reporting to ``webhook_url``, its API on ``api_port``.
 
     ``extra``: YAML lines replacing lines of the demo line's config, ``key: value`` (an
-    indented line replaces the first line with the same key and indentation).
+    indented line replaces the first line with the same key and indentation); ``append``:
+    YAML sections added at the end; ``api_host``: the address the API listens on.
     """
     text = (ROOT / "plc_configs" / "demo-line.yaml").read_text()
     for port in ("15020", "15023", "15031", "15032"):
@@ -39,10 +48,10 @@ def line_config(tmp_path: Path, webhook_url: str, api_port: int, extra: str = ""
         assert old is not None, f"no line {key!r} in demo-line.yaml"
         text = text.replace(old, line, 1)
     text += (
-        f"\napi:\n  port: {api_port}\n"
+        f"\napi:\n  host: {api_host}\n  port: {api_port}\n"
         f"opcua_server:\n  enabled: true\n  port: {free_port()}\n"
         f"upstream:\n  webhook_url: {webhook_url}\n  secret_env: LANESORT_TEST_SECRET\n"
-        "  backoff_min_ms: 50\n  backoff_max_ms: 500\n"
+        "  backoff_min_ms: 50\n  backoff_max_ms: 500\n" + append
     )
     path = tmp_path / "line.yaml"
     path.write_text(text)
@@ -52,8 +61,15 @@ def line_config(tmp_path: Path, webhook_url: str, api_port: int, extra: str = ""
 class Process:
     """A child process with its output in a log file."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+    ):
         self.log = log
+        args = wrap(args) if wrap else args
         self._handle = log.open("ab")
         self.proc = subprocess.Popen(
             args,
@@ -105,8 +121,18 @@ class Line:
         rate_pph: float,
         config_extra: str = "",
         scenario: Path | None = None,
+        *,
+        config_append: str = "",
+        wrap: Callable[[list[str]], list[str]] | None = None,
+        api_host: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
     ):
+        """``wrap`` turns each process's argv into the one to run (e.g. inside a network
+        namespace, where the API listens on ``api_host``); ``env`` is added to the
+        controller's environment."""
         self.tmp = tmp_path
+        self.wrap = wrap
+        self.env = {"LANESORT_TEST_SECRET": SECRET, **(env or {})}
         self.scenario = scenario
         self.truth_path = tmp_path / "truth.json"
         self.data = tmp_path / "data"
@@ -121,12 +147,15 @@ class Line:
             ],
             tmp_path / "tms.log",
             {"LANESORT_TEST_SECRET": SECRET},
+            wrap,
         )  # fmt: skip
         ready = self.tms.first_json_line()
         self.webhook_url, self.control_url = ready["webhook_url"], ready["control_url"]
         self.api_port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.api_port}"
-        self.config = line_config(tmp_path, self.webhook_url, self.api_port, config_extra)
+        self.api_url = f"http://{api_host}:{self.api_port}"
+        self.config = line_config(
+            tmp_path, self.webhook_url, self.api_port, config_extra, config_append, api_host
+        )
         self.sim: Process | None = None
         self.controller: Process | None = None
         self.token = ""
@@ -140,6 +169,7 @@ class Line:
                 "--rate", str(self.rate), "--seed", "3", "--truth", str(self.truth_path),
             ] + (["--scenario", str(self.scenario)] if self.scenario else []),
             self.tmp / "sim.log",
+            wrap=self.wrap,
         )  # fmt: skip
         self.sim.first_json_line()
 
@@ -170,7 +200,8 @@ class Line:
                 "--data-dir", str(self.data),
             ],
             self.tmp / "controller.log",
-            {"LANESORT_TEST_SECRET": SECRET},
+            self.env,
+            self.wrap,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
