@@ -125,6 +125,7 @@ async def run(port: int) -> Capture:
             await host.until(lambda s: len(host.of("NDEATH")) == 2)
             cap.seen = list(host.seen)
     finally:
+        os.environ.pop("SPB_TEST_LINE_PW", None)
         await node.close()
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
