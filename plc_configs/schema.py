@@ -60,6 +60,7 @@ from plc_configs.sections import (
     Topology,
     TunnelSection,
 )
+from plc_configs.sparkplug import SparkplugSection
 
 __all__ = [
     "SERIAL_SCHEMES",
@@ -123,6 +124,9 @@ class LineConfig(_Strict):
     loading: LoadingSection = LoadingSection()
     fleet: FleetSection = FleetSection()
     buffer: BufferSection = BufferSection()
+    sparkplug: SparkplugSection | None = Field(
+        None, description="the line as a Sparkplug B edge node (unset: none)"
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:

@@ -17,6 +17,7 @@ from controller.auth import TokenStore, tokens_path
 from controller.errors import ControllerError
 from controller.line import LineController
 from controller.opcua import LineOpcuaServer
+from controller.sparkplug import SparkplugService
 
 log = logging.getLogger("lanesort.api")
 
@@ -91,8 +92,9 @@ async def run_line(
     announce: Callable[[str], None] | None = None,
     web: Sequence[WebExtension] = (),
 ) -> None:
-    """Run ``line`` with its API (when ``api.enabled``) and its OPC UA server (when
-    ``opcua_server.enabled``) in the line's TaskGroup, until cancelled.
+    """Run ``line`` with its API (when ``api.enabled``), its OPC UA server (when
+    ``opcua_server.enabled``) and its Sparkplug edge node (with a ``sparkplug`` section) in
+    the line's TaskGroup, until cancelled.
 
     The API socket is bound before the line starts, and the OPC UA port tried, so a taken
     port fails at once. ``web`` extensions (the HMI) mount themselves on the API's app.
@@ -109,6 +111,9 @@ async def run_line(
         opcua_ready = asyncio.Event()
         services.append(lambda: opcua_server.serve(opcua_ready, announce))
         ready.append(opcua_ready)
+    if line.config.sparkplug is not None:
+        sparkplug = SparkplugService(line, line.config.sparkplug)
+        services.append(sparkplug.run)
     if not api.enabled:
         await line.run(services=services, ready=ready)
         return

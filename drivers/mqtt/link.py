@@ -19,7 +19,12 @@ overlapping (``uagv/v2/+/+/state`` and ``uagv/v2/+/+/connection``, not ``uagv/#`
 
 :meth:`MqttLink.close` sends DISCONNECT (the broker then discards our will);
 :meth:`MqttLink.abort` shuts the socket without it, as a crash or a cut cable would (the
-broker publishes the will).
+broker publishes the will); :meth:`MqttLink.reconnect` ends the session with DISCONNECT
+and connects again.
+
+The will is fixed (a :class:`Will`) or made afresh for every connection attempt (a
+function returning one: a Sparkplug edge node's NDEATH carries a number that grows by
+one with every CONNECT).
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ class MqttLink:
         section: MqttSection,
         *,
         client_id: str,
-        will: Will | None = None,
+        will: Will | Callable[[], Will] | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -106,6 +111,7 @@ class MqttLink:
         self._dispatch = TopicDispatcher(name, max_backlog_per_topic)
         self._loop_task: asyncio.Task[None] | None = None
         self._closing: str | None = None
+        self._reconnect_why: str | None = None
         self.last_error: ConnectionLost | None = None
         """Why the link last went down or failed to connect."""
         self.connected_since: float | None = None
@@ -286,6 +292,11 @@ class MqttLink:
                 error = describe(self.name, self.section, err, connected=self._connects > connects)
             except ConnectionLost as err:  # TLS files that cannot be loaded
                 error = err
+            if self._reconnect_why is not None:
+                error = ConnectionLost(
+                    self.name, self.address, f"reconnecting: {self._reconnect_why}"
+                )
+                self._reconnect_why = None
             if self._closing is not None:
                 break
             if self._connects > connects:
@@ -343,7 +354,7 @@ class MqttLink:
 
     def _new_client(self) -> aiomqtt.Client:
         s = self.section
-        will = self.will
+        will = self.will() if callable(self.will) else self.will
         return aiomqtt.Client(
             s.host,
             s.port,
@@ -383,6 +394,16 @@ class MqttLink:
         if self._closing is None:
             self._closing = "close"
         await self._end()
+
+    async def reconnect(self, why: str) -> None:
+        """End the session now with DISCONNECT (the broker discards the will) and connect
+        again after ``reconnect_min_s`` (jittered); ``why`` is logged. No-op while down."""
+        client = self._client
+        if client is None or self._closing is not None:
+            return
+        self._reconnect_why = why
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.__aexit__(None, None, None)
 
     async def abort(self) -> None:
         """Drop the socket without DISCONNECT, as a crash would: the broker publishes the

@@ -94,3 +94,20 @@ def test_the_broker_dies_with_the_process_that_started_it(processes: Processes):
     parent.stop(signal.SIGKILL)
     until(lambda: not running(pid), "mosquitto to die with its parent", timeout_s=3)
     until(lambda: port_free(port), "the broker's port to be free", timeout_s=3)
+
+
+def test_an_acl_file_lists_anonymous_rules_first_then_each_user():
+    acl = {"host": [("readwrite", "#")], None: [("read", "#")], "node": [("write", "a/+")]}
+    with MosquittoBroker(free_port(), users={"host": "h", "node": "n"}, acl=acl) as broker:
+        config = (broker.directory / "mosquitto.conf").read_text()
+        assert f"acl_file {broker.directory / 'acl'}" in config
+        lines = (broker.directory / "acl").read_text().splitlines()[1:]
+        assert lines == [
+            "topic read #",
+            "user host",
+            "topic readwrite #",
+            "user node",
+            "topic write a/+",
+        ]
+    with pytest.raises(ValueError, match="access 'publish' is not one of read, write"):
+        MosquittoBroker(free_port(), acl={"x": [("publish", "#")]})

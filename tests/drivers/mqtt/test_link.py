@@ -272,3 +272,32 @@ async def test_tls_to_a_plain_listener_says_tls(mqtt_broker):
     [error] = await refusals(section(url))
     assert f"broker {url}" in str(error)
     assert "TLS" in str(error)
+
+
+async def test_a_will_factory_is_asked_per_connect_and_reconnect_sends_disconnect(mqtt_broker):
+    p = unique("factory")
+    watcher = MqttLink("watch", section(mqtt_broker.url), client_id=p.replace("/", "-") + "w")
+    seen = Inbox()
+    await watcher.subscribe(f"{p}/#", seen)
+    made: list[int] = []
+
+    def will() -> Will:
+        made.append(len(made))
+        return Will(f"{p}/death", str(made[-1]).encode(), qos=1)
+
+    async with running(watcher):
+        link = MqttLink(
+            "node", section(mqtt_broker.url), client_id=p.replace("/", "-") + "n", will=will
+        )
+        task = asyncio.create_task(link.run())
+        await link.wait_connected(3)
+        assert made == [0]
+        await link.reconnect("a test")  # DISCONNECT: the broker discards will 0
+        async with asyncio.timeout(3):
+            while not (link.connected and link.reconnects == 1):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert made == [0, 1]
+        assert "reconnecting: a test" in str(link.last_error)
+        await link.abort()  # the broker publishes will 1, the one of this connection
+        await task
+        assert [m[1] for m in await seen.wait(1)] == [b"1"]
