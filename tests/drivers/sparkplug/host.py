@@ -45,12 +45,19 @@ class TestHost:
 
     __test__ = False
 
-    def __init__(self, port: int, host_id: str, user: str | None, password: str | None):
+    def __init__(
+        self,
+        port: int,
+        host_id: str,
+        user: str | None,
+        password: str | None,
+        address: str = "127.0.0.1",
+    ):
         self.host_id = host_id
         self.seen: list[Seen] = []
         self._changed = asyncio.Event()
         self._client = aiomqtt.Client(
-            "127.0.0.1",
+            address,
             port,
             identifier=f"host-{host_id}-{time.monotonic_ns()}",
             username=user,

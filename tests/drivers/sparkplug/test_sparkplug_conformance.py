@@ -16,7 +16,7 @@ import pytest
 
 from drivers.sparkplug import BDSEQ, REBIRTH, DataType, MessageType
 from tests.conftest import free_port
-from tests.drivers.sparkplug import scenario
+from tests.drivers.sparkplug import rules, scenario
 from tests.drivers.sparkplug.host import Seen
 
 N = "spBv1.0/hub"
@@ -268,3 +268,20 @@ def test_message_type_enum_covers_the_specification():
     assert {t.value for t in MessageType} == {
         "NBIRTH", "NDEATH", "NDATA", "NCMD", "DBIRTH", "DDEATH", "DDATA", "DCMD",
     }  # fmt: skip
+
+
+def test_the_long_run_rule_checker_finds_the_scenario_clean_and_a_broken_stream_not(cap):
+    """tests/drivers/sparkplug/rules.py (used by the site fault test) on the scenario: three
+    sessions (two ended by NDEATH), no problem; with one DDATA dropped, a seq gap, and with
+    the first NBIRTH dropped, data outside a session."""
+    report = rules.violations(cap.seen)
+    assert report.problems == []
+    node = report.nodes[scenario.NODE]
+    assert (node.births, node.deaths) == (3, 2)  # first, rebirth, after the host came back
+    assert node.data == scenario.DATA_MESSAGES
+    ddata = next(i for i, s in enumerate(cap.seen) if "/DDATA/" in s.topic)
+    gap = rules.violations(cap.seen[:ddata] + cap.seen[ddata + 1 :]).problems
+    assert gap and "tck-id-payloads-sequence-num-incrementing" in gap[0]
+    nbirth = next(i for i, s in enumerate(cap.seen) if "/NBIRTH/" in s.topic)
+    orphan = rules.violations(cap.seen[:nbirth] + cap.seen[nbirth + 1 :]).problems
+    assert any("outside a session" in p for p in orphan)
