@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import re
 import secrets
-import socket
 from collections.abc import Iterator
 
 import pytest
 
+from controller.cli.ports import free_port, on_free_ports
 from drivers.mqtt.broker import MosquittoBroker
 from drivers.postgres.server import PostgresServer
 from tests.watched_process import Processes
+
+__all__ = ["free_port", "on_free_ports"]  # tests import them from here
 
 
 @pytest.hookimpl(wrapper=True)
@@ -48,25 +49,6 @@ async def _no_leaked_tasks():
         await asyncio.gather(*leaked, return_exceptions=True)
         names = ", ".join(sorted(t.get_name() + ":" + repr(t.get_coro()) for t in leaked))
         pytest.fail(f"test leaked {len(leaked)} asyncio task(s): {names}")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def on_free_ports(config_text: str) -> str:
-    """A line config's text with every ``127.0.0.1:PORT`` on a free port (the same port
-    for each mention of one) and the OPC UA server's ``port: 4841`` too."""
-    ports: dict[str, int] = {}
-    text = re.sub(
-        r"127\.0\.0\.1:(\d+)",
-        lambda m: f"127.0.0.1:{ports.setdefault(m.group(1), free_port())}",
-        config_text,
-    )
-    return text.replace("port: 4841", f"port: {free_port()}")
 
 
 @pytest.fixture

@@ -1,0 +1,25 @@
+"""Free loopback ports, and a line config moved onto them (demos, tests, benchmarks)."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def on_free_ports(config_text: str) -> str:
+    """A line config's text with every ``127.0.0.1:PORT`` on a free port (the same port
+    for each mention of one) and the OPC UA server's ``port: 4841`` too."""
+    ports: dict[str, int] = {}
+    text = re.sub(
+        r"127\.0\.0\.1:(\d+)",
+        lambda m: f"127.0.0.1:{ports.setdefault(m.group(1), free_port())}",
+        config_text,
+    )
+    return text.replace("port: 4841", f"port: {free_port()}")
