@@ -60,6 +60,7 @@ from plc_configs.sections import (
     Topology,
     TunnelSection,
 )
+from plc_configs.site_link import SiteLinkSection
 
 __all__ = [
     "SERIAL_SCHEMES",
@@ -123,6 +124,7 @@ class LineConfig(_Strict):
     loading: LoadingSection = LoadingSection()
     fleet: FleetSection = FleetSection()
     buffer: BufferSection = BufferSection()
+    site: SiteLinkSection | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:
@@ -185,6 +187,13 @@ class LineConfig(_Strict):
             )
         problems += self._putwall_problems()
         problems += self._fleet_problems()
+        if self.site is not None and self.site.mqtt is not None:
+            missing = sorted(set(self.site.event_types) - set(self.upstream.events))
+            if missing:
+                problems.append(
+                    f"site.event_types: {missing} are not in upstream.events (site events are "
+                    "read from the outbox, which holds only the upstream event types)"
+                )
         if problems:
             raise ValueError("\n".join(problems))
         return self
