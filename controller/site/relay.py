@@ -209,6 +209,8 @@ class SiteRelay:
                 except psycopg.Error as err:
                     self._close_pg()
                     self._down(_describe(err, self.conninfo))
+                    with contextlib.suppress(sqlite3.Error):
+                        self._measure_backlog()
                     self._stop.wait(delay)
                     delay = min(delay * 2, self.reconnect_max_s)
                 except sqlite3.Error as err:
@@ -289,6 +291,20 @@ class SiteRelay:
         finally:
             db.execute("COMMIT")
         return batches, tops
+
+    def _measure_backlog(self) -> None:
+        """The backlog while the site is away (positions as last known)."""
+        if not self._positions:
+            return
+        db = self._journal()
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        with self._lock:
+            for stream in STREAM_DEFS:
+                if stream.table in tables:
+                    (top,) = db.execute(
+                        f"SELECT coalesce(max(rowid), 0) FROM {stream.table}"
+                    ).fetchone()
+                    self._backlog[stream.name] = max(0, top - self._positions[stream.name])
 
     def _cycle(self) -> bool:
         """Relay one batch of every stream; True when a stream's batch was full."""
