@@ -60,6 +60,7 @@ from plc_configs.sections import (
     Topology,
     TunnelSection,
 )
+from plc_configs.site_link import SiteLinkSection
 from plc_configs.sparkplug import SparkplugSection
 
 __all__ = [
@@ -127,6 +128,9 @@ class LineConfig(_Strict):
     sparkplug: SparkplugSection | None = Field(
         None, description="the line as a Sparkplug B edge node (unset: none)"
     )
+    site: SiteLinkSection | None = Field(
+        None, description="the line's link to its site: store relay and MQTT events (unset: none)"
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> LineConfig:
@@ -189,6 +193,13 @@ class LineConfig(_Strict):
             )
         problems += self._putwall_problems()
         problems += self._fleet_problems()
+        if self.site is not None and self.site.mqtt is not None:
+            missing = sorted(set(self.site.event_types) - set(self.upstream.events))
+            if missing:
+                problems.append(
+                    f"site.event_types: {missing} are not in upstream.events (site events are "
+                    "read from the outbox, which holds only the upstream event types)"
+                )
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -76,9 +76,7 @@ def line_config_text(
 ) -> str:
     """The demo line's config on free ports, named ``name``, linked to the site."""
     text = on_free_ports(base).replace("  name: demo-line", f"  name: {name}", 1)
-    mqtt = (
-        f"    url: {broker.url}\n    username: line\n    password_env: {MQTT_PASSWORD_ENV}\n"
-    )
+    mqtt = f"    url: {broker.url}\n    username: line\n    password_env: {MQTT_PASSWORD_ENV}\n"
     return text + (
         f"\napi:\n  host: 127.0.0.1\n  port: {api_port}\n"
         "opcua_server:\n  enabled: false\n"
@@ -98,9 +96,7 @@ def site_config_text(lines: list[DemoLine], pg: PostgresServer, port: int, data:
         f"    token_env: {line.token_env}\n"
         for line in lines
     )
-    routes = "".join(
-        f"    R{r:02d}: {lines[(r - 1) % len(lines)].name}\n" for r in range(1, 21)
-    )
+    routes = "".join(f"    R{r:02d}: {lines[(r - 1) % len(lines)].name}\n" for r in range(1, 21))
     return (
         f"site:\n  name: {SITE_NAME}\n  data_dir: {data}\n"
         f"postgres:\n  url: {pg.url}\n  password_env: {PG_PASSWORD_ENV}\n"
@@ -155,9 +151,10 @@ class SiteDemo:
         )
         o = self.options
         for k, line in enumerate(self.lines, 1):
+            report = line.data_dir / "report.json"
             args = [sys.executable, "-m", "controller.cli", "demo", "--config",
                     str(line.config_path), "--data-dir", str(line.data_dir), "--plain",
-                    "--seed", str(o.seed + k), "--report", str(line.data_dir / "report.json")]  # fmt: skip
+                    "--seed", str(o.seed + k), "--report", str(report)]  # fmt: skip
             if o.parcels is not None:
                 args += ["--parcels", str(o.parcels)]
             if o.rate_pph is not None:
@@ -180,8 +177,7 @@ class SiteDemo:
             f"(API /api/v1, metrics /metrics; log {self.data / 'site.log'})",
         ]
         rows += [
-            f"{line.name}: API {line.api_url}/docs, HMI {line.api_url}/hmi "
-            f"(data {line.data_dir})"
+            f"{line.name}: API {line.api_url}/docs, HMI {line.api_url}/hmi (data {line.data_dir})"
             for line in self.lines
         ]
         return rows

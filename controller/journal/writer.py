@@ -172,6 +172,9 @@ class Journal:
         self.session = 0
         self.upstream_events = frozenset(upstream_events)
         self.on_commit = on_commit
+        self.commit_listeners: list[Callable[[], None]] = []
+        """Called from the writer thread after every committed batch (once per batch, not
+        per record): the site relay's wake-up. Each must be quick and must not block."""
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.written = 0
@@ -275,6 +278,11 @@ class Journal:
                 time.sleep(1.0)
                 continue
             self.last_error = None
+            for listener in self.commit_listeners:
+                try:
+                    listener()
+                except Exception:
+                    log.exception("journal commit listener failed")
             if queued_upstream and self.on_commit is not None:
                 try:
                     self.on_commit()

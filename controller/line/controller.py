@@ -39,6 +39,7 @@ from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
+from controller.line.site_link import build_site_link
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
 from controller.loading.service import LoadingService
 from controller.manifest.jobs import ImportJobs
@@ -183,6 +184,8 @@ class LineController(LineActions):
         self.upstream = UpstreamDelivery(
             config.upstream, self.journal.path, self.alarms, clock, _webhook_secret(config)
         )
+        self.site = build_site_link(config, self.journal, self.alarms, clock)
+        """The journal relay to the site store and the site's MQTT events (``site:``)."""
         self.api_url: str | None = None
         self.readers = [
             self._supervise(ReaderLink, create_reader(name, device), device)
@@ -308,6 +311,10 @@ class LineController(LineActions):
                     group.create_task(device.run(), name=f"device-{device.driver.name}")
                 group.create_task(self.manifest_feed.watch(), name="manifest-watch")
                 group.create_task(self.upstream.run(), name="upstream")
+                if self.site.relay is not None:
+                    group.create_task(self.site.relay.run(), name="site-relay")
+                if self.site.events is not None:
+                    group.create_task(self.site.events.run(), name="site-events")
                 group.create_task(self.replanner.run(), name="replanner")
                 if self.config.putwall.walls or self.config.loading.stations:
                     group.create_task(self.putwall.run(), name="putwall")
