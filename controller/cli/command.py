@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import gc
 import io
+import json
 import logging
 import os
 import sys
@@ -190,6 +191,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run simulator and controller together. Ctrl-C and SIGTERM stop it the same way:
     the line and both simulators are stopped, exit 0 (2 if a parcel reached a wrong chute)."""
+    if args.site is not None:
+        return cmd_demo_site(args)
     stop = StopSignal()
     report = None
     started = time.monotonic()
@@ -224,6 +227,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if report is not None and (report.sorted_wrong_chute or report.more_than_one_terminal_state):
         return 2
     return 0
+
+
+def cmd_demo_site(args: argparse.Namespace) -> int:
+    """``demo --site N``: N lines, the broker, the store and the site service; exit 0 when
+    the store has every line's parcels and its total is the sum of the lines', else 2."""
+    from controller.cli.demo_site import LINE_CONFIG, SiteDemoOptions, run_site_demo
+
+    if args.site < 1:
+        print("--site: at least 1 line", file=sys.stderr)
+        return 1
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
+    data_dir = Path(args.data_dir or "lanesort-site-demo").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _setup_logging(args.verbose, data_dir / "site-demo.log")
+    options = SiteDemoOptions(
+        lines=args.site,
+        data_dir=data_dir,
+        parcels=args.parcels,
+        rate_pph=args.rate,
+        seed=args.seed if args.seed is not None else 1,
+        report=Path(args.report) if args.report else None,
+        line_config=Path(args.config).resolve() if args.config else LINE_CONFIG,
+    )
+    print(f"site demo data in {data_dir}")
+    stop = StopSignal()
+    summary = None
+    with stop.handled():
+        summary = _run_loop(stop.stops(run_site_demo(options)))
+    if stop.received is not None or summary is None:
+        print(f"stopped by {stop.name}", flush=True)
+        return 0
+    print(json.dumps(summary, indent=2))
+    return 0 if summary["site_total"] == summary["sum_of_lines"] else 2
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -326,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
                 default=10.0,
                 help="after the last parcel: nothing new at the walls and doors this long "
                 "(and no container moving) means the people there are done (default 10)",
+            )
+            p.add_argument(
+                "--site",
+                type=int,
+                metavar="N",
+                help="a hub of N lines (the --config line, default the demo line), one "
+                "Mosquitto, one PostgreSQL and the site service",
             )
             p.set_defaults(func=cmd_demo)
     p = sub.add_parser(
