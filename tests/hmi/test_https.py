@@ -63,6 +63,9 @@ async def _check_https(line, tmp_path, announced, caplog) -> None:
         health = await client.get("/health")
         login = await client.get("/hmi/login")
         docs = await client.get("/docs")
+        # the login page issues the cookie again (same browser id): it lives the session's
+        # longest life from about the login, not from the browser's first visit
+        again = await client.get("/hmi/login")
     for answer in (health, login, docs):
         assert answer.status_code == 200, (answer.url, answer.text[:200])
         assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -77,6 +80,9 @@ async def _check_https(line, tmp_path, announced, caplog) -> None:
     assert morsel["secure"] is True
     assert morsel["httponly"] is True
     assert morsel["samesite"].lower() == "lax"
+    renewed = next(iter(SimpleCookie(again.headers["set-cookie"]).values()))
+    assert renewed.key == morsel.key and renewed["max-age"] == morsel["max-age"]
+    assert renewed.value.split(".")[0] == morsel.value.split(".")[0]  # the same session data
     # plain HTTP on the HTTPS port is refused, never answered in clear
     async with httpx.AsyncClient() as plain:
         try:
