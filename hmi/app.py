@@ -24,6 +24,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, Response
 from nicegui import app, background_tasks, ui
 
+from controller.api.hardening import session_cookie_options
 from controller.auth import Actor, UserStore, users_path
 from controller.errors import ControllerError, LoginRefused
 from controller.line import LineController
@@ -133,6 +134,10 @@ def register_pages(hmi: Hmi) -> None:
 
     @ui.page("/login", title="LaneSort · Login")
     async def login_page(expired: str | None = None) -> None:
+        # The cookie (the browser's id) is issued again from here, so it lives the
+        # session's longest life from about the login on, not from the browser's first visit.
+        if (browser := browser_id()) is not None:
+            app.storage.browser["id"] = browser
         no_users = not await asyncio.to_thread(hmi.users.has_users)
         _login(hmi, expired is not None, no_users)
 
@@ -247,12 +252,16 @@ def mount_hmi(fastapi_app: FastAPI, line: LineController) -> str | None:
         background_tasks.create(hmi.feed.run(), name="hmi-feed")
 
     app.on_startup(start_feed)
+    # NiceGUI's session cookie carries the browser's id, which the HMI's sessions are
+    # keyed by: it lives as long as a session may (hmi.session_max_h), Secure under HTTPS.
+    https = line.config.api.tls is not None
     ui.run_with(
         fastapi_app,
         mount_path=cfg.path,
         title="LaneSort",
         dark=True,
         storage_secret=secrets.token_urlsafe(32),
+        session_middleware_kwargs=session_cookie_options(cfg.session_max_h * 3600, https),
         binding_refresh_interval=None,
         show_welcome_message=False,
         reconnect_timeout=10.0,

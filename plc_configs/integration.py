@@ -24,6 +24,34 @@ EVENT_TYPES = (
 )
 
 
+class TlsSection(Strict):
+    """HTTPS for a web server (the API and the HMI): a certificate and its key, or a
+    self-signed pair made on first start for commissioning."""
+
+    certificate: str | None = Field(
+        None,
+        description="PEM certificate file (the chain after it, if any); relative to the data "
+        "dir. Default with self_signed: tls/certificate.pem",
+    )
+    key: str | None = Field(
+        None,
+        description="PEM private key file of the certificate (unencrypted, mode 0600); "
+        "relative to the data dir. Default with self_signed: tls/key.pem",
+    )
+    self_signed: bool = Field(
+        False,
+        description="commissioning: make a self-signed pair (EC P-256, 825 days, the host "
+        "names and localhost) where the files are missing, and log its SHA-256 fingerprint; "
+        "replace it with the site's certificate for production",
+    )
+
+    @model_validator(mode="after")
+    def _files_or_self_signed(self) -> TlsSection:
+        if not self.self_signed and (self.certificate is None or self.key is None):
+            raise ValueError("set certificate and key, or self_signed: true")
+        return self
+
+
 class ApiSection(Strict):
     """The REST API (``/api/v1``, OpenAPI at ``/docs``) served by the controller process."""
 
@@ -34,6 +62,9 @@ class ApiSection(Strict):
         "0.0.0.0 opens it to the network (every endpoint but health needs a token)",
     )
     port: int = Field(8080, ge=0, le=65535, description="TCP port (0: any free port)")
+    tls: TlsSection | None = Field(
+        None, description="serve the API and the HMI over HTTPS (absent: plain HTTP)"
+    )
     tokens_path: str = Field(
         "tokens.sqlite",
         description="hashed API tokens (`lanesort token create`); relative to line.data_dir",

@@ -60,7 +60,8 @@ def not_valid_now(certificate: x509.Certificate) -> str | None:
     return None
 
 
-def _san_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
+def san_names(hostnames: Sequence[str]) -> list[x509.GeneralName]:
+    """subjectAltName entries for ``hostnames`` (IP addresses as such) and this machine's name."""
     names: list[x509.GeneralName] = []
     for host in dict.fromkeys((*hostnames, socket.gethostname())):
         try:
@@ -112,7 +113,7 @@ def ensure_certificate(
         key,
         common_name,
         {"organizationName": "LaneSort"},
-        [x509.UniformResourceIdentifier(application_uri), *_san_names(hostnames)],
+        [x509.UniformResourceIdentifier(application_uri), *san_names(hostnames)],
         [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
         days=CERT_DAYS,
     )

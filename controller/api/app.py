@@ -8,6 +8,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import Mount
 
 from controller.api import (
+    hardening,
     problems,
     routes_alarms,
     routes_containers,
@@ -59,7 +60,9 @@ controller serves no HMI.
 
 
 def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
-    """The API of ``line``; requests are checked against ``tokens``."""
+    """The API of ``line``; requests are checked against ``tokens``. Every response (the
+    HMI's too, once mounted) carries the hardening headers (:mod:`controller.api.hardening`;
+    HSTS when ``api.tls`` is set)."""
     # Swagger UI and ReDoc served from the package, not a CDN: a line network is often offline.
     app = FastAPIOffline(
         title="LaneSort",
@@ -90,6 +93,7 @@ def create_app(line: LineController, tokens: TokenStore) -> FastAPI:
     )
     app.state.line = line
     app.state.tokens = tokens
+    hardening.add_hardening_headers(app, https=line.config.api.tls is not None)
     problems.install(app)
     for module in (
         routes_manifest,

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from controller.api import create_app
+from controller.api.tls import ServerTls, prepare_tls
 from controller.auth import TokenStore, tokens_path
 from controller.errors import ControllerError
 from controller.line import LineController
@@ -55,10 +56,16 @@ def bind(host: str, port: int, section: str = "api") -> socket.socket:
     return sock
 
 
-async def serve(app: FastAPI, sock: socket.socket, started: asyncio.Event | None = None) -> None:
+async def serve(
+    app: FastAPI,
+    sock: socket.socket,
+    started: asyncio.Event | None = None,
+    tls: ServerTls | None = None,
+) -> None:
     """Serve ``app`` on ``sock`` until cancelled; then close connections gracefully.
 
     ``started`` is set once the server and the app's start-up (the HMI's) are done.
+    With ``tls`` (from :func:`controller.api.tls.prepare_tls`) it serves HTTPS.
     """
     config = uvicorn.Config(
         app,
@@ -67,10 +74,11 @@ async def serve(app: FastAPI, sock: socket.socket, started: asyncio.Event | None
         lifespan="on",
         timeout_graceful_shutdown=3,
         loop="none",
+        **(tls.uvicorn_kwargs() if tls is not None else {}),
     )
     server = _EmbeddedServer(config)
     host, port = sock.getsockname()[:2]
-    log.info("API on http://%s:%d/docs", host, port)
+    log.info("API on %s://%s:%d/docs", "https" if tls else "http", host, port)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")
     try:
         while started is not None and not server.started and not task.done():  # noqa: ASYNC110 (uvicorn has no event)
@@ -117,13 +125,20 @@ async def run_line(
     if not api.enabled:
         await line.run(services=services, ready=ready)
         return
+    tls = await asyncio.to_thread(prepare_tls, api.tls, line.data_dir, api.host, "api.tls")
     sock = bind(api.host, api.port)
     tokens = TokenStore(tokens_path(line.data_dir, api.tokens_path))
     app = create_app(line, tokens)
     host, port = sock.getsockname()[:2]
-    line.api_url = f"http://{host}:{port}"
+    line.api_url = f"{'https' if tls else 'http'}://{host}:{port}"
     if announce is not None:
         announce(f"API on {line.api_url}/docs")
+        if tls is not None:
+            announce(
+                f"HTTPS certificate {tls.certificate}"
+                f"{' (self-signed, made now)' if tls.made else ''}: "
+                f"SHA-256 fingerprint {tls.fingerprint}"
+            )
     for mount in web:
         text = mount(app, line)
         if text and announce is not None:
@@ -131,7 +146,7 @@ async def run_line(
     started = asyncio.Event()
     try:
         await line.run(
-            services=[lambda: serve(app, sock, started), *services], ready=[started, *ready]
+            services=[lambda: serve(app, sock, started, tls), *services], ready=[started, *ready]
         )
     finally:
         sock.close()

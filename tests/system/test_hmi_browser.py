@@ -281,3 +281,66 @@ def test_report_and_audit_pages(page: Page, demo: Demo):
         expect(row).to_contain_text("supervisor")
         expect(row).to_contain_text("done")
     page.screenshot(path=str(SHOTS / "10-audit.png"))
+
+
+# Records what the browser blocks under the Content-Security-Policy, on every document.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${where}`);
+});
+"""
+
+
+def _csp_violations(page: Page) -> list[str]:
+    return page.evaluate("window.__cspViolations || ['the CSP watch did not run']")
+
+
+def test_no_page_breaks_the_content_security_policy(browser: Browser, page: Page, demo: Demo):
+    # The watch can fail: a request off this origin is caught (in a context of its own,
+    # as is ReDoc, whose "powered by" logo is the one thing it fetches from the internet;
+    # the policy blocks it, as a line network would).
+    probe = browser.new_context()
+    probe.add_init_script(CSP_WATCH)
+    probe_page = probe.new_page()
+    probe_page.goto(f"{demo.hmi_url}/login")
+    probe_page.evaluate("fetch('http://203.0.113.1/').catch(() => 0)")
+    probe_page.wait_for_function("window.__cspViolations.length > 0", timeout=5000)
+    assert _csp_violations(probe_page)[0].startswith("connect-src http://203.0.113.1")
+    probe_page.goto(f"{demo.api_url}/redoc")
+    heading = probe_page.get_by_role("heading", name=re.compile("^LaneSort"), level=1)
+    expect(heading).to_be_visible(timeout=20_000)  # ReDoc renders the description
+    redoc = [v for v in _csp_violations(probe_page) if "cdn.redoc.ly/redoc/logo" not in v]
+    probe.close()
+
+    page.context.add_init_script(CSP_WATCH)
+    console: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            console.append(message.text)
+
+    page.on("console", on_console)
+    seen: dict[str, list[str]] = {"/redoc": redoc}
+    ready = {
+        "/": "kpi-sorted",
+        "/line": "chute-1",
+        "/chutes/3": "chute-summary",
+        "/planning": "plan-version",
+        "/parcels": "barcode-input",
+        "/report": "report-table",
+    }
+    for path, testid in ready.items():
+        answer = page.goto(f"{demo.hmi_url}{path}")
+        assert answer is not None
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        expect(page.get_by_test_id(testid).first).to_be_visible()
+        expect(page.get_by_test_id("who")).to_contain_text("supervisor")
+        seen[path] = _csp_violations(page)
+    page.goto(f"{demo.api_url}/docs")
+    expect(page.locator(".swagger-ui .information-container").first).to_be_visible(timeout=20_000)
+    seen["/docs"] = _csp_violations(page)
+    page.remove_listener("console", on_console)
+    assert {path: v for path, v in seen.items() if v} == {}, seen
+    assert console == []
