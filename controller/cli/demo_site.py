@@ -120,8 +120,9 @@ class SiteDemo:
         self.options = options
         self.data = options.data_dir
         self.env = dict(os.environ)
-        self.env[PG_PASSWORD_ENV] = secrets.token_urlsafe(18)
-        self.env[MQTT_PASSWORD_ENV] = secrets.token_urlsafe(18)
+        # made for the run, unless the caller (a benchmark, a test) chose them
+        self.env.setdefault(PG_PASSWORD_ENV, secrets.token_urlsafe(18))
+        self.env.setdefault(MQTT_PASSWORD_ENV, secrets.token_urlsafe(18))
         self.pg = PostgresServer(free_port(), self.env[PG_PASSWORD_ENV], database="site")
         self.broker = MosquittoBroker(free_port(), users={"line": self.env[MQTT_PASSWORD_ENV]})
         self.site_port = free_port()
@@ -168,6 +169,24 @@ class SiteDemo:
             if o.rate_pph is not None:
                 args += ["--rate", str(o.rate_pph)]
             line.proc = await self._spawn(args, line.data_dir / "demo.log")
+        (self.data / "where.json").write_text(json.dumps(self.where_json(), indent=2))
+
+    def where_json(self) -> dict[str, Any]:
+        """Where everything is, for tools (benchmarks): ports, pids, data folders."""
+        return {
+            "site": SITE_NAME,
+            "postgres": {"url": self.pg.url, "port": self.pg.port, "pid": self.pg.pid,
+                         "password_env": PG_PASSWORD_ENV},
+            "mqtt": {"url": self.broker.url, "port": self.broker.port, "pid": self.broker.pid,
+                     "username": "line", "password_env": MQTT_PASSWORD_ENV},
+            "site_service": {"url": f"http://127.0.0.1:{self.site_port}",
+                             "pid": self.site_proc.pid if self.site_proc else None},
+            "lines": {
+                line.name: {"api_url": line.api_url, "data_dir": str(line.data_dir),
+                            "pid": line.proc.pid if line.proc else None}
+                for line in self.lines
+            },
+        }  # fmt: skip
 
     async def _spawn(self, args: list[str], log: Path) -> asyncio.subprocess.Process:
         with log.open("wb") as out:
