@@ -89,9 +89,17 @@ async def post_manifest(
         split = await asyncio.to_thread(split_manifest, bytes(body), fmt, site.assigner)
     except SplitError as err:
         raise ApiProblem(422, str(err), "bad-manifest", err.problems) from err
-    query = f"?partial={'true' if partial else 'false'}"
+    flag = "true" if partial else "false"
     parts = {
-        line: Part("manifest", "POST", f"/api/v1/manifest{query}", p.body, p.media_type, p.rows)
+        # The line waits for its import as long as the site waits for one answer.
+        line: Part(
+            "manifest",
+            "POST",
+            f"/api/v1/manifest?partial={flag}&wait_s={site.config.lines[line].timeout_s:g}",
+            p.body,
+            p.media_type,
+            p.rows,
+        )
         for line, p in split.parts.items()
     }
     results = await site.distributor.send(parts)

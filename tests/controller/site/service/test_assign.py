@@ -35,13 +35,13 @@ def test_map_then_longest_prefix_then_pattern_then_default() -> None:
 
 def test_csv_split_keeps_the_header_and_counts_unassigned() -> None:
     body = (
-        "barcode,route,stop_sequence,consignee\n"
-        "B1,R01,1,Acme\n"
-        'B2,S2,2,"Smith, J."\n'
-        "B3,R02,,\n"
-        "B4,S17,3,\n"
-        "B5,R02,,\n"
-    ).encode()
+        b"barcode,route,stop_sequence,consignee\n"
+        b"B1,R01,1,Acme\n"
+        b'B2,S2,2,"Smith, J."\n'
+        b"B3,R02,,\n"
+        b"B4,S17,3,\n"
+        b"B5,R02,,\n"
+    )
     split = split_manifest(body, "csv", ASSIGNER)
     assert split.rows == 5
     assert split.unassigned == {"R02": 2}
