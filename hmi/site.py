@@ -40,7 +40,7 @@ def make_site_hmi(site: Site) -> SiteHmi:
 
 async def _counters(site: Site) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        return await site.store.counters(), None
+        return await site.store.counters(max_age_s=site.config.hmi.poll_s / 2), None
     except SiteStoreUnavailable as err:
         return None, str(err)
 

@@ -87,7 +87,7 @@ class _Snapshot(Collector):
 async def metrics_text(site: Site) -> bytes:
     """The exposition text of one scrape."""
     try:
-        counters: dict[str, Any] | None = await site.store.counters()
+        counters: dict[str, Any] | None = await site.store.counters(max_age_s=1.0)
     except SiteStoreUnavailable:
         counters = None
     registry = CollectorRegistry(auto_describe=False)

@@ -53,6 +53,7 @@ class SiteStore:
         self.up = False
         """Whether the last query succeeded (the ``lanesort_site_postgres_up`` metric)."""
         self.last_error: str | None = None
+        self._counters: tuple[float, dict[str, Any]] | None = None
 
     async def _connect(self) -> psycopg.AsyncConnection[dict[str, Any]]:
         kwargs: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
@@ -129,10 +130,21 @@ class SiteStore:
             parcel["events"] = by_parcel.get((parcel["line"], parcel["session"], parcel["uid"]), [])
         return parcels
 
-    async def counters(self, now: float | None = None) -> dict[str, Any]:
+    async def counters(self, max_age_s: float = 0.0) -> dict[str, Any]:
         """Parcels by state per line and the site's sum, terminal parcels in the last hour,
-        and each line's relay positions (stream → position, rows, age)."""
-        now = time.time() if now is None else now
+        and each line's relay positions (stream → position, rows, age).
+
+        The counts scan the parcels table: the HMI and the metrics share one result up to
+        ``max_age_s`` old instead of counting again for each page and scrape.
+        """
+        now = time.time()
+        if self._counters is not None and now - self._counters[0] <= max_age_s:
+            return self._counters[1]
+        result = await self._count(now)
+        self._counters = (now, result)
+        return result
+
+    async def _count(self, now: float) -> dict[str, Any]:
         by_state = await self.fetch(
             "SELECT line, state, count(*) AS n FROM parcels GROUP BY line, state"
         )

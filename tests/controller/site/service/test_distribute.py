@@ -173,6 +173,9 @@ async def test_parts_go_to_their_lines_and_wait_for_a_line_that_is_down(hub) -> 
         assert lines["south"]["status"]["active_alarms"] == 2
         assert lines["north"]["status"]["reachable"] is True
         assert lines["north"]["status"]["packml_state"] == "Execute"
+        # Keep-alive connections closed first, so the stub stops without waiting for them.
+        await api.site.distributor.close()
+        await api.site.watcher.close()
 
 
 async def test_a_line_that_refuses_says_why_and_nothing_waits(hub) -> None:

@@ -39,6 +39,11 @@ async def test_counters_per_line_and_site(site_api: SiteApi) -> None:
     # A line's relay age is its freshest stream's: north's events 2 s ago (trucks 40 s).
     assert 2 <= north["relay_age_s"] < south["relay_age_s"] - 9
     assert south["relay_age_s"] >= 12
+    # The HMI and metrics share one count up to max_age_s old; the API counts afresh.
+    store = site_api.site.store
+    shared = await store.counters(max_age_s=60)
+    assert await store.counters(max_age_s=60) is shared
+    assert await store.counters() is not shared
 
 
 async def test_trucks_and_lines(site_api: SiteApi) -> None:
