@@ -10,12 +10,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from plc_configs.schema import LineConfig
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -202,9 +204,17 @@ def parse_line_config(
     A config may start from another one: ``extends: demo-line.yaml`` (relative to
     ``base_dir``, the file's folder) merges this file's keys over that one's.
     """
+    return parse_config(LineConfig, text, source, base_dir)
+
+
+def parse_config(
+    model: type[M], text: str, source: str = "<config>", base_dir: Path | None = None
+) -> M:
+    """Validate YAML text as ``model`` (a line's or a site's config); raise
+    :class:`LineConfigError` listing every problem by file, line and key."""
     data, layers = _layers(text, source, base_dir)
     try:
-        return LineConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         problems = []
         for e in err.errors():

@@ -42,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     ):
         t = tsub.add_parser(name, help=helptext)
         t.add_argument("--config", help="line config YAML (default: the demo line)")
+        t.add_argument("--site", help="site config YAML: the site service's own tokens instead")
         t.add_argument("--data-dir", help="overrides line.data_dir")
         if name == "create":
             t.add_argument("--name", required=True, help="who uses it (e.g. tms-prod)")

@@ -81,6 +81,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     ):
         u = usub.add_parser(name, help=helptext)
         u.add_argument("--config", help="line config YAML (default: the demo line)")
+        u.add_argument("--site", help="site config YAML: the site service's own users instead")
         u.add_argument("--data-dir", help="overrides line.data_dir")
         if name == "add":
             u.add_argument("--name", required=True, help="login name (e.g. ann)")

@@ -14,6 +14,8 @@
     lanesort plan --instance FILE.json [--out FILE.json] [--time-limit S]
                                         a sort plan for chutes, doors, trucks and routes,
                                         with its figures (the optimiser)
+    lanesort site --config SITE.yaml    the site service: manifests and route plans to the
+                                        lines, the site API, HMI page and metrics
     lanesort user add --name N --role supervisor|viewer [--password-stdin] [--config FILE]
                                         an HMI user (password asked twice); also user list,
                                         user remove|passwd|disable|enable NAME,
@@ -295,15 +297,48 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """Run the site service until Ctrl-C or SIGTERM (exit 0)."""
+    from controller.cli.site import load_site, run_site
+    from controller.site.service import Site
+
+    stop = StopSignal()
+    with stop.handled():
+        config = load_site(Path(args.config))
+        _setup_logging(args.verbose)
+        data_dir = Path(args.data_dir) if args.data_dir else None
+        site = Site.from_config(config, data_dir=data_dir)
+
+        def announce(text: str) -> None:
+            print(text, flush=True)
+
+        _run_loop(stop.stops(run_site(site, announce, args.site_web)))
+    if stop.received is not None:
+        log.info("stopped by %s", stop.name)
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
-    """API tokens of the line's data directory."""
+    """API tokens of the line's data directory (or the site's, with ``--site``)."""
+    if getattr(args, "site", None):
+        from controller.cli.site import load_site
+        from controller.site.service.site import site_tokens
+
+        data_dir = Path(args.data_dir) if args.data_dir else None
+        return token_cli.cmd_token(args, site_tokens(load_site(Path(args.site)), data_dir))
     config, _ = _load(Path(args.config) if args.config else demo_config_path())
     path = tokens_path(_data_dir(config, args.data_dir), config.api.tokens_path)
     return token_cli.cmd_token(args, TokenStore(path))
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """HMI users of the line's data directory."""
+    """HMI users of the line's data directory (or the site's, with ``--site``)."""
+    if getattr(args, "site", None):
+        from controller.cli.site import load_site
+        from controller.site.service.site import site_users
+
+        data_dir = Path(args.data_dir) if args.data_dir else None
+        return user_cli.cmd_user(args, site_users(load_site(Path(args.site)), data_dir))
     config, _ = _load(Path(args.config) if args.config else demo_config_path())
     path = users_path(_data_dir(config, args.data_dir), config.hmi.users_path)
     return user_cli.cmd_user(args, UserStore(path, max_attempts=config.hmi.login_attempts))
@@ -384,16 +419,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="take the device's settings from this line config")
     p.add_argument("--device", help="the device's name in --config")
     p.set_defaults(func=cmd_probe)
+    p = sub.add_parser("site", help="run the site service over the hub's lines")
+    p.add_argument("--config", required=True, help="site config YAML (SITE.yaml)")
+    p.add_argument("--data-dir", help="overrides site.data_dir")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_site)
     token_cli.add_parser(sub).set_defaults(func=cmd_token)
     user_cli.add_parser(sub).set_defaults(func=cmd_user)
     plan_cli.add_parser(sub).set_defaults(func=plan_cli.cmd_plan)
     return parser
 
 
-def main(argv: list[str] | None = None, web: Sequence[WebExtension] = ()) -> int:
-    """Run ``lanesort``; ``web`` extensions (the HMI) are mounted on the API's app."""
+def main(
+    argv: list[str] | None = None,
+    web: Sequence[WebExtension] = (),
+    site_web: Sequence[Any] = (),
+) -> int:
+    """Run ``lanesort``; ``web`` extensions (the HMI) are mounted on the API's app,
+    ``site_web`` ones (the site HMI) on the site service's."""
     args = build_parser().parse_args(argv)
     args.web = web
+    args.site_web = site_web
     try:
         return int(args.func(args) or 0)
     except ControllerError as err:
