@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from nicegui import ui
 
+from controller.api.hardening import session_cookie_options
 from controller.errors import ControllerError, LoginRefused
 from controller.site.service import Site, SiteStoreUnavailable
 from hmi.context import browser_id
@@ -195,6 +196,9 @@ def mount_site_hmi(fastapi_app: FastAPI, site: Site) -> str | None:
         title=f"LaneSort site {site.config.site.name}",
         dark=True,
         storage_secret=secrets.token_urlsafe(32),
+        session_middleware_kwargs=session_cookie_options(
+            site.config.auth.session_max_h * 3600, site.https
+        ),
         binding_refresh_interval=None,
         show_welcome_message=False,
     )

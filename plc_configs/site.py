@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from plc_configs.base import Strict
+from plc_configs.integration import TlsSection
 from plc_configs.loader import ConfigProblem, LineConfigError, parse_config
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -79,6 +80,11 @@ class HttpSection(Strict):
 
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0: the network)")
     port: int = Field(8090, ge=0, le=65535, description="TCP port (0: any free port)")
+    tls: TlsSection | None = Field(
+        None,
+        description="serve HTTPS (a certificate and key, or self_signed: made on first start "
+        "in site.data_dir/tls for commissioning, its fingerprint logged); unset: HTTP",
+    )
 
 
 class AuthSection(Strict):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.auth import TokenStore, tokens_path
+from controller.auth import TokenStore, UserStore, in_data_dir, tokens_path
 from controller.cli.ports import free_port, on_free_ports
 from drivers.mqtt.broker import MosquittoBroker
 from drivers.postgres.server import PostgresServer
@@ -40,7 +40,7 @@ TERMINAL = ("sorted", "rejected", "lost")
 #: A belt fast enough for 36,000 parcels/h a line (at 2.5 m/s parcels would touch), and
 #: parcels that fit the pitch (as in the crash-restart system test).
 FAST_BELT = {
-    "  belt_speed_mps: 2.5": "  belt_speed_mps: 10",
+    "  belt_speed_mps: 2.5": "  belt_speed_mps: 8",
     "  parcel_length_mm: [200, 600]": "  parcel_length_mm: [200, 400]",
 }
 
@@ -128,6 +128,8 @@ class SiteDemo:
         self.site_port = free_port()
         self.site_proc: asyncio.subprocess.Process | None = None
         self.lines: list[DemoLine] = []
+        self.site_password = ""
+        self.site_token = ""
 
     def _prepare_lines(self) -> None:
         base = self.options.line_config.read_text()
@@ -154,14 +156,15 @@ class SiteDemo:
         site_config.write_text(
             site_config_text(self.lines, self.pg, self.site_port, self.data / "site")
         )
+        self._site_logins(self.data / "site")
         self.site_proc = await self._spawn(
-            [sys.executable, "-m", "controller.cli", "site", "--config", str(site_config)],
+            [sys.executable, "-m", "hmi.cli", "site", "--config", str(site_config)],
             self.data / "site.log",
         )
         o = self.options
         for k, line in enumerate(self.lines, 1):
             report = line.data_dir / "report.json"
-            args = [sys.executable, "-m", "controller.cli", "demo", "--config",
+            args = [sys.executable, "-m", "hmi.cli", "demo", "--config",
                     str(line.config_path), "--data-dir", str(line.data_dir), "--plain",
                     "--seed", str(o.seed + k), "--report", str(report)]  # fmt: skip
             if o.parcels is not None:
@@ -188,6 +191,19 @@ class SiteDemo:
             },
         }  # fmt: skip
 
+    def _site_logins(self, site_dir: Path) -> None:
+        """A supervisor for the site's HMI and a viewer token for its API, made for the run."""
+        site_dir.mkdir(parents=True, exist_ok=True)
+        users = UserStore(in_data_dir(site_dir, "users.sqlite"))
+        self.site_password = secrets.token_urlsafe(9)
+        if "supervisor" in {u.name for u in users.list()}:
+            users.set_password("supervisor", self.site_password)
+        else:
+            users.add("supervisor", "supervisor", self.site_password)
+        self.site_token = TokenStore(in_data_dir(site_dir, "tokens.sqlite")).create(
+            "site-demo-viewer", "viewer"
+        )
+
     async def _spawn(self, args: list[str], log: Path) -> asyncio.subprocess.Process:
         with log.open("wb") as out:
             return await asyncio.create_subprocess_exec(
@@ -200,11 +216,13 @@ class SiteDemo:
             f"PostgreSQL (site store): {self.pg.url} (password in ${PG_PASSWORD_ENV})",
             f"MQTT broker: {self.broker.url} (user line, password in ${MQTT_PASSWORD_ENV}); "
             f"events on lanesort/v1/{SITE_NAME}/+/events/#, Sparkplug on spBv1.0/{SITE_NAME}/#",
-            f"site service: http://127.0.0.1:{self.site_port}/hmi "
-            f"(API /api/v1, metrics /metrics; log {self.data / 'site.log'})",
+            f"site service: http://127.0.0.1:{self.site_port}/hmi (login supervisor / "
+            f"{self.site_password}); API /api/v1 (Authorization: Bearer {self.site_token}), "
+            f"metrics /metrics; log {self.data / 'site.log'}",
         ]
         rows += [
-            f"{line.name}: API {line.api_url}/docs, HMI {line.api_url}/hmi (data {line.data_dir})"
+            f"{line.name}: API {line.api_url}/docs, HMI {line.api_url}/hmi "
+            f"(its logins in {line.data_dir / 'demo.log'})"
             for line in self.lines
         ]
         return rows

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from controller.api.hardening import add_hardening_headers
+from controller.api.tls import prepare_tls
 from controller.cli.serve import bind, serve
 from controller.errors import ConfigError
 from controller.site.service import Site, create_site_app
@@ -40,11 +42,19 @@ async def run_site(
 ) -> None:
     """Serve ``site`` until cancelled (the port is bound first, so a taken one fails at once)."""
     http = site.config.http
+    tls = await asyncio.to_thread(prepare_tls, http.tls, site.data_dir, http.host, "http.tls")
     sock = bind(http.host, http.port, "http")
     host, port = sock.getsockname()[:2]
-    site.url = f"http://{host}:{port}"
+    site.url = f"{'https' if tls else 'http'}://{host}:{port}"
+    site.https = tls is not None
     app = create_site_app(site)
+    add_hardening_headers(app, https=site.https)
     announce(f"site {site.config.site.name}: API on {site.url}/docs, metrics on {site.url}/metrics")
+    if tls is not None:
+        announce(
+            f"HTTPS certificate {tls.certificate}{' (self-signed, made now)' if tls.made else ''}"
+            f": SHA-256 fingerprint {tls.fingerprint}"
+        )
     for mount in web:
         text = mount(app, site)
         if text:
@@ -53,5 +63,5 @@ async def run_site(
         token = "token set" if site.distributor.token(name) else "NO TOKEN"
         announce(f"line {name}: API {line.api_url} ({token}), HMI {line.hmi_url or '-'}")
     async with asyncio.TaskGroup() as group:
-        group.create_task(serve(app, sock), name="site-http")
+        group.create_task(serve(app, sock, tls=tls), name="site-http")
         group.create_task(site.run(), name="site")

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS parcel_events(
     PRIMARY KEY(line, sequence));
 CREATE UNIQUE INDEX IF NOT EXISTS parcel_events_one_terminal
     ON parcel_events(line, session, uid) WHERE kind = 'terminal';
+CREATE INDEX IF NOT EXISTS parcel_events_by_parcel ON parcel_events(line, session, uid);
 CREATE TABLE IF NOT EXISTS parcels(
     line TEXT NOT NULL, session INTEGER NOT NULL, uid BIGINT NOT NULL,
     tracking_id BIGINT NOT NULL, barcode TEXT, route TEXT, state TEXT NOT NULL,

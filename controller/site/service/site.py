@@ -41,6 +41,10 @@ class Site:
     assigner: RouteAssigner = field(init=False)
     url: str | None = None
     """Where the site is served (``http://host:port``), once it is."""
+    https: bool = False
+    """Served over HTTPS (the session cookie is then Secure)."""
+    data_dir: Path = Path("site-data")
+    """The site's files: tokens, users, the self-signed TLS pair."""
 
     def __post_init__(self) -> None:
         self.assigner = RouteAssigner(self.config.routes)
@@ -67,6 +71,7 @@ class Site:
             watcher=LineWatcher(config.lines, tokens, config.hmi.poll_s),
             tokens=site_tokens(config, data_dir),
             users=site_users(config, data_dir),
+            data_dir=data_dir or Path(config.site.data_dir),
         )
 
     async def run(self) -> None:
