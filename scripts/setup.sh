@@ -49,6 +49,11 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   apt_install postgresql
 fi
 
+# iproute2 (ip netns, veth): the site fault tests cut a line's link in a network namespace.
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then
+  apt_install iproute2
+fi
+
 # Debian's Chromium for the HMI's browser tests (Playwright drives it; it never downloads one).
 if [ "${LANESORT_NO_BROWSER:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium fonts-dejavu-core
