@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout
-from drivers.mqtt.connect import describe, read_password, tls_context
+from drivers.mqtt.connect import describe, fail_before_connack, read_password, tls_context
 from drivers.mqtt.dispatch import Handler, TopicDispatcher
 from drivers.mqtt.topics import check_filter, check_topic, topic_matches
 from plc_configs.mqtt import MqttSection
@@ -355,7 +355,7 @@ class MqttLink:
     def _new_client(self) -> aiomqtt.Client:
         s = self.section
         will = self.will() if callable(self.will) else self.will
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username,
@@ -366,6 +366,8 @@ class MqttLink:
             timeout=s.connect_timeout_s,
             tls_context=self._tls(),
         )
+        fail_before_connack(client)
+        return client
 
     def _route(self, message: aiomqtt.Message) -> None:
         topic = message.topic.value
