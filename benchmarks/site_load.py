@@ -4,8 +4,9 @@ Runs ``lanesort demo --site 1`` (the line alone, with its site link) and then
 ``lanesort demo --site N``, and prints for each run:
 
 - each line's answer p99 (controller side), and the N-line run's against the line alone;
-- the relay lag p50/p99 (journal event time → the row in PostgreSQL; ``relayed`` is taken
-  when the relay builds the batch, a few ms before its commit);
+- the relay lag p50/p99 (journal event time → the row in PostgreSQL; ``relayed`` is
+  PostgreSQL's clock at the row's insert, inside its batch's transaction, just before
+  the commit);
 - the MQTT event lag p50/p99 (the event's ``time`` → received by a subscriber here);
 - PostgreSQL rows written per second over the run, and each relayed stream's rows;
 - CPU seconds of each kind of process (line demos with their simulators, PostgreSQL,

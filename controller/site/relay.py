@@ -1,15 +1,14 @@
 """The site relay: the line's journal copied to the site's PostgreSQL store, in the background.
 
 :class:`SiteRelay` runs in a thread of its own, with its own read-only SQLite connection
-to the journal and its own psycopg connection to the site, so nothing of it runs on the
-control loop. Each cycle reads, per stream (:data:`~controller.site.streams.STREAM_DEFS`),
-at most ``batch_rows`` rows after the position the site holds for ``(line, stream)`` in
-``relay_positions``, and in ONE PostgreSQL transaction inserts them
-(``ON CONFLICT DO NOTHING``, in pipelined ``executemany`` batches), moves ``parcels``
-forward from the events, notes the line in ``site_lines`` and sets the positions. The
-positions commit with the rows, so a relay killed at any point (mid-transaction, or after
-the commit but before it noted anything) resumes from what the site holds: nothing is
-lost and nothing is duplicated.
+to the journal (:mod:`.relay_journal`) and its own psycopg connection to the site
+(:mod:`.relay_store`), so nothing of it runs on the control loop. Each cycle reads, per
+stream (:data:`~controller.site.streams.STREAM_DEFS`), at most ``batch_rows`` rows after
+the position the site holds for ``(line, stream)`` in ``relay_positions``, and writes
+them in ONE PostgreSQL transaction with the positions. The positions commit with the
+rows, so a relay killed at any point (mid-transaction, or after the commit but before it
+noted anything) resumes from what the site holds: nothing is lost and nothing is
+duplicated. Its counters are in :mod:`.relay_stats`.
 
 Wake-ups: the journal's writer calls :meth:`SiteRelay.wake` after each committed batch
 (once per batch, never a ``NOTIFY`` per parcel); without one the relay looks every
@@ -19,6 +18,12 @@ Site down (refused, restarted, killed mid-transaction, a login refused): the rel
 logs it once, raises the ``site-store`` alarm (through ``alarms``, on the event loop, as
 the webhook deliverer does), waits (doubling up to ``reconnect_max_s``), reconnects and
 re-reads its positions; the alarm clears when a cycle commits again.
+
+A journal behind the site: when the site holds a higher position for a stream than the
+journal's highest row id (the journal file was replaced, or restored from an older copy,
+under the same line name), the rows up to the site's position would be skipped without a
+word. The relay logs a warning and raises the ``site-relay-journal`` alarm naming the
+streams, positions and journal (cleared once the journal is past them again), and goes on.
 """
 
 from __future__ import annotations
@@ -29,56 +34,35 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from controller.alarms.board import AlarmBoard
-from controller.histogram import Histogram, percentiles
-from controller.site.schema import SCHEMA, SCHEMA_VERSION
-from controller.site.streams import STREAM_DEFS, UPSERT_PARCEL, Stream, fold_parcels
+from controller.site.relay_journal import JournalReader
+from controller.site.relay_stats import LAG_BUCKETS_S, RelayCounters, RelayStats
+from controller.site.relay_store import LineIdentity, connect, write_batch
+from controller.site.streams import STREAM_DEFS, Row
+
+__all__ = ["ALARM_JOURNAL_BEHIND", "ALARM_SITE_STORE", "LAG_BUCKETS_S", "RelayStats", "SiteRelay"]
 
 log = logging.getLogger(__name__)
 
 #: Alarm key while the site store cannot be reached.
 ALARM_SITE_STORE = "site-store"
-
-#: Relay lag buckets in seconds (journal event time to the row's commit in PostgreSQL).
-LAG_BUCKETS_S = (
-    0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
-)  # fmt: skip
+#: Alarm key while the site holds positions beyond the journal's last rows.
+ALARM_JOURNAL_BEHIND = "site-relay-journal"
 
 _HEARTBEAT_S = 5.0
 _RECONNECT_MIN_S = 0.25
 _SQLITE_PAUSE_S = 1.0
-_SCHEMA_LOCK = 0x4C414E45  # pg_advisory_xact_lock key: one schema creator at a time
+_EVENT_TIME = next(s.time_column for s in STREAM_DEFS if s.name == "events")
 
 StateCallback = Callable[[bool, str | None], None]
 """Called in the relay's thread with ``(True, None)`` when the site store is reachable
 again, ``(False, error)`` when it is lost."""
-
-
-@dataclass(frozen=True)
-class RelayStats:
-    """A snapshot of the relay (see :meth:`SiteRelay.stats`)."""
-
-    connected: bool
-    rows: dict[str, int]
-    """Rows relayed per stream by this process (committed, including ones already there)."""
-    backlog: dict[str, int]
-    """Journal rows not yet in the site store, per stream, at the last look."""
-    batches: int
-    lag_p50_s: float | None
-    lag_p99_s: float | None
-    """Over the last 10,000 events: journal event time to their commit in PostgreSQL."""
-    last_error: str | None
-    last_commit: float | None
-    """Wall-clock time (epoch s) of the last committed batch."""
-    lag_histogram: list[tuple[float, int]] = field(default_factory=list)
 
 
 class SiteRelay:
@@ -122,27 +106,27 @@ class SiteRelay:
         self.clock = clock
         self.on_state = on_state
         self._password = password
+        self._identity = LineIdentity(line, site, hmi_url, api_url)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
         self._pg: psycopg.Connection[Any] | None = None
-        self._sqlite: sqlite3.Connection | None = None
+        self._journal = JournalReader(self.journal_path, line, batch_rows)
         self._positions: dict[str, int] = {}
-        self._rows = dict.fromkeys((s.name for s in STREAM_DEFS), 0)
-        self._backlog = dict.fromkeys((s.name for s in STREAM_DEFS), 0)
-        self._batches = 0
-        self._lags: deque[float] = deque(maxlen=10_000)
-        self._histogram = Histogram(LAG_BUCKETS_S)
+        self._counters = RelayCounters([s.name for s in STREAM_DEFS])
         self._connected = False
         self._down_since: float | None = None
         self._logged: str | None = None
-        self.last_error: str | None = None
-        self._last_commit: float | None = None
+        self._behind: str | None = None
         self._last_beat = 0.0
 
     # -- public ----------------------------------------------------------------------------
+
+    @property
+    def last_error(self) -> str | None:
+        """The last error of the site store or the journal."""
+        return self._counters.last_error
 
     def wake(self) -> None:
         """New rows were committed to the journal: look now (any thread; never blocks)."""
@@ -177,19 +161,7 @@ class SiteRelay:
 
     def stats(self) -> RelayStats:
         """The counters now (no database access)."""
-        with self._lock:
-            p50, p99 = percentiles(list(self._lags), (50, 99))
-            return RelayStats(
-                connected=self._connected,
-                rows=dict(self._rows),
-                backlog=dict(self._backlog),
-                batches=self._batches,
-                lag_p50_s=p50,
-                lag_p99_s=p99,
-                last_error=self.last_error,
-                last_commit=self._last_commit,
-                lag_histogram=self._histogram.cumulative(),
-            )
+        return self._counters.snapshot()
 
     # -- the thread ------------------------------------------------------------------------
 
@@ -199,7 +171,10 @@ class SiteRelay:
             while not self._stop.is_set():
                 try:
                     if self._pg is None:
-                        self._connect()
+                        self._pg, self._positions = connect(
+                            self.conninfo, self._password, self.line, self.connect_timeout_s
+                        )
+                        self._last_beat = 0.0
                     self._wake.clear()
                     full = self._cycle()
                     self._up()
@@ -208,178 +183,89 @@ class SiteRelay:
                         self._wake.wait(self.interval_s)
                 except psycopg.Error as err:
                     self._close_pg()
-                    self._down(_describe(err, self.conninfo))
+                    self._down(_describe(err))
                     with contextlib.suppress(sqlite3.Error):
-                        self._measure_backlog()
+                        if self._positions:  # the backlog while the site is away
+                            self._counters.set_backlog(self._journal.tops(), self._positions)
                     self._stop.wait(delay)
                     delay = min(delay * 2, self.reconnect_max_s)
                 except sqlite3.Error as err:
-                    self._close_sqlite()
-                    self.last_error = f"journal {self.journal_path}: {err}"
-                    log.error("site relay: %s", self.last_error)
+                    self._journal.close()
+                    error = f"journal {self.journal_path}: {err}"
+                    self._counters.set_error(error)
+                    log.error("site relay: %s", error)
                     self._stop.wait(_SQLITE_PAUSE_S)
         finally:
             self._close_pg()
-            self._close_sqlite()
-            with self._lock:
-                self._connected = False
-
-    def _connect(self) -> None:
-        """Connect, create the schema if missing, and read this line's positions."""
-        conn = psycopg.connect(
-            self.conninfo,
-            password=self._password,
-            autocommit=True,
-            connect_timeout=max(1, round(self.connect_timeout_s)),
-            application_name=f"lanesort-relay-{self.line}"[:63],
-            keepalives=1,
-            keepalives_idle=5,
-            keepalives_interval=2,
-            keepalives_count=3,
-            tcp_user_timeout=int(self.connect_timeout_s * 2000),
-        )
-        try:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute(SCHEMA)
-                conn.execute(
-                    "INSERT INTO site_schema(version) SELECT %s"
-                    " WHERE NOT EXISTS (SELECT 1 FROM site_schema)",
-                    (SCHEMA_VERSION,),
-                )
-            rows = conn.execute(
-                "SELECT stream, position FROM relay_positions WHERE line = %s", (self.line,)
-            ).fetchall()
-        except BaseException:
-            conn.close()
-            raise
-        self._positions = {s.name: 0 for s in STREAM_DEFS} | {s: int(p) for s, p in rows}
-        self._pg = conn
-        self._last_beat = 0.0
-
-    def _journal(self) -> sqlite3.Connection:
-        if self._sqlite is None:
-            if not self.journal_path.exists():
-                raise sqlite3.OperationalError(f"{self.journal_path} does not exist (yet)")
-            conn = sqlite3.connect(
-                f"file:{self.journal_path}?mode=ro", uri=True, timeout=10, isolation_level=None
-            )
-            conn.execute("PRAGMA busy_timeout=10000")
-            self._sqlite = conn
-        return self._sqlite
-
-    def _read(self) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, int]]:
-        """Each stream's next batch and the journal's highest row id per stream, from one
-        snapshot of the journal."""
-        db = self._journal()
-        batches: dict[str, list[tuple[Any, ...]]] = {}
-        tops: dict[str, int] = {}
-        db.execute("BEGIN")
-        try:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            for stream in STREAM_DEFS:
-                if stream.table not in tables:
-                    batches[stream.name], tops[stream.name] = [], 0
-                    continue
-                after = self._positions[stream.name]
-                batches[stream.name] = db.execute(
-                    stream.select, (after, self.batch_rows)
-                ).fetchall()
-                (tops[stream.name],) = db.execute(
-                    f"SELECT coalesce(max(rowid), 0) FROM {stream.table}"
-                ).fetchone()
-        finally:
-            db.execute("COMMIT")
-        return batches, tops
-
-    def _measure_backlog(self) -> None:
-        """The backlog while the site is away (positions as last known)."""
-        if not self._positions:
-            return
-        db = self._journal()
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        with self._lock:
-            for stream in STREAM_DEFS:
-                if stream.table in tables:
-                    (top,) = db.execute(
-                        f"SELECT coalesce(max(rowid), 0) FROM {stream.table}"
-                    ).fetchone()
-                    self._backlog[stream.name] = max(0, top - self._positions[stream.name])
+            self._journal.close()
+            self._counters.set_state(False)
 
     def _cycle(self) -> bool:
         """Relay one batch of every stream; True when a stream's batch was full."""
-        batches, tops = self._read()
-        moved = {name: rows for name, rows in batches.items() if rows}
+        batch = self._journal.read(self._positions)
+        self._check_behind(batch.tops)
+        moved = {name: rows for name, rows in batch.rows.items() if rows}
         now = time.time()
-        if moved or now - self._last_beat >= _HEARTBEAT_S:
-            self._commit(moved, now)
-        with self._lock:
-            for stream in STREAM_DEFS:
-                self._backlog[stream.name] = max(
-                    0, tops[stream.name] - self._positions[stream.name]
-                )
+        if moved or batch.wall_states or now - self._last_beat >= _HEARTBEAT_S:
+            self._commit(moved, batch.wall_states, now)
+        self._counters.set_backlog(batch.tops, self._positions)
         return any(len(rows) >= self.batch_rows for rows in moved.values())
 
-    def _commit(self, moved: dict[str, list[tuple[Any, ...]]], relayed: float) -> None:
-        """One transaction: the rows, the parcels, the line, the positions."""
+    def _commit(self, moved: dict[str, list[Row]], wall_states: list[Row], now: float) -> None:
+        """Write the batch in one transaction; count it once the commit returned."""
         pg = self._pg
         assert pg is not None
-        positions = dict(self._positions)
-        streams = {s.name: s for s in STREAM_DEFS}
-        with pg.transaction(), pg.cursor() as cur:
-            for name, rows in moved.items():
-                stream: Stream = streams[name]
-                cur.executemany(
-                    stream.insert, [stream.convert(self.line, r, relayed) for r in rows]
-                )
-                if name == "events":
-                    cur.executemany(UPSERT_PARCEL, fold_parcels(self.line, rows))
-                positions[name] = int(rows[-1][0])
-            cur.execute(
-                "INSERT INTO site_lines(line, site, hmi_url, api_url, first_seen, last_seen)"
-                " VALUES(%s, %s, %s, %s, %s, %s) ON CONFLICT(line) DO UPDATE SET"
-                " site = excluded.site, hmi_url = coalesce(excluded.hmi_url, site_lines.hmi_url),"
-                " api_url = coalesce(excluded.api_url, site_lines.api_url),"
-                " last_seen = excluded.last_seen",
-                (self.line, self.site, self.hmi_url, self.api_url, relayed, relayed),
-            )
-            if moved:
-                cur.executemany(
-                    "INSERT INTO relay_positions(line, stream, position, rows, updated)"
-                    " VALUES(%s, %s, %s, %s, %s) ON CONFLICT(line, stream) DO UPDATE SET"
-                    " position = excluded.position,"
-                    " rows = relay_positions.rows + excluded.rows, updated = excluded.updated",
-                    [
-                        (self.line, name, positions[name], len(rows), relayed)
-                        for name, rows in moved.items()
-                    ],
-                )
-            self._before_commit(pg)
-        committed = time.time()
-        self._positions = positions
+        self._positions = write_batch(
+            pg, self._identity, moved, wall_states, self._positions, now, self._before_commit
+        )
+        committed = time.time()  # the lag ends when the commit has returned
         self._last_beat = committed
         events = moved.get("events", ())
-        with self._lock:
-            self._batches += 1
-            self._last_commit = committed
-            for name, rows in moved.items():
-                self._rows[name] += len(rows)
-            index = streams["events"].time_column
-            for r in events:
-                lag = max(0.0, committed - float(r[index]))
-                self._lags.append(lag)
-                self._histogram.observe(lag)
+        self._counters.committed(
+            committed,
+            {name: len(rows) for name, rows in moved.items()},
+            (float(r[_EVENT_TIME]) for r in events),
+        )
 
     def _before_commit(self, conn: psycopg.Connection[Any]) -> None:
         """Called inside the transaction just before it commits (a seam for fault tests)."""
+
+    def _check_behind(self, tops: dict[str, int]) -> None:
+        """Warn (log and alarm) while the site holds positions beyond the journal's rows."""
+        ahead = {
+            name: (self._positions.get(name, 0), top)
+            for name, top in tops.items()
+            if self._positions.get(name, 0) > top
+        }
+        warning = None
+        if ahead:
+            streams = ", ".join(
+                f"{name} at {position} (journal ends at {top})"
+                for name, (position, top) in ahead.items()
+            )
+            warning = (
+                f"the site store holds positions beyond the journal {self.journal_path} for "
+                f"line {self.line}: {streams}; was the journal replaced under the same line "
+                "name? Its rows up to those positions are not relayed (give the new journal "
+                "a new line name, or remove the line's rows and relay_positions at the site)"
+            )
+        if warning == self._behind:
+            return
+        self._behind = warning
+        self._counters.set_behind(warning)
+        if warning is not None:
+            log.warning("site relay %s: %s", self.line, warning)
+        else:
+            log.info("site relay %s: the journal is past the site's positions again", self.line)
+        self._post_alarm(ALARM_JOURNAL_BEHIND, warning)
 
     # -- state -----------------------------------------------------------------------------
 
     def _up(self) -> None:
         if self._connected:
             return
-        with self._lock:
-            self._connected = True
+        self._connected = True
+        self._counters.set_state(True)
         if self._down_since is not None:
             log.info(
                 "site relay %s: the site store is reachable again (%s); resumed at %s",
@@ -392,9 +278,8 @@ class SiteRelay:
         self._notify(True, None)
 
     def _down(self, error: str) -> None:
-        with self._lock:
-            self._connected = False
-            self.last_error = error
+        self._connected = False
+        self._counters.set_state(False, error)
         if error != self._logged:
             log.warning("site relay %s: %s; retrying (the line sorts on)", self.line, error)
             self._logged = error
@@ -408,21 +293,25 @@ class SiteRelay:
                 self.on_state(up, error)
             except Exception:
                 log.exception("site relay: the state callback failed")
+        self._post_alarm(
+            ALARM_SITE_STORE,
+            None
+            if up
+            else f"site store {self.conninfo} unreachable: {error}; the journal is kept "
+            "and relayed when it is back",
+        )
+
+    def _post_alarm(self, key: str, text: str | None) -> None:
+        """Raise (``text``) or clear (None) an alarm on the loop :meth:`run` runs on."""
         alarms, loop = self.alarms, self._loop
         if alarms is None or loop is None:
             return
 
         def apply() -> None:
-            if up:
-                alarms.clear(ALARM_SITE_STORE, self.clock())
+            if text is None:
+                alarms.clear(key, self.clock())
             else:
-                alarms.raise_(
-                    ALARM_SITE_STORE,
-                    f"site store {self.conninfo} unreachable: {error}; the journal is kept "
-                    "and relayed when it is back",
-                    self.clock(),
-                    device="site",
-                )
+                alarms.raise_(key, text, self.clock(), device="site")
 
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(apply)
@@ -433,14 +322,8 @@ class SiteRelay:
             with contextlib.suppress(Exception):
                 conn.close()
 
-    def _close_sqlite(self) -> None:
-        conn, self._sqlite = self._sqlite, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
 
-
-def _describe(err: psycopg.Error, conninfo: str) -> str:
+def _describe(err: psycopg.Error) -> str:
     """A one-line reason for ``err`` (psycopg's messages span lines)."""
     text = " ".join(str(err).split()) or type(err).__name__
     return f"{type(err).__name__}: {text}"[:400]

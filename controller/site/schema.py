@@ -15,13 +15,20 @@ same transaction (an event only moves a parcel forward: a row keeps the highest
 Streams (name → table): ``events`` → ``parcel_events`` (+ ``parcels``),
 ``containers`` → ``containers`` (chute close-outs), ``wall_containers`` → ``containers``
 (put-wall containers, ``kind = 'wall'``), ``container_moves`` → ``container_moves``,
-``trucks`` → ``trucks`` (a truck's loading summary). Times are epoch seconds (double).
+``trucks`` → ``trucks`` (a truck's loading summary), ``wall_events`` → ``wall_events``
+(every put-wall and loading record, append-only; those that change a container also
+rewrite its ``containers`` row, whose ``detail`` then holds the container's current
+``state``, ``loaded`` time, ``position`` and ``door``, and ``detail.wall_sequence`` the
+wall event it follows). Times are epoch seconds (double).
+
+Tables and columns are only ever added (``CREATE … IF NOT EXISTS``), never renamed, so a
+newer relay and an older site service share a database.
 """
 
 from __future__ import annotations
 
 #: Every relayed stream, in the order a relay sends them.
-STREAMS = ("events", "containers", "wall_containers", "container_moves", "trucks")
+STREAMS = ("events", "containers", "wall_containers", "container_moves", "trucks", "wall_events")
 
 SCHEMA_VERSION = 1
 
@@ -68,4 +75,11 @@ CREATE TABLE IF NOT EXISTS trucks(
     time DOUBLE PRECISION NOT NULL, summary JSONB NOT NULL,
     PRIMARY KEY(line, sequence));
 CREATE INDEX IF NOT EXISTS trucks_by_truck ON trucks(truck);
+CREATE TABLE IF NOT EXISTS wall_events(
+    line TEXT NOT NULL, sequence BIGINT NOT NULL, time DOUBLE PRECISION NOT NULL,
+    wall TEXT NOT NULL, kind TEXT NOT NULL, parcel_id TEXT, cubby TEXT, container_id TEXT,
+    reason TEXT, grp TEXT, actor TEXT,
+    PRIMARY KEY(line, sequence));
+CREATE INDEX IF NOT EXISTS wall_events_by_container ON wall_events(container_id);
+CREATE INDEX IF NOT EXISTS wall_events_by_parcel ON wall_events(parcel_id);
 """

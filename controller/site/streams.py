@@ -6,6 +6,17 @@ one writer, so a reader never sees a row while a lower one is still uncommitted)
 the PostgreSQL ``INSERT … ON CONFLICT DO NOTHING`` of :mod:`controller.site.schema`
 that takes them. :func:`fold_parcels` derives the ``parcels`` rows from a batch of
 events. Rows are plain tuples, converted by :meth:`Stream.convert`.
+
+Put-wall containers change in place in the journal (``wall_containers.state`` closed →
+ok/held → released → loaded, with the loaded time, position and door), so their stream
+only ever carries a container's first version. The append-only ``wall_events`` stream
+says when one changed (:data:`CONTAINER_CHANGES`): for each container a batch of wall
+events names, the relay reads the container's current row from the same journal snapshot
+(:func:`wall_state_select`) and rewrites the site's row with it (:data:`UPSERT_WALL_STATE`;
+``detail.wall_sequence`` is the wall event that caused it, and a row only moves forward).
+
+``parcel_events.relayed`` is PostgreSQL's ``clock_timestamp()`` at the insert, inside
+the batch's transaction (a few microseconds before its commit).
 """
 
 from __future__ import annotations
@@ -30,8 +41,8 @@ class Stream:
     """SQLite: the rows after ``?`` (a row id), in order, at most ``?``; row id first."""
     insert: str
     """PostgreSQL: insert one converted row, ``ON CONFLICT DO NOTHING``."""
-    convert: Callable[[str, Row, float], Row]
-    """``(line, journal row, relayed time) -> PostgreSQL row``."""
+    convert: Callable[[str, Row], Row]
+    """``(line, journal row) -> PostgreSQL row``."""
     time_column: int
     """The index in the journal row of its wall-clock time (epoch s)."""
 
@@ -49,15 +60,15 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-def _event(line: str, r: Row, relayed: float) -> Row:
+def _event(line: str, r: Row) -> Row:
     (id_, session, time_, uid, tracking_id, kind, state, barcode, route, chute, reason) = r[:11]
     return (
         line, id_, session, uid, tracking_id, time_, kind, state, barcode, route, chute,
-        reason, r[11], relayed,
+        reason, r[11],
     )  # fmt: skip
 
 
-def _container(line: str, r: Row, relayed: float) -> Row:
+def _container(line: str, r: Row) -> Row:
     rowid, cid, session, chute, route, opened, closed, parcels, closed_by, reason = r
     detail = {"session": session, "opened": opened, "closed_by": closed_by}
     return (line, "containers", rowid, cid, "chute", chute, route, None, closed, parcels,
@@ -70,7 +81,9 @@ _WALL_COLUMNS = (
 )
 
 
-def _wall_container(line: str, r: Row, relayed: float) -> Row:
+def _wall_container(line: str, r: Row, wall_sequence: int | None = None) -> Row:
+    """A ``wall_containers`` row (:data:`_WALL_COLUMNS`) as a site ``containers`` row;
+    ``wall_sequence``: the wall event whose change it carries (a state update)."""
     (rowid, cid, wall, cubby, truck, route, stops, parcels, closed, reason) = r[:10]
     (state, expected_kg, measured_kg, weigh_reason, position, loaded, door) = r[10:]
     parcel_ids = _json(parcels)
@@ -80,15 +93,13 @@ def _wall_container(line: str, r: Row, relayed: float) -> Row:
         "state": state, "expected_kg": expected_kg, "measured_kg": measured_kg,
         "weigh_reason": weigh_reason, "position": position, "loaded": loaded, "door": door,
     }  # fmt: skip
+    if wall_sequence is not None:
+        detail["wall_sequence"] = wall_sequence
     return (line, "wall_containers", rowid, cid, "wall", None, route, truck, closed, count,
             reason, _dumps(detail))  # fmt: skip
 
 
-def _move(line: str, r: Row, relayed: float) -> Row:
-    return (line, *r)
-
-
-def _truck(line: str, r: Row, relayed: float) -> Row:
+def _with_line(line: str, r: Row) -> Row:
     return (line, *r)
 
 
@@ -106,7 +117,8 @@ STREAM_DEFS: tuple[Stream, ...] = (
         " detail FROM events WHERE id > ? ORDER BY id LIMIT ?",
         "INSERT INTO parcel_events(line, sequence, session, uid, tracking_id, time, kind, state,"
         " barcode, route, chute, reason, detail, relayed)"
-        " VALUES(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
+        " VALUES(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb,"
+        " extract(epoch FROM clock_timestamp())::double precision)"
         " ON CONFLICT DO NOTHING",
         _event,
         2,
@@ -135,7 +147,7 @@ STREAM_DEFS: tuple[Stream, ...] = (
         " WHERE id > ? ORDER BY id LIMIT ?",
         "INSERT INTO container_moves(line, sequence, time, container_id, kind, place, detail)"
         " VALUES(%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        _move,
+        _with_line,
         1,
     ),
     Stream(
@@ -145,10 +157,59 @@ STREAM_DEFS: tuple[Stream, ...] = (
         " ORDER BY rowid LIMIT ?",
         "INSERT INTO trucks(line, sequence, truck, time, summary)"
         " VALUES(%s, %s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
-        _truck,
+        _with_line,
         2,
     ),
+    Stream(
+        "wall_events",
+        "wall_events",
+        "SELECT id, time, wall, kind, parcel_id, cubby, container_id, reason, grp, actor"
+        " FROM wall_events WHERE id > ? ORDER BY id LIMIT ?",
+        "INSERT INTO wall_events(line, sequence, time, wall, kind, parcel_id, cubby,"
+        " container_id, reason, grp, actor)"
+        " VALUES(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        _with_line,
+        1,
+    ),
 )
+
+#: Wall event kinds that change their container's ``wall_containers`` row
+#: (controller/putwall/closeout.py, controller/loading/service.py: the rows with
+#: ``container=`` or ``container_state=``).
+CONTAINER_CHANGES = frozenset(
+    {"container_closed", "weighed_ok", "weight_mismatch", "released", "container_loaded"}
+)
+
+UPSERT_WALL_STATE = """
+INSERT INTO containers AS c(line, stream, sequence, container_id, kind, chute, route, truck,
+                            closed, parcels, reason, detail)
+VALUES(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
+ON CONFLICT(line, stream, sequence) DO UPDATE SET
+    truck = excluded.truck, reason = excluded.reason, parcels = excluded.parcels,
+    detail = excluded.detail
+WHERE coalesce((c.detail->>'wall_sequence')::bigint, 0)
+      <= (excluded.detail->>'wall_sequence')::bigint
+"""
+
+
+def changed_containers(wall_events: Sequence[Row]) -> dict[str, int]:
+    """Container id → the last wall event (id) of the batch that changed it."""
+    changed: dict[str, int] = {}
+    for r in wall_events:
+        if r[3] in CONTAINER_CHANGES and r[6]:
+            changed[r[6]] = int(r[0])
+    return changed
+
+
+def wall_state_select(count: int) -> str:
+    """SQLite: the current ``wall_containers`` rows of ``count`` container ids."""
+    return f"SELECT {_WALL_COLUMNS} FROM wall_containers WHERE id IN ({', '.join('?' * count)})"
+
+
+def wall_states(line: str, rows: Sequence[Row], changed: dict[str, int]) -> list[Row]:
+    """The :data:`UPSERT_WALL_STATE` rows of the current journal rows of changed containers."""
+    return [_wall_container(line, r, changed[r[1]]) for r in rows if r[1] in changed]
+
 
 UPSERT_PARCEL = """
 INSERT INTO parcels AS p(line, session, uid, tracking_id, barcode, route, state, chute, reason,

@@ -59,6 +59,23 @@ async def test_batches_land_once_and_parcels_are_derived(tmp_path, postgres_data
         ("L1", "hub", "http://l1:8080")
     ]
 
+    # relayed: PostgreSQL's clock at each row's insert, inside its batch's transaction
+    relayed = [
+        r[0]
+        for r in site_rows(
+            postgres_database,
+            "SELECT relayed FROM parcel_events WHERE line = 'L1' ORDER BY sequence",
+        )
+    ]
+    assert relayed == sorted(relayed)
+    assert len(set(relayed)) > stats.batches  # a time per row, not one per batch
+    [(batch_started,)] = site_rows(
+        postgres_database,
+        "SELECT updated FROM relay_positions WHERE line = 'L1' AND stream = 'events'",
+    )
+    assert stats.last_commit is not None
+    assert batch_started <= relayed[-1] <= stats.last_commit
+
     # parcels: the journal's own latest state, measurements as numbers
     mine = journal_rows(
         journal.path,
