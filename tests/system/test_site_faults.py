@@ -25,6 +25,7 @@ parcel has exactly one terminal state.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import sqlite3
 import subprocess
@@ -49,7 +50,7 @@ from tests.system.scada import HOST_ID, Scada
 
 pytestmark = pytest.mark.system
 
-PARCELS = 400
+PARCELS = 500
 RATE = 36_000
 SITE = "hub"
 LINES = ("line-1", "line-2")
@@ -114,6 +115,10 @@ def _journal(line: Line) -> dict[str, Any]:
                     "SELECT session, uid, state FROM parcels"
                 )
             ),
+            "outbox_top": conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0],
+            "events_cursor": conn.execute(
+                "SELECT last_id FROM site_event_cursor WHERE name = 'mqtt'"
+            ).fetchone()[0],
             "open": conn.execute(
                 "SELECT count(*) FROM parcels WHERE state NOT IN ('sorted', 'rejected', 'lost')"
             ).fetchone()[0],
@@ -147,19 +152,32 @@ def _caught_up(pg: PostgresServer, lines: dict[str, Line]) -> bool:
 
 
 class Hub:
-    """Everything the test started, closed in reverse order even after a failure."""
+    """The lines, and each fault's window: every line's terminal count at its start and end."""
 
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.stack = contextlib.ExitStack()
+    def __init__(self, lines: dict[str, Line]):
+        self.lines = lines
         self.windows: dict[str, dict[str, tuple[int, int]]] = {}
+        self.born: dict[str, dict[str, int]] = {}
 
-    def counts(self, lines: dict[str, Line]) -> dict[str, int]:
-        return {name: line.terminal_count() for name, line in lines.items()}
+    def counts(self) -> dict[str, int]:
+        """Each line's terminal count in its journal now."""
+        return {name: line.terminal_count() for name, line in self.lines.items()}
 
-    def window(self, name: str, lines: dict[str, Line], before: dict[str, int]) -> None:
-        after = self.counts(lines)
-        self.windows[name] = {n: (before[n], after[n]) for n in lines}
+    def begin(self, fault: str, births: dict[str, int]) -> None:
+        """A fault starts now (``births``: each node's NBIRTH count before it)."""
+        self.born[fault] = births
+        self.windows[fault] = {n: (c, c) for n, c in self.counts().items()}
+
+    def end(self, fault: str) -> None:
+        """The fault is still on: the counts now close its window."""
+        self.windows[fault] = {n: (self.windows[fault][n][0], c) for n, c in self.counts().items()}
+
+
+def _relayed(pg: PostgresServer, start: dict[str, int]) -> bool:
+    with contextlib.suppress(psycopg.Error):
+        now = _store(pg)["events"]
+        return all(now.get(name, 0) > start.get(name, 0) for name in LINES)
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +246,8 @@ def hub(tmp_path_factory):
         for line in lines.values():
             line.start_sim()
         wait_until(site_up, 30, "the site service's API")
-        result = _play(Hub(tmp), lines, spaces, pg, broker, scada)
+        hub = Hub(lines)
+        _play(hub, lines, spaces, pg, broker, scada)
         for line in lines.values():
             line.wait_sim_drained(120)
         with contextlib.suppress(AssertionError):  # the tests below name what is open
@@ -243,12 +262,33 @@ def hub(tmp_path_factory):
         counters = httpx.get(
             f"{site_url}/api/v1/counters", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
+        store = _store(pg)
+        for line in lines.values():  # SIGTERM: NDEATH, the events cursor saved
+            assert line.controller is not None
+            line.controller.stop()
+        with contextlib.suppress(AssertionError):  # the Sparkplug test names a node left on
+            scada.wait(
+                lambda: (
+                    not any(n.online for n in rules.violations(list(scada.seen)).nodes.values())
+                ),
+                10,
+                "every node's last NDEATH",
+            )
+        seen = list(scada.seen)
+        journal = {name: _journal(line) for name, line in lines.items()}
+        report = rules.violations(seen)
+        (tmp / "summary.json").write_text(
+            json.dumps(
+                {"windows": hub.windows, "nodes": {n: vars(h) for n, h in report.nodes.items()}},
+                indent=1,
+            )
+        )
         return {
-            "windows": result.windows,
-            "journal": {name: _journal(line) for name, line in lines.items()},
-            "store": _store(pg),
+            "windows": hub.windows,
+            "journal": journal,
+            "store": store,
             "counters": counters,
-            "seen": list(scada.seen),
+            "seen": seen,
             "truth": truth,
             "logs": {name: (tmp / name / "controller.log").read_text() for name in LINES},
         }
@@ -261,12 +301,17 @@ def _play(
     pg: PostgresServer,
     broker: MosquittoBroker,
     scada: Scada,
-) -> Hub:
-    """The faults, each when a line's journal reached a terminal count."""
-    one, two = lines["line-1"], lines["line-2"]
+) -> None:
+    """The faults, one after the other, each once both lines sort (journal counts grew)."""
+    two = lines["line-2"]
 
-    def reach(line: Line, n: int) -> None:
-        wait_until(lambda: line.terminal_count() >= n, 90, f"{n} terminal states on a line")
+    def sorting(grown: int = 10) -> None:
+        start = hub.counts()
+        wait_until(
+            lambda: all(n >= start[k] + grown for k, n in hub.counts().items()),
+            60,
+            f"{grown} more terminal states on every line",
+        )
 
     def births() -> dict[str, int]:
         return {name: scada.count("NBIRTH", name) for name in LINES}
@@ -276,52 +321,57 @@ def _play(
             lambda: all(births()[n] > before[n] for n in names), 30, f"new births of {names}"
         )
 
+    def relayed_again() -> None:
+        start = _store(pg)["events"]
+        wait_until(
+            lambda: _relayed(pg, start), 30, "every relay committing again after the restart"
+        )
+
     scada.wait(lambda: all(births()[n] >= 1 for n in LINES), 30, "the first births")
+    sorting(30)
     # (a) line 1 cut off from the site for 5 s
-    reach(one, 40)
-    before, born = hub.counts(lines), births()
+    hub.begin("cut", births())
     spaces["line-1"].cut()
     time.sleep(5)
-    hub.window("cut", lines, before)
+    hub.end("cut")
     spaces["line-1"].mend()
-    born_again(born, ("line-1",))
+    born_again(hub.born["cut"], ("line-1",))
+    sorting()
     # (b) line 2's controller killed and started again
-    reach(two, 100)
     born = births()
     two.controller.kill()
     time.sleep(1)
-    killed_at = two.terminal_count()
     two.start_controller()
     born_again(born, ("line-2",))
-    reach(two, killed_at + 10)  # sorting again (the API answers before the PLC link is up)
-    # (c) the broker restarted
-    reach(one, 170)
-    before, born = hub.counts(lines), births()
+    sorting()  # the API answers before the PLC link is up: wait until line 2 sorts again
+    # (c) the broker stopped for 2 s
+    hub.begin("broker", births())
     broker.stop()
     time.sleep(2)
-    hub.window("broker", lines, before)
+    hub.end("broker")
     broker.start()
-    born_again(born)
-    # (d) PostgreSQL restarted, then killed and started
-    reach(one, 220)
-    before = hub.counts(lines)
+    born_again(hub.born["broker"])
+    sorting()
+    # (d) PostgreSQL stopped for 2 s; once the relays commit again, killed and started
+    hub.begin("postgres", births())
     pg.stop()
     time.sleep(2)
-    hub.window("postgres", lines, before)
+    hub.end("postgres")
     pg.start()
-    time.sleep(1)
+    relayed_again()
     pg.kill()
     time.sleep(1)
     pg.start()
+    sorting()
     # (e) the primary host offline, then online
-    reach(one, 280)
-    born = births()
     deaths = {name: scada.count("NDEATH", name) for name in LINES}
+    hub.begin("host", births())
     scada.set_online(False)
     scada.wait(lambda: all(scada.count("NDEATH", n) > deaths[n] for n in LINES), 15, "every NDEATH")
+    time.sleep(1)
+    hub.end("host")
     scada.set_online(True)
-    born_again(born)
-    return hub
+    born_again(hub.born["host"])
 
 
 def test_the_site_store_has_each_terminal_state_of_each_line_once(hub):
@@ -363,12 +413,14 @@ def test_the_sparkplug_rules_hold_and_each_fault_ended_a_session(hub):
     # offline; line 2: first, after its controller's restart, broker, host.
     assert report.nodes["line-1"].births >= 4
     assert report.nodes["line-2"].births >= 4
+    # each stopped at the end: its own NDEATH ended its last session
+    assert [n for n, node in report.nodes.items() if node.online] == []
 
 
 def test_each_line_sorted_on_through_every_site_side_fault(hub):
     windows = hub["windows"]
     assert windows["cut"]["line-1"][1] > windows["cut"]["line-1"][0]
-    for fault in ("broker", "postgres"):
+    for fault in ("broker", "postgres", "host"):
         for name in LINES:
             before, after = windows[fault][name]
             assert after > before, (fault, name, before, after)
@@ -381,6 +433,15 @@ def test_every_physical_parcel_has_exactly_one_terminal_state(hub):
         assert len(physical) == PARCELS
         assert set(terminal) == physical, name
         assert {tid: n for tid, n in terminal.items() if n != 1} == {}, name
+
+
+def test_every_outbox_event_was_published_to_the_site_broker(hub):
+    """The MQTT events publisher's cursor (moved only past acknowledged rows) reached the
+    end of the outbox after every broker fault."""
+    for name in LINES:
+        journal = hub["journal"][name]
+        assert journal["outbox_top"] > 0
+        assert journal["events_cursor"] == journal["outbox_top"], name
 
 
 def test_the_line_restarted_after_its_kill(hub):
