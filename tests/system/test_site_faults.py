@@ -247,6 +247,7 @@ def hub(tmp_path_factory):
             line.start_sim()
         wait_until(site_up, 30, "the site service's API")
         hub = Hub(lines)
+        stack.callback(_summary, tmp / "summary.json", hub, scada)  # also after a failure
         _play(hub, lines, spaces, pg, broker, scada)
         for line in lines.values():
             line.wait_sim_drained(120)
@@ -276,13 +277,6 @@ def hub(tmp_path_factory):
             )
         seen = list(scada.seen)
         journal = {name: _journal(line) for name, line in lines.items()}
-        report = rules.violations(seen)
-        (tmp / "summary.json").write_text(
-            json.dumps(
-                {"windows": hub.windows, "nodes": {n: vars(h) for n, h in report.nodes.items()}},
-                indent=1,
-            )
-        )
         return {
             "windows": hub.windows,
             "journal": journal,
@@ -292,6 +286,16 @@ def hub(tmp_path_factory):
             "truth": truth,
             "logs": {name: (tmp / name / "controller.log").read_text() for name in LINES},
         }
+
+
+def _summary(path: Path, hub: Hub, scada: Scada) -> None:
+    """The fault windows and what the host saw of each node, for a look after a run."""
+    seen = list(scada.seen)
+    nodes = {n: vars(h) for n, h in rules.violations(seen).nodes.items()}
+    for name, node in nodes.items():
+        mine = [s for s in seen if s.sparkplug is not None and s.sparkplug.edge_node == name]
+        node["last_seen"] = time.strftime("%H:%M:%S", time.localtime(mine[-1].at)) if mine else None
+    path.write_text(json.dumps({"windows": hub.windows, "nodes": nodes}, indent=1))
 
 
 def _play(
