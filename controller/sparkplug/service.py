@@ -94,16 +94,23 @@ class SparkplugService:
         }
 
     async def run(self) -> None:
-        """Run the edge node and read the line until cancelled (then NDEATH, DISCONNECT)."""
+        """Run the edge node and read the line until cancelled (then NDEATH, DISCONNECT).
+
+        The node is closed before its tasks are cancelled: cancelling its link first would
+        disconnect (the broker then drops the will) before the NDEATH could go out."""
+        node = asyncio.create_task(self.node.run(), name="sparkplug-node")
+        poll = asyncio.create_task(self._poll(), name="sparkplug-poll")
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.node.run(), name="sparkplug-node")
-                group.create_task(self._poll(), name="sparkplug-poll")
-        except asyncio.CancelledError:
+            done, _ = await asyncio.wait({node, poll}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # an error of either ends the service with it
+        finally:
+            poll.cancel()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(3):
                     await self.node.close()
-            raise
+            node.cancel()
+            await asyncio.gather(node, poll, return_exceptions=True)
 
     async def _poll(self) -> None:
         while True:

@@ -2,8 +2,9 @@
 
 :class:`PostgresServer` makes a cluster with ``initdb`` (Debian ``postgresql``; its
 binaries live in ``/usr/lib/postgresql/<major>/bin``), then runs ``postgres`` on
-``127.0.0.1:port`` with its Unix socket in the cluster's directory. TCP clients log in
-with a password (``scram-sha-256``); the password is given to ``initdb`` in a file that
+``host:port`` (default ``127.0.0.1``) with its Unix socket in the cluster's directory. TCP
+clients on loopback or on a subnet of ``host`` (``samenet``) log in with a password
+(``scram-sha-256``); the password is given to ``initdb`` in a file that
 only the server's user can read, never on a command line. One database (``database``)
 belongs to the user.
 
@@ -171,6 +172,10 @@ class PostgresServer:
         if done.returncode != 0:
             output = (done.stdout + done.stderr).decode(errors="replace").strip()
             raise PostgresServerError(self.name, self.url, f"initdb failed:\n{output}")
+        # initdb lets TCP logins in from loopback only: a server on another address (a
+        # site bridge) also takes password logins from the subnets that address is on.
+        with (self._dir / "data" / "pg_hba.conf").open("a") as hba:
+            hba.write("host all all samenet scram-sha-256\n")
 
     def start(self) -> None:
         """Make the cluster (first time), start the server and wait until it accepts logins,

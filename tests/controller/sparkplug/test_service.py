@@ -102,3 +102,31 @@ async def test_births_changes_and_writes_only_from_the_online_command_host(mqtt_
         (host_id, "sparkplug", "sparkplug.write", False),
     ]
     assert "is not the online primary host" in audit[0]["detail"]
+
+
+async def test_a_stopped_service_ends_its_session_with_ndeath(mqtt_broker, tmp_path):
+    """Cancelled (the line stopping), the service publishes NDEATH with its birth's bdSeq
+    before it disconnects: the DISCONNECT makes the broker drop the will, so without it a
+    host would see the node online forever
+    (tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath)."""
+    group, host_id = f"g{time.monotonic_ns()}", f"scada{time.monotonic_ns()}"
+    spb = {"mqtt": {"url": mqtt_broker.url}, "group_id": group, "primary_host": host_id}
+    line = LineController(line_config(sparkplug=spb), tmp_path)
+    await line.journal.open()
+    service = SparkplugService(line, line.config.sparkplug)
+    host = TestHost(mqtt_broker.port, host_id, None, None)
+    try:
+        async with host.connected():
+            await host.state(True, now_ms())
+            task = asyncio.create_task(service.run())
+            await host.until(lambda s: len(host.of("NBIRTH")) == 1)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await host.until(lambda s: len(host.of("NDEATH")) == 1)
+            [birth], [death] = host.of("NBIRTH"), host.of("NDEATH")
+            bdseq = [m.value for m in death.decoded().metrics if m.name == "bdSeq"]
+            assert bdseq == [m.value for m in birth.decoded().metrics if m.name == "bdSeq"]
+            assert not service.node.link.connected
+    finally:
+        await line.journal.close()

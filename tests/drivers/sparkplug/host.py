@@ -56,6 +56,10 @@ class TestHost:
         self.host_id = host_id
         self.seen: list[Seen] = []
         self._changed = asyncio.Event()
+        self.born_at = now_ms()
+        """The timestamp of its will (STATE offline): its first STATE online carries the same
+        (the specification: a host's death certificate has its birth's timestamp), so edge
+        nodes take the will when it comes."""
         self._client = aiomqtt.Client(
             address,
             port,
@@ -64,7 +68,7 @@ class TestHost:
             password=password,
             protocol=aiomqtt.ProtocolVersion.V5,
             will=aiomqtt.Will(
-                state_topic(host_id), HostState(False, now_ms()).to_json(), qos=1, retain=True
+                state_topic(host_id), HostState(False, self.born_at).to_json(), qos=1, retain=True
             ),
         )
         self._reader: asyncio.Task[None] | None = None
