@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiomqtt
+from paho.mqtt.client import time_func as paho_time
 
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout
 from drivers.mqtt.connect import describe, fail_before_connack, read_password, tls_context
@@ -326,14 +327,60 @@ class MqttLink:
             finally:
                 _ON_CONNECT.reset(token)
             self._set_state(True, None)
-            async for message in client.messages:
-                self._route(message)
+            silence: list[aiomqtt.MqttError] = []
+            watchdog = asyncio.create_task(
+                self._watch_liveness(client, silence), name=f"{self.name}-mqtt-liveness"
+            )
+            try:
+                async for message in client.messages:
+                    self._route(message)
+            except aiomqtt.MqttError:
+                if silence:
+                    raise silence[0] from None
+                raise
+            finally:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
         finally:
             self._client = None
             self._up.clear()
             if self._closing != "abort":
                 with contextlib.suppress(aiomqtt.MqttError):  # sends DISCONNECT if still up
                     await client.__aexit__(None, None, None)
+
+    async def _watch_liveness(
+        self, client: aiomqtt.Client, silence: list[aiomqtt.MqttError]
+    ) -> None:
+        """The link's own keepalive watch, beside aiomqtt's.
+
+        paho checks the keepalive (PINGREQ, then closes the socket when no packet came back)
+        only when aiomqtt's "misc" task calls ``loop_misc``; seen once in a fault test, a
+        link cut by a pulled cable then stayed "up" with nothing arriving for 30 s. Here
+        ``loop_misc`` is called too, and a connection with no packet from the broker for
+        twice the keepalive (a PINGRESP at least comes within one) is shut down and the
+        session ended (the iteration sees ``_disconnected``, as aiomqtt's own write errors
+        end it), whatever state aiomqtt's tasks are in."""
+        paho = client._client
+        keepalive = self.section.keepalive_s
+        limit = 2 * keepalive + 1
+        while True:
+            await asyncio.sleep(min(1.0, keepalive / 2))
+            paho.loop_misc()
+            silent = paho_time() - paho._last_bytes_received
+            if silent > limit:
+                silence.append(
+                    aiomqtt.MqttError(
+                        f"nothing from the broker for {silent:.1f} s (keepalive {keepalive} s)"
+                    )
+                )
+                sock = paho.socket()
+                if isinstance(sock, socket.socket):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                if not client._disconnected.done():  # ends the message iteration
+                    client._disconnected.set_exception(silence[0])
+                return
 
     async def _enter(self, client: aiomqtt.Client) -> None:
         """Connect; cancelled meanwhile, let the connect (a thread) finish, then disconnect,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 
@@ -301,3 +303,31 @@ async def test_a_will_factory_is_asked_per_connect_and_reconnect_sends_disconnec
         await link.abort()  # the broker publishes will 1, the one of this connection
         await task
         assert [m[1] for m in await seen.wait(1)] == [b"1"]
+
+
+async def test_a_silent_broker_is_noticed_even_when_aiomqtts_keepalive_task_is_gone(
+    private_mqtt_broker: MosquittoBroker,
+):
+    """A broker that stops answering (SIGSTOP: the TCP connection stays up, as with a pulled
+    cable) is noticed within about twice the keepalive by the link's own watch, also when
+    aiomqtt's task that runs paho's keepalive checks has stopped (seen once in a fault test:
+    a link stayed "up" for 30 s after its cable was pulled)."""
+    link = MqttLink("silent", section(private_mqtt_broker.url, keepalive_s=1), client_id="quiet")
+    downs: list[tuple[float, str]] = []
+    link.add_listener(lambda up, err: None if up else downs.append((time.monotonic(), str(err))))
+    async with running(link):
+        client = link._client
+        assert client is not None
+        client._misc_task.cancel()  # aiomqtt's loop_misc task: paho's keepalive checks stop
+        frozen = time.monotonic()
+        os.kill(private_mqtt_broker.pid, signal.SIGSTOP)
+        try:
+            async with asyncio.timeout(6):
+                while not downs:  # noqa: ASYNC110 (a test's poll)
+                    await asyncio.sleep(0.05)
+        finally:
+            os.kill(private_mqtt_broker.pid, signal.SIGCONT)
+        noticed_s = downs[0][0] - frozen
+        assert noticed_s < 2 * 1 + 1 + 1.5  # twice the keepalive, +1 s, +the watch's period
+        assert "silent" in downs[0][1]
+        await link.wait_connected(5)  # and back once the broker answers again
