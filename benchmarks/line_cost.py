@@ -34,7 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
+"""The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
 CONFIG = ROOT / "plc_configs" / "demo-line.yaml"
 TICKS = os.sysconf("SC_CLK_TCK")
 STATUS = re.compile(
@@ -179,9 +180,7 @@ def idle(idle_s: float, work: Path) -> dict[str, float]:
             return True
         return False
 
-    proc, _ = run_demo(
-        demo_command(data_dir, 1, 1, IDLE_SEED, report), on_sample, idle_s + 120
-    )
+    run_demo(demo_command(data_dir, 1, 1, IDLE_SEED, report), on_sample, idle_s + 120)
     start, end = marks.get("settled"), marks.get("end")
     if start is None or end is None:
         raise SystemExit(f"the idle run did not reach EXECUTE long enough; see {data_dir}")
