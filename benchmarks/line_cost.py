@@ -27,6 +27,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -91,10 +92,27 @@ class Sample:
     terminal: int
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_on_free_ports(work: Path) -> Path:
+    """The demo line's config with its simulators on free ports (the machine is shared:
+    another demo may hold the fixed ones)."""
+    text = re.sub(r"127\.0\.0\.1:150\d\d", lambda _: f"127.0.0.1:{free_port()}", CONFIG.read_text())
+    path = work / "demo-line.yaml"
+    path.write_text(text)
+    return path
+
+
 def demo_command(data_dir: Path, parcels: int, rate: float, seed: int, report: Path) -> list[str]:
     """The demo command line."""
+    config = config_on_free_ports(data_dir.parent)
     return [
-        sys.executable, "-m", "controller.cli", "demo", "--config", str(CONFIG),
+        sys.executable, "-m", "controller.cli", "demo", "--config", str(config),
         "--parcels", str(parcels), "--rate", str(rate), "--seed", str(seed),
         "--report", str(report), "--data-dir", str(data_dir), "--plain",
     ]  # fmt: skip

@@ -180,7 +180,7 @@ class PlcLink(DeviceSupervisor):
             fast_s,
             topology.read_budget_ms() / 1000,
             topology.scan_window_ms() / 1000,
-            self.parts.config.decision.deadline_ms / 1000,
+            (topology.answer_window_ms() - self.parts.config.decision.deadline_ms) / 1000,
         )
 
     def _waiting_for_tunnel(self, parcel: Parcel) -> bool:

@@ -12,9 +12,11 @@ pending ones, and slow otherwise.
 
 The slow interval is at most an eighth of the scan window (a scan seen one slow interval
 late still leaves most of the window to the readers: what they return is bound only
-within it, counted from the read before the scan was seen), an eighth of the decision
-deadline (a request the windows did not foresee, e.g. after the belt stopped and
-restarted, is still answered in time) and :data:`IDLE_INTERVAL_S`.
+within it, counted from the read before the scan was seen), an eighth of the slack
+between the answer window and the decision deadline (a request the windows did not
+foresee, e.g. after the belt stopped and restarted, is seen one slow interval late at
+most, and still answered long before the decision point even when the controller then
+waits the whole deadline for the readers) and :data:`IDLE_INTERVAL_S`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bisect import insort
 IDLE_INTERVAL_S = 0.02
 """The slow pace at most: 50 reads a second."""
 SHARE = 8
-"""The slow interval is at most this fraction of the scan window and of the deadline."""
+"""The slow interval is at most this share of the scan window and of the slack."""
 MARGIN_FRACTION = 0.02
 """The window opens this much of the read budget early (belt speed tolerance)."""
 
@@ -38,11 +40,13 @@ class PollPace:
         fast_s: float,
         read_budget_s: float,
         scan_window_s: float,
-        deadline_s: float,
+        slack_s: float,
         idle_s: float = IDLE_INTERVAL_S,
     ):
+        """``slack_s``: the answer window (request point to decision point) less the
+        decision deadline."""
         self.fast_s = fast_s
-        self.slow_s = max(fast_s, min(idle_s, scan_window_s / SHARE, deadline_s / SHARE))
+        self.slow_s = max(fast_s, min(idle_s, scan_window_s / SHARE, slack_s / SHARE))
         self.read_budget_s = read_budget_s
         self._margin_s = max(fast_s, read_budget_s * MARGIN_FRACTION)
         self._windows: list[tuple[float, float, int]] = []

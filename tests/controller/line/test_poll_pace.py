@@ -11,11 +11,11 @@ from controller.line.poll_pace import PollPace
 FAST = 0.0005
 BUDGET = 0.8  # scan point -> request point: 2 m at 2.5 m/s
 WINDOW = 0.2  # 500 mm of scan field at 2.5 m/s
-DEADLINE = 0.2
+SLACK = 0.35  # 400 ms from request to decision point, less a 50 ms decision deadline
 
 
 def pace() -> PollPace:
-    return PollPace(FAST, BUDGET, WINDOW, DEADLINE)
+    return PollPace(FAST, BUDGET, WINDOW, SLACK)
 
 
 def test_an_idle_line_reads_at_the_slow_pace():
@@ -25,8 +25,8 @@ def test_an_idle_line_reads_at_the_slow_pace():
     assert p.wait(10.0) == pytest.approx(0.02)
 
 
-def test_the_slow_pace_is_a_small_share_of_a_short_scan_window_and_deadline():
-    # the 150,000/h demo belt: 13.2 ms of scan window, 13.2 ms of deadline
+def test_the_slow_pace_is_a_small_share_of_a_short_scan_window_and_slack():
+    # the 150,000/h demo belt: 13.2 ms of scan window, 26.4 - 13.2 ms of slack
     p = PollPace(FAST, 0.0527, 0.0132, 0.0132)
     assert p.slow_s == pytest.approx(0.0132 / 8)
     assert PollPace(FAST, 1, 1, 0.002).slow_s == FAST  # never below the fast pace
@@ -63,7 +63,7 @@ def test_a_request_that_does_not_come_in_its_window_falls_back_to_the_slow_pace(
     p.on_scan(7, entered_after=10.0, seen_at=10.001)
     p.on_cycle(False, 0, None)
     assert p.wait(10.8) == FAST
-    # the belt stopped: past the window's end the slow pace (an eighth of the deadline at
+    # the belt stopped: past the window's end the slow pace (an eighth of the slack at
     # most) still finds the request long before the decision point
     assert p.wait(10.9) == pytest.approx(0.02)
     assert p.windows == 0
