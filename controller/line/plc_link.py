@@ -142,9 +142,10 @@ class PlcLink(DeviceSupervisor):
                     now,
                     device=self.driver.name,
                 )
-            self.tunnel.on_scans(poll, entered_after, now)
-            for scan in poll.scans:
-                pace.on_scan(scan.tracking_id, entered_after, now)
+            if poll.scans:
+                self.tunnel.on_scans(poll, entered_after, now)
+                for scan in poll.scans:
+                    pace.on_scan(scan.tracking_id, entered_after, now)
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
@@ -317,6 +318,11 @@ class PlcLink(DeviceSupervisor):
 
     def _on_status(self, status: PlcStatus, now: float) -> None:
         previous = self.status
+        if status is previous:  # the driver saw the same status registers: only time moved
+            self._check_heartbeat_stuck(status, now)
+            if self._auto_start:
+                self._auto_start_step(status.packml_state)
+            return
         self.status = status
         self.chute_fill.on_full(status.chute_full)
         if previous is None or previous.packml_state != status.packml_state:
@@ -328,19 +334,8 @@ class PlcLink(DeviceSupervisor):
             if not self.heartbeat_ok:
                 self.heartbeat_ok = True
                 self.alarms.clear(f"heartbeat:{self.driver.name}", now)
-        elif (
-            self.heartbeat_ok
-            and now - self._hb_changed_at > self.device.heartbeat_timeout_ms / 1000
-        ):
-            self.heartbeat_ok = False
-            self.alarms.raise_(
-                f"heartbeat:{self.driver.name}",
-                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
-                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
-                now,
-                device=self.driver.name,
-                severity=Severity.CRITICAL,
-            )
+        else:
+            self._check_heartbeat_stuck(status, now)
         if status.fault_word != self._faults:
             for fault, (text, severity) in _FAULT_TEXT.items():
                 key = f"plc-fault:{self.driver.name}:{fault.name.lower()}"
@@ -357,6 +352,19 @@ class PlcLink(DeviceSupervisor):
             self._faults = status.fault_word
         if self._auto_start:
             self._auto_start_step(status.packml_state)
+
+    def _check_heartbeat_stuck(self, status: PlcStatus, now: float) -> None:
+        """The PLC's life counter has not changed: an alarm once it is stuck too long."""
+        if self.heartbeat_ok and now - self._hb_changed_at > self._hb_timeout_s:
+            self.heartbeat_ok = False
+            self.alarms.raise_(
+                f"heartbeat:{self.driver.name}",
+                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
+                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
+                now,
+                device=self.driver.name,
+                severity=Severity.CRITICAL,
+            )
 
     def _down(self, err: DriverError) -> None:
         super()._down(err)

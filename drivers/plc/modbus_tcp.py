@@ -9,6 +9,8 @@ single write requests. Values outside their range are reported as
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from operator import itemgetter
 
 from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
@@ -50,6 +52,15 @@ class ModbusTcpSorterPlc:
         self._command_seq = 0
         self._block_start, self._block_count = register_map.plc_block
         self._regs: list[int] = []
+        plc, w = register_map.plc, register_map.chute_words
+        status_registers = [
+            plc.heartbeat, plc.packml_state, plc.conveyor_running, plc.fault_word,
+            plc.pending_requests, *range(plc.chute_full, plc.chute_full + w),
+            *range(plc.chute_disabled, plc.chute_disabled + w),
+        ]  # fmt: skip
+        self._status_key = itemgetter(*(a - self._block_start for a in status_registers))
+        self._last_status: tuple[tuple[int, ...], PlcStatus] | None = None
+        """The status registers of the last read and their status, when it had no problem."""
 
     # -- connection ------------------------------------------------------------------------
 
@@ -65,6 +76,7 @@ class ModbusTcpSorterPlc:
         except OSError as err:
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err}") from err
         self._client = client
+        self._last_status = None
         host = self.map.host
         start, count = self.map.host_block
         regs = await self._read(start, count)
@@ -155,21 +167,13 @@ class ModbusTcpSorterPlc:
         def words(addr: int) -> list[int]:
             return regs[addr - start : addr - start + self.map.chute_words]
 
-        state = decode_state(at(plc.packml_state), problems, "packml_state", plc.packml_state)
-        running = at(plc.conveyor_running)
-        if running not in (0, 1):
-            problems.append(
-                RegisterProblem("conveyor_running", plc.conveyor_running, running, "0 or 1")
-            )
-        status = PlcStatus(
-            heartbeat=at(plc.heartbeat),
-            packml_state=state,
-            conveyor_running=running == 1,
-            fault_word=at(plc.fault_word),
-            pending_requests=at(plc.pending_requests),
-            chute_full=chute_bits_to_ids(words(plc.chute_full)),
-            chute_disabled=chute_bits_to_ids(words(plc.chute_disabled)),
-        )
+        key = self._status_key(regs)
+        last = self._last_status
+        if last is not None and last[0] == key:
+            status = last[1]  # the same object: the link skips what did not change
+        else:
+            status = self._decode_status(at, words, problems)
+            self._last_status = None if problems else (key, status)
 
         request = None
         seq = at(plc.request_seq)
@@ -198,6 +202,30 @@ class ModbusTcpSorterPlc:
             if c is not None:
                 confirms.append(c)
         return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems))
+
+    def _decode_status(
+        self,
+        at: Callable[[int], int],
+        words: Callable[[int], list[int]],
+        problems: list[RegisterProblem],
+    ) -> PlcStatus:
+        plc = self.map.plc
+        state = decode_state(at(plc.packml_state), problems, "packml_state", plc.packml_state)
+        running = at(plc.conveyor_running)
+        if running not in (0, 1):
+            problems.append(
+                RegisterProblem("conveyor_running", plc.conveyor_running, running, "0 or 1")
+            )
+        status = PlcStatus(
+            heartbeat=at(plc.heartbeat),
+            packml_state=state,
+            conveyor_running=running == 1,
+            fault_word=at(plc.fault_word),
+            pending_requests=at(plc.pending_requests),
+            chute_full=chute_bits_to_ids(words(plc.chute_full)),
+            chute_disabled=chute_bits_to_ids(words(plc.chute_disabled)),
+        )
+        return status
 
     def _entry(self, ring: RingLayout, index: int) -> list[int]:
         """The registers of ring entry ``index`` in the last read."""
