@@ -38,6 +38,11 @@ from plc_configs.integration import EVENT_TYPES
 
 log = logging.getLogger(__name__)
 
+COMMIT_WINDOW_S = 0.02
+"""Records queued this long after the first of a batch commit with it: at most about 50
+commits a second, whatever the rate. Barriers (the PLC's ring acknowledgements) wait
+for it: the rings hold 16 entries, hundreds of ms at any rate the belt carries."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions(
     id INTEGER PRIMARY KEY, started REAL NOT NULL, line TEXT NOT NULL, config TEXT);
@@ -260,11 +265,16 @@ class Journal:
         while not stop:
             if not pending:
                 pending.append(self._queue.get())
-            while len(pending) < 2000:
+            # group commit: what comes within COMMIT_WINDOW_S of the first record goes in
+            # the same transaction (a commit per PLC cycle cost more than the rows)
+            window_ends = time.monotonic() + COMMIT_WINDOW_S
+            while len(pending) < 2000 and pending[-1] is not _STOP:
+                wait = window_ends - time.monotonic()
                 try:
-                    pending.append(self._queue.get_nowait())
+                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
+                pending.append(item)
             if _STOP in pending:
                 stop = True
                 pending = [p for p in pending if p is not _STOP]
@@ -332,7 +342,9 @@ class Journal:
     def _write_event(self, conn: sqlite3.Connection, current: int, e: ParcelEvent) -> bool:
         session = current if e.session is None else e.session  # a resumed parcel: its own
         detail = json.dumps(e.detail, separators=(",", ":")) if e.detail else None
-        conn.execute("SAVEPOINT ev")
+        terminal = e.kind == "terminal"  # only a second terminal event can be refused
+        if terminal:
+            conn.execute("SAVEPOINT ev")
         try:
             conn.execute(
                 "INSERT INTO events(session, time, uid, tracking_id, kind, state, barcode, route,"
@@ -352,12 +364,15 @@ class Journal:
                 ),
             )
         except sqlite3.IntegrityError:
+            if not terminal:
+                raise
             conn.execute("ROLLBACK TO ev")
             conn.execute("RELEASE ev")
             self.duplicate_terminals += 1
             log.error("journal refused a second terminal event for parcel %s", e.uid)
             return False
-        conn.execute("RELEASE ev")
+        if terminal:
+            conn.execute("RELEASE ev")
         answer_ms = e.detail.get("answer_ms") if e.kind == "assigned" else None
         conn.execute(
             _UPSERT_PARCEL,

@@ -20,6 +20,7 @@ from controller.devices.links import Backoff
 from controller.devices.supervisor import DeviceSupervisor, raise_if_cancelling
 from controller.histogram import Histogram
 from controller.line.parts import LineParts
+from controller.line.poll_pace import PollPace
 from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
 from controller.parcels.decision import (
     Decision,
@@ -95,6 +96,11 @@ class PlcLink(DeviceSupervisor):
         self._faults = 0
         self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
         self.tunnel = TunnelBinding(parts, clock)
+        self.adaptive_poll = getattr(driver, "polled", False)
+        """Pace the reads (a polled driver); a subscribing one waits for changes itself."""
+        self.pace = self._new_pace()
+        self.reads = 0
+        """Cycles run (reads of the PLC area), for diagnostics and tests."""
 
     # -- public commands -------------------------------------------------------------------
 
@@ -114,7 +120,7 @@ class PlcLink(DeviceSupervisor):
         self._acks.clear()
         self._hb_value, self._hb_changed_at = None, now
         self._disabled_written = None
-        interval = self.device.poll_interval_ms / 1000
+        pace = self.pace = self._new_pace()
         tracker, journal = self.parts.tracker, self.parts.journal
         previous_poll: float | None = None  # nothing read yet in this session
         overflow_before = False
@@ -136,7 +142,10 @@ class PlcLink(DeviceSupervisor):
                     now,
                     device=self.driver.name,
                 )
-            self.tunnel.on_scans(poll, entered_after, now)
+            if poll.scans:
+                self.tunnel.on_scans(poll, entered_after, now)
+                for scan in poll.scans:
+                    pace.on_scan(scan.tracking_id, entered_after, now)
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
@@ -158,7 +167,22 @@ class PlcLink(DeviceSupervisor):
             await self._acknowledge()
             await self._housekeeping(now)
             raise_if_cancelling()
-            await asyncio.sleep(interval)
+            requested = poll.request.tracking_id if poll.request is not None else None
+            pace.on_cycle(requested is not None, poll.status.pending_requests, requested)
+            self.reads += 1
+            await asyncio.sleep(pace.wait(self.clock()))
+
+    def _new_pace(self) -> PollPace:
+        """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`)."""
+        topology, fast_s = self.parts.config.topology, self.device.poll_interval_ms / 1000
+        if not self.adaptive_poll:
+            return PollPace(fast_s, 0.0, 0.0, 0.0, idle_s=fast_s)
+        return PollPace(
+            fast_s,
+            topology.read_budget_ms() / 1000,
+            topology.scan_window_ms() / 1000,
+            (topology.answer_window_ms() - self.parts.config.decision.deadline_ms) / 1000,
+        )
 
     def _waiting_for_tunnel(self, parcel: Parcel) -> bool:
         return parcel.identification is None or (self.parts.measures and parcel.measurement is None)
@@ -294,6 +318,11 @@ class PlcLink(DeviceSupervisor):
 
     def _on_status(self, status: PlcStatus, now: float) -> None:
         previous = self.status
+        if status is previous:  # the driver saw the same status registers: only time moved
+            self._check_heartbeat_stuck(status, now)
+            if self._auto_start:
+                self._auto_start_step(status.packml_state)
+            return
         self.status = status
         self.chute_fill.on_full(status.chute_full)
         if previous is None or previous.packml_state != status.packml_state:
@@ -305,19 +334,8 @@ class PlcLink(DeviceSupervisor):
             if not self.heartbeat_ok:
                 self.heartbeat_ok = True
                 self.alarms.clear(f"heartbeat:{self.driver.name}", now)
-        elif (
-            self.heartbeat_ok
-            and now - self._hb_changed_at > self.device.heartbeat_timeout_ms / 1000
-        ):
-            self.heartbeat_ok = False
-            self.alarms.raise_(
-                f"heartbeat:{self.driver.name}",
-                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
-                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
-                now,
-                device=self.driver.name,
-                severity=Severity.CRITICAL,
-            )
+        else:
+            self._check_heartbeat_stuck(status, now)
         if status.fault_word != self._faults:
             for fault, (text, severity) in _FAULT_TEXT.items():
                 key = f"plc-fault:{self.driver.name}:{fault.name.lower()}"
@@ -334,6 +352,19 @@ class PlcLink(DeviceSupervisor):
             self._faults = status.fault_word
         if self._auto_start:
             self._auto_start_step(status.packml_state)
+
+    def _check_heartbeat_stuck(self, status: PlcStatus, now: float) -> None:
+        """The PLC's life counter has not changed: an alarm once it is stuck too long."""
+        if self.heartbeat_ok and now - self._hb_changed_at > self._hb_timeout_s:
+            self.heartbeat_ok = False
+            self.alarms.raise_(
+                f"heartbeat:{self.driver.name}",
+                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
+                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
+                now,
+                device=self.driver.name,
+                severity=Severity.CRITICAL,
+            )
 
     def _down(self, err: DriverError) -> None:
         super()._down(err)

@@ -1,4 +1,4 @@
-"""Sorter PLC over Modbus TCP (pymodbus client), driven by the register map.
+"""Sorter PLC over Modbus TCP (:mod:`drivers.plc.modbus_wire`), driven by the register map.
 
 One :meth:`ModbusTcpSorterPlc.poll` is one read of the whole PLC area (at most
 125 registers); answers, acknowledgements, commands and the life counter are
@@ -9,9 +9,8 @@ single write requests. Values outside their range are reported as
 from __future__ import annotations
 
 import asyncio
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from collections.abc import Callable
+from operator import itemgetter
 
 from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
@@ -23,6 +22,7 @@ from drivers.plc.base import (
     ScanEvent,
 )
 from drivers.plc.decode import decode_confirmation, decode_state, ring_indices
+from drivers.plc.modbus_wire import MalformedResponse, ModbusExceptionResponse, ModbusWire
 from plc_configs.contract import (
     PackMLCommand,
     chute_bits_to_ids,
@@ -36,42 +36,47 @@ from plc_configs.register_map import RegisterMap, RingLayout
 class ModbusTcpSorterPlc:
     """A sorter PLC reached at ``modbus-tcp://HOST:PORT``."""
 
+    polled = True
+    """Every cycle is a read on the wire: the link paces them (an OPC UA PLC pushes)."""
+
     def __init__(self, name: str, url: str, register_map: RegisterMap, timeout_s: float = 0.5):
         self._host, self._port = host_port(name, url, "modbus-tcp")
         self.name = name
         self.address = url
         self.map = register_map
         self.timeout_s = timeout_s
-        self._client: AsyncModbusTcpClient | None = None
+        self._client: ModbusWire | None = None
         self._answered_seq = 0
         self._scan_cursor = 0
         self._confirm_cursor = 0
         self._command_seq = 0
         self._block_start, self._block_count = register_map.plc_block
         self._regs: list[int] = []
+        plc, w = register_map.plc, register_map.chute_words
+        status_registers = [
+            plc.heartbeat, plc.packml_state, plc.conveyor_running, plc.fault_word,
+            plc.pending_requests, *range(plc.chute_full, plc.chute_full + w),
+            *range(plc.chute_disabled, plc.chute_disabled + w),
+        ]  # fmt: skip
+        self._status_key = itemgetter(*(a - self._block_start for a in status_registers))
+        self._last_status: tuple[tuple[int, ...], PlcStatus] | None = None
+        """The status registers of the last read and their status, when it had no problem."""
 
     # -- connection ------------------------------------------------------------------------
 
     async def connect(self) -> None:
         """Connect and restore the answered sequence number and ring positions."""
         await self.close()
-        client = AsyncModbusTcpClient(
-            self._host,
-            port=self._port,
-            timeout=self.timeout_s,
-            retries=0,
-            reconnect_delay=0,
-            name=self.name,
-        )
         try:
-            ok = await client.connect()
-        except (OSError, ModbusException) as err:
-            client.close()
+            client = await ModbusWire.connect(self._host, self._port, self.timeout_s)
+        except TimeoutError as err:
+            raise ConnectionLost(
+                self.name, self.address, f"cannot connect: no answer in {self.timeout_s} s"
+            ) from err
+        except OSError as err:
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err}") from err
-        if not ok:
-            client.close()
-            raise ConnectionLost(self.name, self.address, "cannot connect (refused or no route)")
         self._client = client
+        self._last_status = None
         host = self.map.host
         start, count = self.map.host_block
         regs = await self._read(start, count)
@@ -103,7 +108,7 @@ class ModbusTcpSorterPlc:
 
     # -- raw register access with error mapping --------------------------------------------
 
-    def _require(self) -> AsyncModbusTcpClient:
+    def _require(self) -> ModbusWire:
         if self._client is None or not self._client.connected:
             raise ConnectionLost(self.name, self.address, "not connected")
         return self._client
@@ -111,46 +116,39 @@ class ModbusTcpSorterPlc:
     async def _read(self, address: int, count: int) -> list[int]:
         client = self._require()
         try:
-            rr = await client.read_holding_registers(
-                address, count=count, device_id=self.map.unit_id
+            return await client.read_holding_registers(
+                address, count, self.map.unit_id, self.timeout_s
             )
+        except ModbusExceptionResponse as err:
+            raise DeviceFault(
+                self.name, self.address, f"read of {count} registers at {address} refused: {err}"
+            ) from err
         except Exception as err:
             raise self._map_error(err, f"reading {count} registers at {address}") from err
-        if rr.isError():
-            raise DeviceFault(
-                self.name, self.address, f"read of {count} registers at {address} refused: {rr}"
-            )
-        if len(rr.registers) < count:
-            raise ProtocolError(
-                self.name,
-                self.address,
-                f"asked for {count} registers at {address}, got {len(rr.registers)}",
-            )
-        return list(rr.registers)
 
     async def _write(self, address: int, values: list[int]) -> None:
         client = self._require()
         try:
-            rr = await client.write_registers(address, values, device_id=self.map.unit_id)
+            await client.write_registers(address, values, self.map.unit_id, self.timeout_s)
+        except ModbusExceptionResponse as err:
+            raise DeviceFault(
+                self.name, self.address, f"write of {values} at {address} refused: {err}"
+            ) from err
         except Exception as err:
             raise self._map_error(err, f"writing {len(values)} registers at {address}") from err
-        if rr.isError():
-            raise DeviceFault(
-                self.name, self.address, f"write of {values} at {address} refused: {rr}"
-            )
 
     def _map_error(self, err: Exception, what: str) -> DriverError:
         if isinstance(err, DriverError):
             return err
-        if isinstance(err, ConnectionException | ConnectionError | OSError):
-            return ConnectionLost(self.name, self.address, f"link lost while {what}: {err}")
-        if isinstance(err, ModbusIOException | asyncio.TimeoutError | TimeoutError):
+        if isinstance(err, asyncio.TimeoutError | TimeoutError):
             return DeviceTimeout(
                 self.name,
                 self.address,
                 f"no answer in {self.timeout_s * 1000:.0f} ms while {what}",
             )
-        if isinstance(err, ModbusException):
+        if isinstance(err, ConnectionError | OSError):
+            return ConnectionLost(self.name, self.address, f"link lost while {what}: {err}")
+        if isinstance(err, MalformedResponse):
             return ProtocolError(self.name, self.address, f"{what}: {err}")
         return ProtocolError(self.name, self.address, f"{what}: {type(err).__name__}: {err}")
 
@@ -169,21 +167,13 @@ class ModbusTcpSorterPlc:
         def words(addr: int) -> list[int]:
             return regs[addr - start : addr - start + self.map.chute_words]
 
-        state = decode_state(at(plc.packml_state), problems, "packml_state", plc.packml_state)
-        running = at(plc.conveyor_running)
-        if running not in (0, 1):
-            problems.append(
-                RegisterProblem("conveyor_running", plc.conveyor_running, running, "0 or 1")
-            )
-        status = PlcStatus(
-            heartbeat=at(plc.heartbeat),
-            packml_state=state,
-            conveyor_running=running == 1,
-            fault_word=at(plc.fault_word),
-            pending_requests=at(plc.pending_requests),
-            chute_full=chute_bits_to_ids(words(plc.chute_full)),
-            chute_disabled=chute_bits_to_ids(words(plc.chute_disabled)),
-        )
+        key = self._status_key(regs)
+        last = self._last_status
+        if last is not None and last[0] == key:
+            status = last[1]  # the same object: the link skips what did not change
+        else:
+            status = self._decode_status(at, words, problems)
+            self._last_status = None if problems else (key, status)
 
         request = None
         seq = at(plc.request_seq)
@@ -212,6 +202,30 @@ class ModbusTcpSorterPlc:
             if c is not None:
                 confirms.append(c)
         return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems))
+
+    def _decode_status(
+        self,
+        at: Callable[[int], int],
+        words: Callable[[int], list[int]],
+        problems: list[RegisterProblem],
+    ) -> PlcStatus:
+        plc = self.map.plc
+        state = decode_state(at(plc.packml_state), problems, "packml_state", plc.packml_state)
+        running = at(plc.conveyor_running)
+        if running not in (0, 1):
+            problems.append(
+                RegisterProblem("conveyor_running", plc.conveyor_running, running, "0 or 1")
+            )
+        status = PlcStatus(
+            heartbeat=at(plc.heartbeat),
+            packml_state=state,
+            conveyor_running=running == 1,
+            fault_word=at(plc.fault_word),
+            pending_requests=at(plc.pending_requests),
+            chute_full=chute_bits_to_ids(words(plc.chute_full)),
+            chute_disabled=chute_bits_to_ids(words(plc.chute_disabled)),
+        )
+        return status
 
     def _entry(self, ring: RingLayout, index: int) -> list[int]:
         """The registers of ring entry ``index`` in the last read."""

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from plc_configs.loader import LineConfigError, load_line_config
 from plc_configs.schema import LineConfig
 from simulators.fleet.fleet import SimulatedFleet
+from simulators.loop import run as run_on_uvloop
 from simulators.parent import die_with_parent, watch_parent
 
 
@@ -103,4 +104,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not config.fleet.enabled or config.fleet.layout is None:
         print(f"{args.config}: no enabled fleet with a layout", file=sys.stderr)
         return 2
-    return asyncio.run(run(config, args, password))
+    return run_on_uvloop(run(config, args, password))

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from simulators.loop import run as run_on_uvloop
 from simulators.parent import die_with_parent, watch_parent
 from simulators.tms.server import DEFAULT_PATH, TmsSimulator
 
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             manifest=args.manifest,
             events_file=args.events_file,
         )
-        return asyncio.run(run(sim, args.parent_pid))
+        return run_on_uvloop(run(sim, args.parent_pid))
     except (OSError, ValueError) as err:
         print(f"simulators.tms: {err}", file=sys.stderr)
         return 1

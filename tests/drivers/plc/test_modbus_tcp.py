@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from drivers.errors import ConnectionLost, DeviceFault, ProtocolError
 from drivers.plc.modbus_tcp import ModbusTcpSorterPlc
 from plc_configs.contract import PackMLState, SortResult
 from plc_configs.register_map import RegisterMap
@@ -45,3 +49,66 @@ async def test_out_of_range_registers_are_reported_and_skipped_never_guessed():
         await plc.close()
     finally:
         await server.shutdown()
+
+
+async def test_a_refused_write_is_a_device_fault_naming_address_and_values():
+    """The PLC area is read-only for clients: a write there gets exception 2."""
+    rm = RegisterMap()
+    port = free_port()
+    device = SimDevice(
+        id=0,
+        simdata=[
+            SimData(0, count=200, values=0, datatype=DataType.REGISTERS, readonly=True),
+            SimData(200, count=20, values=0, datatype=DataType.REGISTERS),
+        ],
+    )
+    server = ModbusTcpServer(device, address=("127.0.0.1", port))
+    await server.serve_forever(background=True)
+    try:
+        plc = ModbusTcpSorterPlc("sorter", f"modbus-tcp://127.0.0.1:{port}", rm, 0.5)
+        await plc.connect()
+        await plc.write_heartbeat(7)  # the host area takes it
+        with pytest.raises(DeviceFault, match=r"write of \[1\] at 0 refused: .*exception code 2"):
+            await plc._write(0, [1])
+        assert plc.connected  # an exception response is an answer: the link stays up
+        assert (await plc.poll()).status.heartbeat == 0
+        await plc.close()
+    finally:
+        await server.shutdown()
+
+
+async def _serve(reply: bytes | None) -> tuple[asyncio.Server, int]:
+    """A TCP server that answers every request with ``reply`` (None: closes instead)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(260):
+            if reply is None:
+                break
+            writer.write(reply)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_malformed_or_dropped_response_is_a_typed_error_naming_the_plc():
+    rm = RegisterMap()
+    # transaction 1 (the connect's read) answered with function 4 instead of 3
+    server, port = await _serve(bytes.fromhex("000100000003010400"))
+    url = f"modbus-tcp://127.0.0.1:{port}"
+    try:
+        plc = ModbusTcpSorterPlc("sorter", url, rm, 0.5)
+        with pytest.raises(ProtocolError, match=f"sorter \\({url}\\).*has function 4"):
+            await plc.connect()
+        await plc.close()
+    finally:
+        server.close()
+    server, port = await _serve(None)
+    url = f"modbus-tcp://127.0.0.1:{port}"
+    try:
+        plc = ModbusTcpSorterPlc("sorter", url, rm, 0.5)
+        with pytest.raises(ConnectionLost, match="link lost while reading"):
+            await plc.connect()
+        await plc.close()
+    finally:
+        server.close()

@@ -1,0 +1,249 @@
+"""What one line costs: the controller's CPU per parcel at a rate, its idle CPU, the answer p99.
+
+Runs ``lanesort demo`` (``python -m controller.cli demo --plain``) as a child process and
+reads the CPU time (user + system, from ``/proc/PID/stat``) of the demo process, which is
+the line controller (the simulator and the TMS simulator are its children, with their own
+CPU, reported apart). CPU time, not wall time, is the figure: the machine may be shared.
+
+* **busy**: ``--parcels N --rate R``. The CPU is taken between two status lines (printed
+  every 2 s) in the steady part of the run (from 10 % of the parcels in to the last status
+  line), divided by the parcels that reached a terminal state in between; start-up
+  (imports, config, the API and OPC UA server) is left out. The answer p99 comes from the
+  demo's report: the controller's (request seen -> answer written) and the PLC's (request
+  posted -> answer taken, which includes the poll's wait).
+* **idle**: ``--parcels 1 --rate 1`` (one parcel an hour; the seed puts the first one far
+  out): once the line is in EXECUTE, the CPU over ``--idle-s`` seconds, as % of one core.
+  The run is checked to have had no parcel in that time.
+
+Run from the repository root::
+
+    python benchmarks/line_cost.py [--parcels 2000] [--rate 150000] [--runs 2] [--idle-s 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
+"""The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
+CONFIG = ROOT / "plc_configs" / "demo-line.yaml"
+TICKS = os.sysconf("SC_CLK_TCK")
+STATUS = re.compile(
+    r"^(?P<state>\w+): inducted (?P<inducted>\d+) sorted (?P<sorted>\d+) "
+    r"rejected (?P<rejected>\d+) lost (?P<lost>\d+)"
+)
+IDLE_SEED = 3
+"""With this seed the first parcel at one an hour comes long after the idle window."""
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid``."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def children_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds of each live child of ``pid``."""
+    out: dict[int, float] = {}
+    for child in children(pid):
+        try:
+            out[child] = cpu_s(child)
+        except OSError:
+            continue
+    return out
+
+
+def children_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the children alive at both samples used in between."""
+    return sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
+
+
+@dataclass
+class Sample:
+    """One status line with the CPU read when it came."""
+
+    wall: float
+    cpu: float
+    child_cpu: dict[int, float]
+    state: str
+    inducted: int
+    terminal: int
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_on_free_ports(work: Path) -> Path:
+    """The demo line's config with its simulators on free ports (the machine is shared:
+    another demo may hold the fixed ones)."""
+    text = re.sub(r"127\.0\.0\.1:150\d\d", lambda _: f"127.0.0.1:{free_port()}", CONFIG.read_text())
+    path = work / "demo-line.yaml"
+    path.write_text(text)
+    return path
+
+
+def demo_command(data_dir: Path, parcels: int, rate: float, seed: int, report: Path) -> list[str]:
+    """The demo command line."""
+    config = config_on_free_ports(data_dir.parent)
+    return [
+        sys.executable, "-m", "controller.cli", "demo", "--config", str(config),
+        "--parcels", str(parcels), "--rate", str(rate), "--seed", str(seed),
+        "--report", str(report), "--data-dir", str(data_dir), "--plain",
+    ]  # fmt: skip
+
+
+def run_demo(cmd: list[str], on_sample, timeout_s: float) -> tuple[subprocess.Popen, list[Sample]]:
+    """Start the demo, sample at each status line; ``on_sample`` returns True to stop it."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    samples: list[Sample] = []
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        m = STATUS.match(line)
+        if m is not None and proc.poll() is None:
+            try:
+                sample = Sample(
+                    time.monotonic(),
+                    cpu_s(proc.pid),
+                    children_cpu_s(proc.pid),
+                    m["state"],
+                    int(m["inducted"]),
+                    int(m["sorted"]) + int(m["rejected"]) + int(m["lost"]),
+                )
+            except OSError:
+                continue
+            samples.append(sample)
+            if on_sample(samples):
+                proc.send_signal(signal.SIGINT)
+        if time.monotonic() > deadline:
+            proc.send_signal(signal.SIGINT)
+            deadline = float("inf")
+    proc.wait()
+    return proc, samples
+
+
+def busy(parcels: int, rate: float, seed: int, work: Path) -> dict[str, float]:
+    """CPU ms per parcel and the answer p99s of one run at ``rate``."""
+    data_dir, report = work / f"busy-{seed}", work / f"busy-{seed}.json"
+    proc, samples = run_demo(
+        demo_command(data_dir, parcels, rate, seed, report), lambda s: False, 600
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"demo exited with {proc.returncode}; see {data_dir}")
+    steady = [s for s in samples if parcels * 0.1 <= s.terminal < parcels]
+    if len(steady) < 2:
+        raise SystemExit(f"too few status lines in the steady part ({len(steady)})")
+    first, last = steady[0], steady[-1]
+    done = last.terminal - first.terminal
+    result = json.loads(report.read_text())
+    plc, ctl = result["answer_latency_ms_plc"], result["answer_latency_ms_controller"]
+    return {
+        "cpu_ms_per_parcel": (last.cpu - first.cpu) * 1000 / done,
+        "sim_cpu_ms_per_parcel": children_delta(first.child_cpu, last.child_cpu) * 1000 / done,
+        "core_pct": (last.cpu - first.cpu) / (last.wall - first.wall) * 100,
+        "parcels_measured": done,
+        "answer_p99_ms_controller": ctl["p99"],
+        "answer_p99_ms_plc": plc["p99"],
+        "answer_max_ms_plc": plc["max"],
+        "rejected": result["rejected"],
+        "lost": result["lost"],
+        "throughput_pph": result["throughput_pph"],
+    }
+
+
+def idle(idle_s: float, work: Path) -> dict[str, float]:
+    """% of one core the controller uses with the line running and no parcel."""
+    data_dir, report = work / "idle", work / "idle.json"
+    marks: dict[str, Sample] = {}
+
+    def on_sample(samples: list[Sample]) -> bool:
+        s = samples[-1]
+        if s.state != "EXECUTE":
+            return False
+        first = marks.setdefault("first", s)
+        if "settled" not in marks and s.wall - first.wall >= 3:
+            marks["settled"] = s
+        settled = marks.get("settled")
+        if settled is not None and s.wall - settled.wall >= idle_s:
+            marks["end"] = s
+            return True
+        return False
+
+    run_demo(demo_command(data_dir, 1, 1, IDLE_SEED, report), on_sample, idle_s + 120)
+    start, end = marks.get("settled"), marks.get("end")
+    if start is None or end is None:
+        raise SystemExit(f"the idle run did not reach EXECUTE long enough; see {data_dir}")
+    if end.inducted:
+        raise SystemExit("a parcel came during the idle window: choose another IDLE_SEED")
+    wall = end.wall - start.wall
+    return {
+        "idle_core_pct": (end.cpu - start.cpu) / wall * 100,
+        "idle_sim_core_pct": children_delta(start.child_cpu, end.child_cpu) / wall * 100,
+        "window_s": wall,
+    }
+
+
+def main() -> None:
+    """Run the figures and print them."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parcels", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=150_000)
+    ap.add_argument("--runs", type=int, default=2, help="busy runs (seeds 1..runs)")
+    ap.add_argument("--idle-s", type=float, default=10.0)
+    ap.add_argument("--no-idle", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="line-cost-") as tmp:
+        work = Path(tmp)
+        for seed in range(1, args.runs + 1):
+            r = busy(args.parcels, args.rate, seed, work)
+            print(
+                f"busy seed {seed}: {args.rate:.0f}/h, {r['parcels_measured']} parcels measured: "
+                f"controller {r['cpu_ms_per_parcel']:.2f} ms CPU/parcel "
+                f"({r['core_pct']:.0f} % of a core), simulators "
+                f"{r['sim_cpu_ms_per_parcel']:.2f} ms/parcel; answer p99 "
+                f"{r['answer_p99_ms_controller']:.2f} ms (controller), "
+                f"{r['answer_p99_ms_plc']:.2f} ms (PLC, max {r['answer_max_ms_plc']:.2f}); "
+                f"rejected {r['rejected']} lost {r['lost']} "
+                f"throughput {r['throughput_pph']:.0f}/h",
+                flush=True,
+            )
+        if not args.no_idle:
+            r = idle(args.idle_s, work)
+            print(
+                f"idle: controller {r['idle_core_pct']:.1f} % of one core over "
+                f"{r['window_s']:.1f} s (simulators {r['idle_sim_core_pct']:.1f} %)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

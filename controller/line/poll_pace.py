@@ -1,0 +1,88 @@
+"""How long the PLC link waits before its next read: fast only while a request can be pending.
+
+Reading the PLC area 2,000 times a second costs most of an idle line's CPU, yet the
+handshake only needs speed at two moments: when a destination request can appear
+(the answer must be in by the decision point) and while one is open. The PLC reports
+every parcel in its scan ring at the scan point, before it asks for that parcel at the
+request point; a parcel cannot travel faster than the belt, so its request cannot come
+before ``entered_after + read budget`` (:func:`~controller.line.tunnel_binding.entered_after_bound`
+is the earliest time it can have entered). The pace is fast (``poll_interval_ms``) from
+then until that parcel's request is seen, while a request is open or the PLC reports
+pending ones, and slow otherwise.
+
+The slow interval is at most an eighth of the scan window (a scan seen one slow interval
+late still leaves most of the window to the readers: what they return is bound only
+within it, counted from the read before the scan was seen), an eighth of the slack
+between the answer window and the decision deadline (a request the windows did not
+foresee, e.g. after the belt stopped and restarted, is seen one slow interval late at
+most, and still answered long before the decision point even when the controller then
+waits the whole deadline for the readers) and :data:`IDLE_INTERVAL_S`.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import insort
+
+IDLE_INTERVAL_S = 0.02
+"""The slow pace at most: 50 reads a second."""
+SHARE = 8
+"""The slow interval is at most this share of the scan window and of the slack."""
+MARGIN_FRACTION = 0.02
+"""The window opens this much of the read budget early (belt speed tolerance)."""
+
+
+class PollPace:
+    """The wait before the next read, from what the last reads showed."""
+
+    def __init__(
+        self,
+        fast_s: float,
+        read_budget_s: float,
+        scan_window_s: float,
+        slack_s: float,
+        idle_s: float = IDLE_INTERVAL_S,
+    ):
+        """``slack_s``: the answer window (request point to decision point) less the
+        decision deadline."""
+        self.fast_s = fast_s
+        self.slow_s = max(fast_s, min(idle_s, scan_window_s / SHARE, slack_s / SHARE))
+        self.read_budget_s = read_budget_s
+        self._margin_s = max(fast_s, read_budget_s * MARGIN_FRACTION)
+        self._windows: list[tuple[float, float, int]] = []
+        """(opens, closes, tracking id): when a parcel's request can come, ascending."""
+        self._busy = False
+
+    def on_scan(self, tracking_id: int, entered_after: float, seen_at: float) -> None:
+        """A parcel entered the tunnel after ``entered_after`` (seen at ``seen_at``)."""
+        if entered_after == -math.inf:
+            return  # a backlog entry: its request may be up already (pending_requests says)
+        opens = entered_after + self.read_budget_s - self._margin_s
+        closes = seen_at + self.read_budget_s + self._margin_s
+        insort(self._windows, (opens, closes, tracking_id))
+
+    def on_cycle(self, request_open: bool, pending_requests: int, requested: int | None) -> None:
+        """After a cycle: a request still open, the PLC's pending count, the request seen."""
+        if requested is not None:
+            self._windows = [w for w in self._windows if w[2] != requested]
+        self._busy = request_open or pending_requests > 0
+
+    @property
+    def windows(self) -> int:
+        """Parcels whose request is expected (for tests and diagnostics)."""
+        return len(self._windows)
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait before the next read."""
+        if self._busy:
+            return self.fast_s
+        windows = self._windows
+        if windows and min(w[1] for w in windows) <= now:
+            # a request that did not come in its window (the belt stopped or slowed): the
+            # slow pace still sees it well within the deadline
+            windows = self._windows = [w for w in windows if w[1] > now]
+        if not windows:
+            return self.slow_s
+        if any(opens <= now < closes for opens, closes, _ in windows):
+            return self.fast_s
+        return max(self.fast_s, min(self.slow_s, windows[0][0] - now))

@@ -1,0 +1,75 @@
+"""The PLC link's pace: fast only while a request can be pending (no sockets)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from controller.line.poll_pace import PollPace
+
+FAST = 0.0005
+BUDGET = 0.8  # scan point -> request point: 2 m at 2.5 m/s
+WINDOW = 0.2  # 500 mm of scan field at 2.5 m/s
+SLACK = 0.35  # 400 ms from request to decision point, less a 50 ms decision deadline
+
+
+def pace() -> PollPace:
+    return PollPace(FAST, BUDGET, WINDOW, SLACK)
+
+
+def test_an_idle_line_reads_at_the_slow_pace():
+    p = pace()
+    p.on_cycle(False, 0, None)
+    assert p.slow_s == pytest.approx(0.02)  # 50 reads a second: the cap, not the topology
+    assert p.wait(10.0) == pytest.approx(0.02)
+
+
+def test_the_slow_pace_is_a_small_share_of_a_short_scan_window_and_slack():
+    # the 150,000/h demo belt: 13.2 ms of scan window, 26.4 - 13.2 ms of slack
+    p = PollPace(FAST, 0.0527, 0.0132, 0.0132)
+    assert p.slow_s == pytest.approx(0.0132 / 8)
+    assert PollPace(FAST, 1, 1, 0.002).slow_s == FAST  # never below the fast pace
+
+
+def test_fast_from_when_a_scanned_parcel_can_request_until_its_request_is_seen():
+    p = pace()
+    # seen at 10.02 s; it entered after the read sent at 10.0 s
+    p.on_scan(7, entered_after=10.0, seen_at=10.02)
+    p.on_cycle(False, 0, None)
+    opens = 10.0 + BUDGET - BUDGET * 0.02
+    # before the window: slow, but never sleeping past its opening
+    assert p.wait(10.1) == pytest.approx(0.02)
+    assert p.wait(opens - 0.005) == pytest.approx(0.005)
+    assert p.wait(opens + 0.001) == FAST
+    assert p.wait(10.02 + BUDGET) == FAST
+    p.on_cycle(True, 1, 7)  # its request was seen (and answered)
+    assert p.wait(10.83) == FAST  # the PLC still counted it as pending in that read
+    p.on_cycle(False, 0, None)
+    assert p.wait(10.83) == pytest.approx(0.02)
+    assert p.windows == 0
+
+
+def test_an_open_or_pending_request_keeps_the_pace_fast():
+    p = pace()
+    p.on_cycle(True, 0, 3)  # a request waiting for the readers
+    assert p.wait(1.0) == FAST
+    p.on_cycle(False, 2, None)  # the PLC queues two more
+    assert p.wait(1.0) == FAST
+
+
+def test_a_request_that_does_not_come_in_its_window_falls_back_to_the_slow_pace():
+    p = pace()
+    p.on_scan(7, entered_after=10.0, seen_at=10.001)
+    p.on_cycle(False, 0, None)
+    assert p.wait(10.8) == FAST
+    # the belt stopped: past the window's end the slow pace (an eighth of the slack at
+    # most) still finds the request long before the decision point
+    assert p.wait(10.9) == pytest.approx(0.02)
+    assert p.windows == 0
+
+
+def test_a_backlog_scan_opens_no_window_pending_requests_cover_it():
+    p = pace()
+    p.on_scan(7, entered_after=-math.inf, seen_at=10.0)
+    assert p.windows == 0
