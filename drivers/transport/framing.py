@@ -125,6 +125,32 @@ class DelimitedFramer(_Framer):
         super().reset()
         self._trailer_left = None
 
+    def feed(self, data: bytes) -> list[bytes]:
+        """Every frame that ``data`` completes, in order.
+
+        Frames with neither a start nor a trailer (line-framed readers, scales) are cut with
+        ``bytearray.find``, not byte by byte: the same frames and garbage (a property test
+        holds it to the byte-by-byte cut), at a fraction of the CPU."""
+        if self.start or self.trailer:
+            return super().feed(data)
+        frames: list[bytes] = []
+        buf, end = self._buf, self.end
+        longest = self.max_frame + 1  # byte by byte, a frame may end on this byte
+        search_from = max(0, len(buf) - len(end) + 1)
+        buf += data
+        while True:
+            i = buf.find(end, search_from)
+            if i >= 0 and i + len(end) <= longest:
+                frames.append(bytes(buf[: i + len(end)]))
+                del buf[: i + len(end)]
+                self._frame_started()
+            elif len(buf) >= longest:  # no end by then: those bytes are garbage
+                self._skip(buf[:longest])
+                del buf[:longest]
+            else:
+                return frames
+            search_from = 0
+
     def _in_frame_byte(self) -> bytes | None:
         if self._trailer_left is not None:
             self._trailer_left -= 1

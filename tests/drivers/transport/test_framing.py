@@ -150,3 +150,26 @@ def test_any_chunking_of_any_bytes_is_equivalent(stream, cuts):
         assert whole.pending() == pieces.pending()
         consumed = sum(map(len, frames)) + whole.garbage_bytes + len(whole.pending())
         assert consumed <= len(stream)
+
+
+class _ByteByByte(DelimitedFramer):
+    """The reference: the byte-by-byte cut every framer with a start or trailer uses."""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        return super(DelimitedFramer, self).feed(data)
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b"\r", b"\n"]), max_size=150).map(b"".join),
+    st.lists(st.integers(0, 300), max_size=12),
+    st.sampled_from([b"\r", b"\r\n", b"\r\r"]),
+    st.integers(4, 24),
+)
+def test_the_fast_cut_of_end_only_frames_is_the_byte_by_byte_cut(stream, cuts, end, max_frame):
+    cuts = sorted(c for c in cuts if c <= len(stream))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    fast, slow = DelimitedFramer(end, max_frame=max_frame), _ByteByByte(end, max_frame=max_frame)
+    assert feed_all(fast, chunks) == feed_all(slow, chunks)
+    assert (fast.garbage_bytes, fast.garbage_chunks) == (slow.garbage_bytes, slow.garbage_chunks)
+    assert fast.last_garbage == slow.last_garbage
+    assert fast.pending() == slow.pending()
