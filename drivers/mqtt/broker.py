@@ -25,24 +25,18 @@ with ``cafile`` and ``require_certificate`` for client certificates); :attr:`url
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
+from drivers.child_server import ChildServer, die_with_parent
 from drivers.errors import DriverError
-
-PR_SET_PDEATHSIG = 1
-"""``<linux/prctl.h>``: the signal a process gets when the thread that started it ends."""
 
 ACL_ACCESS = ("read", "write", "readwrite", "deny")
 """What an ACL rule may grant (``deny`` refuses a topic an earlier rule allowed)."""
@@ -81,13 +75,6 @@ class BrokerError(DriverError):
     """The broker did not start (missing, bad config, port taken); the message has its log."""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Between fork and exec: SIGTERM when the parent (thread) dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM), 0, 0, 0)
-
-
 def find_executable(name: str, fallback: str) -> str | None:
     """``name`` on the PATH, else ``fallback`` (Debian puts mosquitto in /usr/sbin)."""
     found = shutil.which(name)
@@ -96,7 +83,7 @@ def find_executable(name: str, fallback: str) -> str | None:
     return fallback if os.access(fallback, os.X_OK) else None
 
 
-class MosquittoBroker:
+class MosquittoBroker(ChildServer):
     """One Mosquitto process on ``127.0.0.1:port`` with a generated config.
 
     ``users`` (name → password) make a password file; ``allow_anonymous`` lets clients
@@ -132,9 +119,8 @@ class MosquittoBroker:
                     raise ValueError(f"acl of {user or 'anonymous'}: bad topic {topic!r}")
         self.tls = tls
         self.start_timeout_s = start_timeout_s
+        super().__init__()
         self.name = name
-        self._dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._log_start = 0
 
     @property
@@ -143,24 +129,9 @@ class MosquittoBroker:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
     @property
-    def directory(self) -> Path | None:
-        """The temporary directory with the config, the password file and the log."""
-        return self._dir
-
-    @property
     def log_path(self) -> Path | None:
         """The broker's log file (None before the first start)."""
         return self._dir / "mosquitto.log" if self._dir else None
-
-    @property
-    def running(self) -> bool:
-        """True while the process runs."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The process id while it runs."""
-        return self._proc.pid if self.running and self._proc else None
 
     def _write_config(self, directory: Path) -> Path:
         lines = [
@@ -240,7 +211,7 @@ class MosquittoBroker:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
                 close_fds=True,
             )
         deadline = time.monotonic() + self.start_timeout_s
@@ -283,47 +254,3 @@ class MosquittoBroker:
             if path.exists():
                 text += path.read_text(errors="replace").strip().splitlines()[-lines:]
         return "\n".join(f"  {line}" for line in text)
-
-    def stop(self, grace_s: float = 5.0) -> None:
-        """SIGTERM and wait (SIGKILL after ``grace_s``); clients see the connection close."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    def kill(self) -> None:
-        """SIGKILL, for fault tests (no clean shutdown at all)."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.kill()
-        proc.wait()
-
-    def restart(self) -> None:
-        """Stop and start again on the same port (the same config and users)."""
-        self.stop()
-        self.start()
-
-    def close(self) -> None:
-        """Stop the broker and remove its directory."""
-        self.stop()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> MosquittoBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

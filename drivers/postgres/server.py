@@ -22,7 +22,6 @@ keeps the data.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
 import os
 import pwd
@@ -30,16 +29,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
+from drivers.child_server import ChildServer, die_with_parent
 from drivers.errors import DriverError
-
-PR_SET_PDEATHSIG = 1
-"""``<linux/prctl.h>``: the signal a process gets when the thread that started it ends."""
 
 NOT_INSTALLED = "PostgreSQL is not installed: run ./scripts/setup.sh (Debian package postgresql)"
 
@@ -77,8 +72,10 @@ def _server_user() -> pwd.struct_passwd | None:
         ) from err
 
 
-class PostgresServer:
+class PostgresServer(ChildServer):
     """One PostgreSQL cluster in a temporary directory, served on ``host:port``."""
+
+    stop_signal = signal.SIGINT  # PostgreSQL's fast shutdown
 
     def __init__(
         self,
@@ -91,6 +88,7 @@ class PostgresServer:
         start_timeout_s: float = 30.0,
         name: str = "postgresql",
     ):
+        super().__init__()
         self.port = port
         self.password = password
         self.user = user
@@ -98,8 +96,6 @@ class PostgresServer:
         self.host = host
         self.start_timeout_s = start_timeout_s
         self.name = name
-        self._dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._account = _server_user()
 
     @property
@@ -114,30 +110,13 @@ class PostgresServer:
             f" password={self.password}"
         )
 
-    @property
-    def directory(self) -> Path | None:
-        """The temporary directory: ``data/`` (the cluster), ``server.log``, the socket."""
-        return self._dir
-
-    @property
-    def running(self) -> bool:
-        """True while the server process runs."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The postmaster's process id while it runs."""
-        return self._proc.pid if self.running and self._proc else None
-
     def _preexec(self) -> None:  # pragma: no cover - runs in the child before exec
         account = self._account
         if account is not None:
             os.setgid(account.pw_gid)
             os.setgroups([])
             os.setuid(account.pw_uid)
-        if sys.platform.startswith("linux"):  # after setuid, which clears the death signal
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGTERM), 0, 0, 0)
+        die_with_parent()  # after setuid, which clears the death signal
 
     def _own(self, path: Path) -> None:
         if self._account is not None:
@@ -273,44 +252,5 @@ class PostgresServer:
         return "\n".join(text[-lines:])
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Fast shutdown (SIGINT); SIGKILL if it has not exited within ``timeout_s``."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """SIGKILL the postmaster, as a crash would (its back ends exit when they notice)."""
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.kill()
-        proc.wait()
-
-    def restart(self) -> None:
-        """Stop (fast) and start again on the same data and port."""
-        self.stop()
-        self.start()
-
-    def close(self) -> None:
-        """Stop and remove the directory."""
-        self.stop()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        """Fast shutdown (SIGINT: open transactions roll back); SIGKILL after ``timeout_s``."""
+        super().stop(timeout_s)
