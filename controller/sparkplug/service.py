@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller.auth.audit import Actor
@@ -49,8 +51,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BDSEQ_FILE = "sparkplug-bdseq"
+"""In the line's data folder: the bdSeq the next CONNECT uses (kept across restarts)."""
 ROLE = "scada"
 VIA = "sparkplug"
+
+
+def read_bdseq(path: Path) -> int:
+    """The kept bdSeq (0 when none, or unreadable: a fresh start)."""
+    try:
+        return int(path.read_text().strip()) % 256
+    except (OSError, ValueError):
+        return 0
+
+
+def write_bdseq(path: Path, bdseq: int) -> None:
+    """Keep ``bdseq`` (replaced whole: a crash leaves the old value or the new one)."""
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(f"{bdseq}\n")
+        os.replace(tmp, path)
+    except OSError as err:
+        log.warning("sparkplug: cannot keep bdSeq in %s: %s", path, err)
 
 
 class SparkplugService:
@@ -60,6 +82,7 @@ class SparkplugService:
         self.line = line
         self.section = section
         self.edge_node_id = section.edge_node_id or line.config.line.name
+        self._bdseq_path = line.data_dir / BDSEQ_FILE
         self.node = EdgeNode(
             section.mqtt,
             section.group_id,
@@ -67,12 +90,19 @@ class SparkplugService:
             primary_host=section.primary_host,
             client_id=section.mqtt.client_id or f"lanesort-spb-{self.edge_node_id}",
             on_command=self._command,
+            first_bdseq=read_bdseq(self._bdseq_path),
+            on_bdseq=self._keep_bdseq,
         )
         self._chutes = sorted(line.config.topology.chute_ids)
         self._meter = ThroughputMeter(section.publish_interval_s)
         self.accepted = 0
         self.refused = 0
         self._define(line.snapshot())
+
+    def _keep_bdseq(self, bdseq: int) -> None:
+        """Keep the next CONNECT's bdSeq for the next start (written in a thread)."""
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to keep it on
+            asyncio.get_running_loop().run_in_executor(None, write_bdseq, self._bdseq_path, bdseq)
 
     def _define(self, snap: LineSnapshot) -> None:
         for name, datatype in NODE_METRICS.items():

@@ -78,7 +78,12 @@ class EdgeNode:
         client_id: str | None = None,
         on_command: CommandHandler | None = None,
         clock_ms: Callable[[], int] = wall_ms,
+        first_bdseq: int = 0,
+        on_bdseq: Callable[[int], None] | None = None,
     ):
+        """``first_bdseq``: the bdSeq of the first CONNECT (the one after the last process's,
+        so the count goes on across restarts: tck-id-payloads-nbirth-bdseq-increment);
+        ``on_bdseq(n)`` is told the bdSeq the next CONNECT will use, to keep it."""
         self.group = check_id("group id", group)
         self.edge_node = check_id("edge node id", edge_node)
         self.primary_host = check_id("host id", primary_host) if primary_host else None
@@ -94,8 +99,9 @@ class EdgeNode:
             will=self._will,
             on_connect=self._connected,
         )
-        self._next_bdseq = 0
-        self._will_bdseq = 0
+        self._next_bdseq = first_bdseq % 256
+        self._will_bdseq = self._next_bdseq
+        self._on_bdseq = on_bdseq
         self.bdseq: int | None = None
         """The bdSeq of the current connection (None before the first)."""
         self._seq = 0
@@ -149,6 +155,8 @@ class EdgeNode:
         bdseq = self._next_bdseq
         self._next_bdseq = (bdseq + 1) % 256
         self._will_bdseq = bdseq
+        if self._on_bdseq is not None:
+            self._on_bdseq(self._next_bdseq)
         return Will(self.topic(MessageType.NDEATH), self._ndeath(bdseq), qos=1, retain=False)
 
     def _ndeath(self, bdseq: int) -> bytes:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from controller.line.controller import LineController
 from controller.sparkplug import SparkplugService
+from controller.sparkplug.service import BDSEQ_FILE, read_bdseq
 from drivers.sparkplug import DataType, Metric, Payload, encode
 from plc_configs.sparkplug import SparkplugSection
 from tests.controller.line.helpers import line_config
@@ -128,5 +129,19 @@ async def test_a_stopped_service_ends_its_session_with_ndeath(mqtt_broker, tmp_p
             bdseq = [m.value for m in death.decoded().metrics if m.name == "bdSeq"]
             assert bdseq == [m.value for m in birth.decoded().metrics if m.name == "bdSeq"]
             assert not service.node.link.connected
+            # the next start goes on counting: its first CONNECT has the next bdSeq
+            async with asyncio.timeout(2):
+                while read_bdseq(tmp_path / BDSEQ_FILE) != (bdseq[0] + 1) % 256:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            again = SparkplugService(line, line.config.sparkplug)
+            task = asyncio.create_task(again.run())
+            await host.until(lambda s: len(host.of("NBIRTH")) == 2)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            second = host.of("NBIRTH")[1]
+            assert [m.value for m in second.decoded().metrics if m.name == "bdSeq"] == [
+                (bdseq[0] + 1) % 256
+            ]
     finally:
         await line.journal.close()
