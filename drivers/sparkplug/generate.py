@@ -8,6 +8,7 @@ time imports this module.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,14 +22,19 @@ class GenerateError(RuntimeError):
 
 
 def generate(out_dir: Path) -> Path:
-    """Compile :data:`PROTO` into ``out_dir``; the path of the generated module."""
-    from grpc_tools import protoc  # a development dependency: imported only here
+    """Compile :data:`PROTO` into ``out_dir``; the path of the generated module.
 
+    protoc runs in a child process (``python -m grpc_tools.protoc``): grpcio-tools carries
+    its own C++ protobuf, which aborts a process that has already loaded another one
+    (OR-Tools' does, in the test session)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    args = ["protoc", f"--proto_path={PROTO.parent}", f"--python_out={out_dir}", str(PROTO)]
-    status = protoc.main(args)
-    if status != 0:
-        raise GenerateError(f"protoc exited with {status} compiling {PROTO}")
+    args = [sys.executable, "-m", "grpc_tools.protoc", f"--proto_path={PROTO.parent}",
+            f"--python_out={out_dir}", str(PROTO)]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise GenerateError(
+            f"protoc exited with {done.returncode} compiling {PROTO}: {done.stderr.strip()}"
+        )
     return out_dir / MODULE
 
 
