@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,10 +86,14 @@ class AuditLog:
         append: Callable[[AuditEntry], None],
         journal_path: str | Path,
         clock: Callable[[], float],
+        committed: Callable[[], Awaitable[None]] | None = None,
     ):
+        """``committed()`` (the journal's barrier) resolves once what was appended so far
+        is committed: a query awaits it first, so it sees every entry recorded before it."""
         self._append = append
         self.path = Path(journal_path)
         self.clock = clock
+        self._committed = committed
 
     def record(
         self,
@@ -120,6 +124,8 @@ class AuditLog:
         limit: int = 200,
     ) -> list[dict[str, Any]]:
         """Entries newest first, filtered; times are wall-clock epoch seconds."""
+        if self._committed is not None:
+            await self._committed()
         return await asyncio.to_thread(self._query, since, until, user, action, limit)
 
     def _query(

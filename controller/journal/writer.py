@@ -244,6 +244,11 @@ class Journal:
         self._queue.put(_Barrier(loop, future))
         return future
 
+    async def committed(self) -> None:
+        """Return once everything queued so far is committed (at once when not open)."""
+        if self._thread is not None:
+            await self.barrier()
+
     @property
     def is_open(self) -> bool:
         """True between :meth:`open` and :meth:`close`."""
@@ -268,7 +273,11 @@ class Journal:
             # group commit: what comes within COMMIT_WINDOW_S of the first record goes in
             # the same transaction (a commit per PLC cycle cost more than the rows)
             window_ends = time.monotonic() + COMMIT_WINDOW_S
-            while len(pending) < 2000 and pending[-1] is not _STOP:
+            while (
+                len(pending) < 2000
+                and pending[-1] is not _STOP
+                and not isinstance(pending[-1], _Barrier)  # someone waits: commit now
+            ):
                 wait = window_ends - time.monotonic()
                 try:
                     item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()

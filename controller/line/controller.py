@@ -147,7 +147,7 @@ class LineController(LineActions):
         self.journal.add_schema(SHIFT_REPORT_SCHEMA)
         self.line_states = LineStates(self.journal.append, clock)
         self.images = ImageStore(data_dir / "images", config.images, self.journal)
-        self.audit = AuditLog(self.journal.append, self.journal.path, clock)
+        self.audit = AuditLog(self.journal.append, self.journal.path, clock, self.journal.committed)
         self.alarms = AlarmBoard(self.journal.append)
         self.alarm_history = AlarmHistory(self.journal.path)
         self.tracker = ParcelTracker()
