@@ -41,6 +41,13 @@ class SitePostgresSection(Strict):
         description="longest wait between two looks at the journal (a journal commit wakes "
         "the relay sooner)",
     )
+    min_gap_s: float = Field(
+        0.1,
+        ge=0,
+        le=60,
+        description="shortest time between two transactions while the relay keeps up: "
+        "PostgreSQL pays per commit more than per row (0: one per journal commit)",
+    )
     connect_timeout_s: float = Field(5.0, gt=0, le=60, description="connect and login timeout")
     reconnect_max_s: float = Field(
         10.0, gt=0, le=600, description="longest wait between reconnect attempts (doubling)"

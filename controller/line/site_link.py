@@ -61,6 +61,7 @@ def build_site_link(
             password=password,
             batch_rows=pg.batch_rows,
             interval_s=pg.interval_s,
+            min_gap_s=pg.min_gap_s,
             connect_timeout_s=pg.connect_timeout_s,
             reconnect_max_s=pg.reconnect_max_s,
             hmi_url=site.hmi_url,

@@ -12,7 +12,9 @@ duplicated. Its counters are in :mod:`.relay_stats`.
 
 Wake-ups: the journal's writer calls :meth:`SiteRelay.wake` after each committed batch
 (once per batch, never a ``NOTIFY`` per parcel); without one the relay looks every
-``interval_s``. A full batch is followed at once by the next.
+``interval_s``, and never sooner than ``min_gap_s`` after the last (a commit, with its
+WAL flush, costs PostgreSQL more than the rows in it). A full batch is followed at once
+by the next.
 
 Site down (refused, restarted, killed mid-transaction, a login refused): the relay
 logs it once, raises the ``site-store`` alarm (through ``alarms``, on the event loop, as
@@ -84,6 +86,7 @@ class SiteRelay:
         password: str | None = None,
         batch_rows: int = 500,
         interval_s: float = 0.2,
+        min_gap_s: float = 0.0,
         connect_timeout_s: float = 5.0,
         reconnect_max_s: float = 10.0,
         hmi_url: str | None = None,
@@ -98,6 +101,7 @@ class SiteRelay:
         self.conninfo = conninfo
         self.batch_rows = batch_rows
         self.interval_s = interval_s
+        self.min_gap_s = min_gap_s
         self.connect_timeout_s = connect_timeout_s
         self.reconnect_max_s = reconnect_max_s
         self.hmi_url = hmi_url
@@ -180,7 +184,11 @@ class SiteRelay:
                     self._up()
                     delay = _RECONNECT_MIN_S
                     if not full:
+                        started = time.monotonic()
                         self._wake.wait(self.interval_s)
+                        # at most one transaction per min_gap_s while it keeps up (PostgreSQL
+                        # pays per commit, not per row); a full batch goes on at once
+                        self._stop.wait(self.min_gap_s - (time.monotonic() - started))
                 except psycopg.Error as err:
                     self._close_pg()
                     self._down(_describe(err))
