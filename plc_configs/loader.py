@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -233,16 +234,26 @@ def parse_config(
         raise LineConfigError(problems) from err
 
 
-def load_line_config(path: str | Path) -> LineConfig:
-    """Read and validate the line configuration file at ``path``."""
+def load_config(
+    path: str | Path,
+    parse: Callable[[str, str, Path], M],
+    error: type[LineConfigError] = LineConfigError,
+) -> M:
+    """Read the file at ``path`` and ``parse(text, source, base_dir)`` it; an unreadable
+    file is ``error`` naming it."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise LineConfigError(
+        raise error(
             [ConfigProblem(str(path), None, "", f"cannot read the file: {err.strerror}")]
         ) from err
-    return parse_line_config(text, str(path), path.resolve().parent)
+    return parse(text, str(path), path.resolve().parent)
+
+
+def load_line_config(path: str | Path) -> LineConfig:
+    """Read and validate the line configuration file at ``path``."""
+    return load_config(path, parse_line_config)
 
 
 def json_schema() -> str:

@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from plc_configs.base import Strict
 from plc_configs.integration import TlsSection
-from plc_configs.loader import ConfigProblem, LineConfigError, parse_config
+from plc_configs.loader import LineConfigError, load_config, parse_config
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _ENV = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -208,11 +208,4 @@ def parse_site_config(
 
 def load_site_config(path: str | Path) -> SiteConfig:
     """Read and validate the site configuration file at ``path``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SiteConfigError(
-            [ConfigProblem(str(path), None, "", f"cannot read the file: {err.strerror}")]
-        ) from err
-    return parse_site_config(text, str(path), path.resolve().parent)
+    return load_config(path, parse_site_config, SiteConfigError)

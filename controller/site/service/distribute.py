@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from controller.site.service.http import LinesClient
 from plc_configs.site import SiteLine
 
 log = logging.getLogger("lanesort.site")
@@ -81,7 +82,7 @@ class LineResult:
         }
 
 
-class Distributor:
+class Distributor(LinesClient):
     """The site's queues of parts to its lines."""
 
     def __init__(
@@ -94,7 +95,7 @@ class Distributor:
         self.lines = dict(lines)
         self.env = env
         self.retry_s = retry_s
-        self._session = session
+        super().__init__(session)
         self._queues: dict[str, list[Part]] = {name: [] for name in lines}
         self._locks = {name: asyncio.Lock() for name in lines}
 
@@ -102,16 +103,6 @@ class Distributor:
         """The line API token the site uses (from the line's ``token_env``), or None."""
         name = self.lines[line].token_env
         return self.env.get(name) if name else None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._session is not None:
-            await self._session.close()
 
     def pending(self) -> dict[str, list[dict[str, Any]]]:
         """Every line's parts still waiting, oldest first."""

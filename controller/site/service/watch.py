@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from controller.site.service.http import LinesClient
 from plc_configs.site import SiteLine
 
 
@@ -56,7 +57,7 @@ class LineStatus:
         }
 
 
-class LineWatcher:
+class LineWatcher(LinesClient):
     """Polls every line's state; :attr:`status` is always the latest."""
 
     def __init__(
@@ -70,17 +71,7 @@ class LineWatcher:
         self.tokens = dict(tokens)
         self.poll_s = poll_s
         self.status = {name: LineStatus(name) for name in lines}
-        self._session = session
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._session is not None:
-            await self._session.close()
+        super().__init__(session)
 
     async def poll_once(self) -> None:
         """Ask every line once (in parallel)."""
