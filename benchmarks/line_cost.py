@@ -177,6 +177,7 @@ def busy(parcels: int, rate: float, seed: int, work: Path) -> dict[str, float]:
         "rejected": result["rejected"],
         "lost": result["lost"],
         "throughput_pph": result["throughput_pph"],
+        "plc_reads_per_parcel": (result.get("plc_reads") or 0) / max(1, result["inducted"]),
     }
 
 
@@ -233,7 +234,8 @@ def main() -> None:
                 f"{r['answer_p99_ms_controller']:.2f} ms (controller), "
                 f"{r['answer_p99_ms_plc']:.2f} ms (PLC, max {r['answer_max_ms_plc']:.2f}); "
                 f"rejected {r['rejected']} lost {r['lost']} "
-                f"throughput {r['throughput_pph']:.0f}/h",
+                f"throughput {r['throughput_pph']:.0f}/h; "
+                f"{r['plc_reads_per_parcel']:.1f} PLC reads per parcel (whole run)",
                 flush=True,
             )
         if not args.no_idle:

@@ -154,6 +154,7 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         interrupted=run.interrupted,
     )
     report.upstream = run.upstream
+    report.plc_reads = line.plc.reads
     if config.putwall.walls:
         report.putwall = demo_putwall.figures(line)
     if config.fleet.enabled:

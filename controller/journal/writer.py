@@ -1,9 +1,13 @@
 """The journal: every parcel event and alarm in SQLite (WAL), written off the event loop.
 
-The event loop only puts records on a queue (:meth:`Journal.append`); one writer
-thread commits them in batches. :meth:`Journal.barrier` resolves once everything
-queued before it is committed: the PLC link acknowledges ring entries only
-after that, so a crash never loses a confirmation the PLC considers delivered.
+The event loop only gathers records (:meth:`Journal.append`): what it appends within
+``COMMIT_WINDOW_S`` goes to the writer thread as one batch, which commits it in one
+transaction. The thread wakes once a window, not once a record: a wake-up per record
+cost a thread switch and a hand-over of the interpreter lock each (futex storms), and
+took the lock from the loop while it was answering a request. :meth:`Journal.barrier`
+resolves once everything appended before it is committed: the PLC link acknowledges
+ring entries only after that, so a crash never loses a confirmation the PLC
+considers delivered.
 
 A partial unique index makes the database itself refuse a second terminal
 event for a parcel. If the disk fails, the batch is kept and retried.
@@ -39,9 +43,10 @@ from plc_configs.integration import EVENT_TYPES
 log = logging.getLogger(__name__)
 
 COMMIT_WINDOW_S = 0.02
-"""Records queued this long after the first of a batch commit with it: at most about 50
-commits a second, whatever the rate. Barriers (the PLC's ring acknowledgements) wait
-for it: the rings hold 16 entries, hundreds of ms at any rate the belt carries."""
+"""Records appended this long after the first of a batch commit with it: at most about
+50 commits a second, whatever the rate. A lazy barrier (the PLC's ring acknowledgements)
+waits for it: the rings hold 16 entries, hundreds of ms at any rate the belt carries;
+an urgent one (someone reads what was just written) ends the window at once."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions(
@@ -181,7 +186,13 @@ class Journal:
         """Called from the writer thread after every committed batch (once per batch, not
         per record): the site relay's wake-up. Each must be quick and must not block."""
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        """To the writer: records from other threads one by one, the loop's as lists."""
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._gathered: list[object] = []
+        """Records the loop appended in the current window (handed over by _hand_over)."""
+        self._hand_over_at: asyncio.TimerHandle | None = None
         self.written = 0
         self.duplicate_terminals = 0
         self.last_error: str | None = None
@@ -199,6 +210,7 @@ class Journal:
             conn = await asyncio.to_thread(self._connect)
         except (sqlite3.Error, OSError) as err:
             raise JournalError(f"{self.path}: cannot open the journal: {err}") from err
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._thread = threading.Thread(
             target=self._run, args=(conn,), name="journal-writer", daemon=True
         )
@@ -229,20 +241,57 @@ class Journal:
         return conn
 
     def append(self, record: ParcelEvent | AlarmRecord | JournalRecord) -> None:
-        """Queue a record; never blocks."""
-        self._queue.put(record)
+        """Queue a record; never blocks.
+
+        On the journal's event loop the record joins the current window's batch; from
+        another thread (or before :meth:`open`) it goes to the writer at once.
+        """
+        if self._loop_thread == threading.get_ident():
+            self._gather(record)
+        else:
+            self._queue.put(record)
 
     def extend(self, records: list[ParcelEvent]) -> None:
         """Queue several records; never blocks."""
-        for record in records:
-            self._queue.put(record)
+        if not records:
+            return
+        if self._loop_thread == threading.get_ident():
+            self._gather(*records)
+        else:
+            for record in records:
+                self._queue.put(record)
 
-    def barrier(self) -> asyncio.Future[None]:
-        """A future that resolves when everything queued so far is committed."""
+    def barrier(self, urgent: bool = True) -> asyncio.Future[None]:
+        """A future that resolves when everything queued so far is committed.
+
+        ``urgent``: the window's batch is handed over now (someone is about to read it);
+        otherwise the barrier resolves with the window's commit, at most
+        ``COMMIT_WINDOW_S`` later, and costs no commit of its own.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Barrier(loop, future))
+        barrier = _Barrier(loop, future)
+        if self._loop is loop and self._loop_thread == threading.get_ident():
+            self._gather(barrier)
+            if urgent:
+                self._hand_over()
+        else:
+            self._queue.put(barrier)
         return future
+
+    def _gather(self, *records: object) -> None:
+        self._gathered.extend(records)
+        if self._hand_over_at is None and self._loop is not None:
+            self._hand_over_at = self._loop.call_later(COMMIT_WINDOW_S, self._hand_over)
+
+    def _hand_over(self) -> None:
+        """Give the window's batch to the writer (one wake-up of its thread)."""
+        if self._hand_over_at is not None:
+            self._hand_over_at.cancel()
+            self._hand_over_at = None
+        if self._gathered:
+            batch, self._gathered = self._gathered, []
+            self._queue.put(batch)
 
     async def committed(self) -> None:
         """Return once everything queued so far is committed (at once when not open)."""
@@ -259,6 +308,8 @@ class Journal:
         thread, self._thread = self._thread, None
         if thread is None:
             return
+        self._hand_over()
+        self._loop = self._loop_thread = None
         self._queue.put(_STOP)
         await asyncio.to_thread(thread.join)
 
@@ -269,21 +320,13 @@ class Journal:
         pending: list[object] = []
         while not stop:
             if not pending:
-                pending.append(self._queue.get())
-            # group commit: what comes within COMMIT_WINDOW_S of the first record goes in
-            # the same transaction (a commit per PLC cycle cost more than the rows)
-            window_ends = time.monotonic() + COMMIT_WINDOW_S
-            while (
-                len(pending) < 2000
-                and pending[-1] is not _STOP
-                and not isinstance(pending[-1], _Barrier)  # someone waits: commit now
-            ):
-                wait = window_ends - time.monotonic()
+                self._take(pending, self._queue.get())
+            # everything handed over since goes in the same transaction
+            while len(pending) < 5000 and pending[-1] is not _STOP:
                 try:
-                    item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    self._take(pending, self._queue.get_nowait())
                 except queue.Empty:
                     break
-                pending.append(item)
             if _STOP in pending:
                 stop = True
                 pending = [p for p in pending if p is not _STOP]
@@ -315,6 +358,13 @@ class Journal:
             if isinstance(item, _Barrier):
                 item.release()
         conn.close()
+
+    @staticmethod
+    def _take(pending: list[object], item: object) -> None:
+        if type(item) is list:
+            pending.extend(item)
+        else:
+            pending.append(item)
 
     def _write(self, conn: sqlite3.Connection, items: list[object]) -> bool:
         """Commit ``items`` in one transaction; True when outbox rows were added."""

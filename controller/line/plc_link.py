@@ -157,7 +157,7 @@ class PlcLink(DeviceSupervisor):
             if poll.scans or poll.confirmations:
                 self._acks.append(
                     (
-                        journal.barrier(),
+                        journal.barrier(urgent=False),
                         poll.scans[-1].ring_index if poll.scans else None,
                         poll.confirmations[-1].ring_index if poll.confirmations else None,
                     )

@@ -76,6 +76,8 @@ class DemoReport:
     fleet: dict[str, Any] | None = None
     """Containers moved by AMRs and the AS/RS (a line with a fleet): moved, stored,
     retrieved, delivered in load order, failed by reason."""
+    plc_reads: int | None = None
+    """Reads of the PLC area the controller made in the run (the poll's cost driver)."""
 
     def to_json(self) -> str:
         """The report as indented JSON."""

@@ -1,10 +1,12 @@
 """Delivery of the outbox to the TMS webhook: in order per parcel, retried, dead-lettered.
 
-:class:`UpstreamDelivery` runs in the controller's TaskGroup until cancelled. It
-splits the pending rows over ``concurrency`` lanes by a stable hash of the parcel
+:class:`UpstreamDelivery` runs in the controller's TaskGroup until cancelled. One
+feeder reads the pending rows (one query per journal commit for all lanes) and
+splits them over ``concurrency`` lanes by a stable hash of the parcel
 (:func:`~controller.upstream.outbox.lane_of`); each lane posts its rows strictly in
 id order, one at a time, so a parcel's events arrive in order and a failing event
-holds back only its own lane. Any 2xx answer means delivered; anything else
+holds back only its own lane (a lane holds at most ``_BATCH`` rows; the feeder goes
+on feeding the others). Any 2xx answer means delivered; anything else
 (another status, a connection error, a timeout) is a failed attempt, retried
 after an exponential backoff with full jitter (:func:`backoff_delay`) with the
 same ``Idempotency-Key``, until ``max_attempts``: then the row is dead-lettered
@@ -15,9 +17,10 @@ While attempts fail the warning alarm ``upstream`` says since when and how many
 events wait; the next delivery clears it.
 
 The event loop never touches SQLite: every query runs on the deliverer's own
-connection in its one worker thread. The journal calls
-:meth:`UpstreamDelivery.notify_threadsafe` after committing new rows; the lanes
-also poll every second and wake when their head row is due.
+connection in its one worker thread, and delivered rows are marked together
+(``_MARK_EVERY_S``). The journal calls :meth:`UpstreamDelivery.notify_threadsafe`
+after committing new rows; the feeder also polls every second, and each lane wakes
+when its head row is due.
 """
 
 from __future__ import annotations
@@ -61,6 +64,11 @@ _BATCH = 200
 _PURGE_EVERY_S = 3600.0
 _PURGE_CHUNK = 1000
 _ERROR_PAUSE_S = 1.0
+_MARK_EVERY_S = 0.05
+"""Delivered rows are marked in the outbox together, at most about this long after their
+POST: one transaction and one hand-over to the worker thread for all the POSTs of the
+window, not one each. A crash in between sends those events again with the same
+``Idempotency-Key`` (delivery is at least once)."""
 
 
 def backoff_delay(
@@ -113,7 +121,8 @@ class UpstreamDelivery:
         self._store = OutboxStore(self.db_path)
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakes: list[asyncio.Event] = []
+        self._feed_wake = asyncio.Event()
+        self._lanes: list[_Lane] = []
         self._generation = 0
         self._counts = OutboxCounts(0, 0, None, None)
         self._delivered_total = 0
@@ -121,35 +130,42 @@ class UpstreamDelivery:
         self._last_delivery: float | None = None
         self._failing_since: float | None = None
         self._dead_alarmed = 0
+        self._delivered: list[tuple[int, float]] = []
+        """(row id, when) delivered but not yet marked in the outbox."""
+        self._delivered_waiting = asyncio.Event()
 
     # -- public ------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Deliver until cancelled; TMS and database errors become alarms, never exceptions."""
         self._loop = asyncio.get_running_loop()
-        self._wakes = [asyncio.Event() for _ in range(self.config.concurrency)]
+        self._lanes = [_Lane() for _ in range(self.config.concurrency)]
         client: aiohttp.ClientSession | None = None
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._housekeeping(), name="upstream-housekeeping")
+                group.create_task(self._marker(), name="upstream-marker")
                 if self.config.webhook_url is None:
                     log.warning("upstream.webhook_url is not set: events stay in the outbox")
                 else:
                     client = self._client()
-                    for lane in range(self.config.concurrency):
-                        group.create_task(self._lane(lane, client), name=f"upstream-lane-{lane}")
+                    group.create_task(self._feed(), name="upstream-feeder")
+                    for number, lane in enumerate(self._lanes):
+                        group.create_task(
+                            self._post_lane(lane, client), name=f"upstream-lane-{number}"
+                        )
         finally:
             self._loop = None
             try:
                 if client is not None:
                     await client.close()
+                await self._mark_delivered()
             finally:
                 await self._store.close()
 
     def notify(self) -> None:
-        """New rows were committed: wake the idle lanes. Call on the event loop."""
-        for wake in self._wakes:
-            wake.set()
+        """New rows were committed: wake the feeder. Call on the event loop."""
+        self._feed_wake.set()
 
     def notify_threadsafe(self) -> None:
         """:meth:`notify` from any thread (the journal's ``on_commit``); no-op when not running."""
@@ -180,6 +196,7 @@ class UpstreamDelivery:
         (``dead``, ``pending`` or ``delivered``).
         """
         try:
+            await self._mark_delivered()  # what was delivered is not pending any more
             changed = await self._store.call(outbox.replay, event_ids, state, time.time())
         except sqlite3.Error as err:
             raise UpstreamError(f"{self.db_path}: cannot replay upstream events: {err}") from err
@@ -202,6 +219,7 @@ class UpstreamDelivery:
         if not 1 <= limit <= 10_000:
             raise UpstreamError(f"limit must be 1..10000, got {limit}")
         try:
+            await self._mark_delivered()  # the rows show what was delivered so far
             return await self._store.call(outbox.list_events, state, limit, after_id or 0)
         except sqlite3.Error as err:
             raise UpstreamError(f"{self.db_path}: cannot read the outbox: {err}") from err
@@ -222,45 +240,71 @@ class UpstreamDelivery:
             raise_for_status=False,
         )
 
-    async def _lane(self, lane: int, client: aiohttp.ClientSession) -> None:
-        """Post this lane's pending rows in id order, one at a time, forever."""
-        wake = self._wakes[lane]
-        batch: deque[OutboxRow] = deque()
-        after_id = 0  # every pending row of this lane up to here is done or in ``batch``
-        horizon = 0  # ``after_id`` once ``batch`` is empty
-        generation = self._generation
+    async def _feed(self) -> None:
+        """Hand the pending rows to the lanes in id order, forever: one query a wake-up."""
+        lanes = self._lanes
+        generation = -1
+        while True:
+            if generation != self._generation:  # replayed: rows may be back before the cursors
+                generation = self._generation
+                for lane in lanes:
+                    lane.reset()
+            room = [lane for lane in lanes if len(lane.rows) < _BATCH]
+            self._feed_wake.clear()
+            if room:
+                try:
+                    rows, horizon = await self._store.call(
+                        outbox.fetch_pending,
+                        len(lanes),
+                        min(lane.handed for lane in room),
+                        _BATCH * len(lanes),
+                    )
+                except sqlite3.Error as err:
+                    self._last_error = f"outbox {self.db_path}: {err}"
+                    log.error("upstream feeder: %s", self._last_error)
+                    await asyncio.sleep(_ERROR_PAUSE_S)
+                    continue
+                if generation != self._generation:
+                    continue
+                full: set[int] = set()
+                for row in rows:
+                    lane = lanes[row.lane]
+                    if row.id <= lane.handed or row.lane in full:
+                        continue
+                    if len(lane.rows) >= _BATCH:
+                        full.add(row.lane)  # its cursor stays: the rest comes when it has room
+                        continue
+                    lane.hand(row)
+                for number, lane in enumerate(lanes):
+                    if number not in full and len(lane.rows) < _BATCH:
+                        lane.handed = max(lane.handed, horizon)
+            await _wait(self._feed_wake, _POLL_S)
+
+    async def _post_lane(self, lane: _Lane, client: aiohttp.ClientSession) -> None:
+        """Post this lane's rows in id order, one at a time, forever."""
         max_wait = self.config.backoff_max_ms / 1000
         while True:
-            if generation != self._generation:  # replayed: rows may be back before the cursor
-                generation, after_id = self._generation, 0
-                batch.clear()
+            if not lane.rows:
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            row = lane.rows[0]
+            due_in = min(row.next_attempt - time.time(), max_wait)  # a clock step stays short
+            if due_in > 0:
+                lane.wake.clear()
+                await _wait(lane.wake, min(due_in, _POLL_S))
+                continue
             try:
-                if not batch:
-                    wake.clear()
-                    rows, horizon = await self._store.call(
-                        outbox.fetch_pending, lane, self.config.concurrency, after_id, _BATCH
-                    )
-                    if generation != self._generation:
-                        continue
-                    batch.extend(rows)
-                    if not batch:
-                        after_id = horizon
-                        await _wait(wake, _POLL_S)
-                        continue
-                row = batch[0]
-                due_in = min(row.next_attempt - time.time(), max_wait)  # a clock step stays short
-                if due_in > 0:
-                    wake.clear()
-                    await _wait(wake, min(due_in, _POLL_S))
-                    continue
-                if await self._attempt(row, client):
-                    batch.popleft()
-                    after_id = row.id if batch else max(row.id, horizon)
+                done = await self._attempt(row, client)
             except sqlite3.Error as err:
                 self._last_error = f"outbox {self.db_path}: {err}"
-                log.error("upstream lane %d: %s", lane, self._last_error)
-                batch.clear()
+                log.error("upstream lane: %s", self._last_error)
                 await asyncio.sleep(_ERROR_PAUSE_S)
+                continue
+            if done and lane.rows and lane.rows[0] is row:  # (a replay may have reset it)
+                lane.rows.popleft()
+                if len(lane.rows) == _BATCH - 1:
+                    self._feed_wake.set()  # room again
 
     async def _attempt(self, row: OutboxRow, client: aiohttp.ClientSession) -> bool:
         """Post ``row`` once; True when it left the pending state (delivered or dead)."""
@@ -272,7 +316,8 @@ class UpstreamDelivery:
             if self._failing_since is not None:
                 self._failing_since = None
                 self.alarms.clear(ALARM_UNREACHABLE, self.clock())
-            await self._store.call(outbox.mark_delivered, row.id, now)
+            self._delivered.append((row.id, now))
+            self._delivered_waiting.set()
             return True
         attempts = row.attempts + 1
         self._last_error = error
@@ -358,7 +403,33 @@ class UpstreamDelivery:
                 log.error("upstream: %s", self._last_error)
             await asyncio.sleep(_POLL_S)
 
+    async def _marker(self) -> None:
+        """Mark delivered rows in the outbox, those of ``_MARK_EVERY_S`` together."""
+        while True:
+            await self._delivered_waiting.wait()
+            await asyncio.sleep(_MARK_EVERY_S)
+            try:
+                await self._mark_delivered()
+            except sqlite3.Error as err:
+                self._last_error = f"outbox {self.db_path}: {err}"
+                log.error("upstream: %s", self._last_error)
+                await asyncio.sleep(_ERROR_PAUSE_S)
+
+    async def _mark_delivered(self) -> None:
+        """Mark the rows delivered so far (kept for the next try if the database fails)."""
+        self._delivered_waiting.clear()
+        rows, self._delivered = self._delivered, []
+        if not rows:
+            return
+        try:
+            await self._store.call(outbox.mark_delivered_many, rows)
+        except BaseException:
+            self._delivered[:0] = rows
+            self._delivered_waiting.set()
+            raise
+
     async def _refresh(self) -> None:
+        await self._mark_delivered()  # the counts include what was just delivered
         self._counts = counts = await self._store.call(outbox.counts)
         if counts.dead and counts.dead != self._dead_alarmed:
             self.alarms.raise_(
@@ -384,6 +455,30 @@ class UpstreamDelivery:
             await asyncio.sleep(0)  # let the journal writer in between chunks
         if total:
             log.info("purged %d delivered upstream events", total)
+
+
+class _Lane:
+    """The rows one lane still has to post, in id order, and how far it was fed."""
+
+    __slots__ = ("handed", "rows", "wake")
+
+    def __init__(self) -> None:
+        self.rows: deque[OutboxRow] = deque()
+        self.handed = 0
+        """Every pending row of this lane up to this id is posted or in ``rows``."""
+        self.wake = asyncio.Event()
+
+    def hand(self, row: OutboxRow) -> None:
+        """One more row to post."""
+        self.rows.append(row)
+        self.handed = row.id
+        self.wake.set()
+
+    def reset(self) -> None:
+        """Start again from the first pending row (after a replay)."""
+        self.rows.clear()
+        self.handed = 0
+        self.wake.set()
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -81,6 +81,8 @@ class OutboxRow:
     payload: str
     attempts: int
     next_attempt: float
+    lane: int = 0
+    """The delivery lane (:func:`lane_of` its parcel)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +234,12 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 
 def fetch_pending(
-    conn: sqlite3.Connection, lane: int, lanes: int, after_id: int, limit: int
+    conn: sqlite3.Connection, lanes: int, after_id: int, limit: int
 ) -> tuple[list[OutboxRow], int]:
-    """Up to ``limit`` pending rows of ``lane`` with an id above ``after_id``, in id order,
-    and the id up to which the lane has no other pending row.
+    """Up to ``limit`` pending rows with an id above ``after_id``, in id order, each with
+    its lane (of ``lanes``), and the id up to which there is no other pending row.
 
-    The second value lets an idle lane skip, next time, the rows it has already looked
+    The second value lets the feeder skip, next time, the rows it has already looked
     at: it is the highest id in the table when fewer than ``limit`` rows came back (rows
     committed later get higher ids: SQLite has one writer at a time), else the last
     row's id.
@@ -246,10 +248,9 @@ def fetch_pending(
     try:
         (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()
         rows = conn.execute(
-            "SELECT id, event_id, type, payload, attempts, next_attempt FROM outbox"
-            " WHERE state = 'pending' AND id > ? AND id <= ? AND lane_of(lane_key, ?) = ?"
-            " ORDER BY id LIMIT ?",
-            (after_id, top, lanes, lane, limit),
+            "SELECT id, event_id, type, payload, attempts, next_attempt, lane_of(lane_key, ?)"
+            " FROM outbox WHERE state = 'pending' AND id > ? AND id <= ? ORDER BY id LIMIT ?",
+            (lanes, after_id, top, limit),
         ).fetchall()
     finally:
         conn.execute("COMMIT")
@@ -257,13 +258,19 @@ def fetch_pending(
     return found, found[-1].id if len(found) == limit else max(top, after_id)
 
 
-def mark_delivered(conn: sqlite3.Connection, row_id: int, when: float) -> None:
-    """The TMS accepted row ``row_id`` at ``when`` (wall clock)."""
-    conn.execute(
-        "UPDATE outbox SET state = 'delivered', delivered = ?, attempts = attempts + 1,"
-        " last_error = NULL WHERE id = ?",
-        (when, row_id),
-    )
+def mark_delivered_many(conn: sqlite3.Connection, rows: list[tuple[int, float]]) -> None:
+    """The TMS accepted each ``(row_id, when)`` of ``rows``: one transaction for all."""
+    conn.execute("BEGIN")
+    try:
+        conn.executemany(
+            "UPDATE outbox SET state = 'delivered', delivered = ?, attempts = attempts + 1,"
+            " last_error = NULL WHERE id = ?",
+            [(when, row_id) for row_id, when in rows],
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def mark_failed(

@@ -12,6 +12,8 @@ from controller.alarms.board import AlarmBoard, Severity
 from controller.errors import UpstreamError
 from controller.journal.writer import Journal
 from controller.parcels.state import ParcelTracker
+from controller.upstream import delivery as delivery_module
+from controller.upstream import outbox
 from controller.upstream.delivery import (
     ALARM_DEAD_LETTER,
     ALARM_UNREACHABLE,
@@ -160,6 +162,36 @@ async def test_http_500s_are_retried_with_the_same_key_until_delivered(tmp_path)
     assert not alarms.is_active(ALARM_UNREACHABLE)  # cleared by the deliveries
     retried = [r for r in outbox_rows(path) if r["attempts"] > 1]
     assert retried and all(r["last_error"] is None for r in retried)
+
+
+async def test_a_lane_held_by_a_failing_event_does_not_hold_back_the_others(tmp_path, monkeypatch):
+    # a lane holds at most _BATCH rows: the feeder must go on feeding the other lane
+    # past them, though its cursor cannot move past the held lane's rows
+    monkeypatch.setattr(delivery_module, "_BATCH", 3)
+    poisoned: set[str] = set()
+
+    def answer(hit) -> int:
+        if not poisoned:
+            poisoned.add(hit.json["parcel_id"])
+        return 500 if hit.json["parcel_id"] in poisoned else 200
+
+    tms = Receiver(answer=answer)
+    await tms.start()
+    path = tmp_path / "j.sqlite"
+    delivery = UpstreamDelivery(_config(tms.url, concurrency=2), path, AlarmBoard())
+    try:
+        async with _line(path, delivery, 30):
+            await until(lambda: poisoned)
+            rows = outbox_rows(path)
+            held = next(
+                outbox.lane_of(r["lane_key"], 2) for r in rows if r["body"]["parcel_id"] in poisoned
+            )
+            others = {r["event_id"] for r in rows if outbox.lane_of(r["lane_key"], 2) != held}
+            assert len(rows) - len(others) > 3  # the held lane has more rows than it may hold
+            await until(lambda: {h.key for h in tms.delivered()} >= others)
+    finally:
+        await tms.stop()
+    assert {h.key for h in tms.delivered()} == others  # the held lane waits, in order
 
 
 async def test_a_tms_that_is_down_then_back_gets_everything(tmp_path):

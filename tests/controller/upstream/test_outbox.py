@@ -125,22 +125,19 @@ async def test_committed_events_survive_sigkill(tmp_path):
     assert len(rows) == 20 and {r["state"] for r in rows} == {"pending"}
 
 
-def test_fetch_pending_reads_one_lane_in_order_and_skips_what_it_has_seen(tmp_path):
+def test_fetch_pending_reads_in_order_with_lanes_and_skips_what_it_has_seen(tmp_path):
     conn = outbox.connect(tmp_path / "j.sqlite")
     conn.execute("CREATE TABLE events(session, uid, kind, detail, id INTEGER PRIMARY KEY)")
     tracker = ParcelTracker()
     for tid in range(1, 21):
         for event in parcel_events(tracker, tid, measure=measurement()):
             outbox.record(conn, 1, event, 1e9, "l", ["parcel.measured", "parcel.sorted"])
-    lanes = {lane: outbox.fetch_pending(conn, lane, 2, 0, 100) for lane in (0, 1)}
-    for lane, (rows, horizon) in lanes.items():
-        assert horizon == 40 and [r.id for r in rows] == sorted(r.id for r in rows)
-        keys = conn.execute(
-            f"SELECT lane_key FROM outbox WHERE id IN ({','.join(str(r.id) for r in rows)})"
-        ).fetchall()
-        assert {outbox.lane_of(k, 2) for (k,) in keys} == {lane}
-    assert len(lanes[0][0]) + len(lanes[1][0]) == 40
-    rows, horizon = outbox.fetch_pending(conn, 0, 2, 0, 3)
+    rows, horizon = outbox.fetch_pending(conn, 2, 0, 100)
+    assert horizon == 40 and [r.id for r in rows] == list(range(1, 41))
+    keys = dict(conn.execute("SELECT id, lane_key FROM outbox").fetchall())
+    assert [r.lane for r in rows] == [outbox.lane_of(keys[r.id], 2) for r in rows]
+    assert {r.lane for r in rows} == {0, 1}
+    rows, horizon = outbox.fetch_pending(conn, 2, 0, 3)
     assert len(rows) == 3 and horizon == rows[-1].id  # more may follow
-    assert outbox.fetch_pending(conn, 0, 2, 40, 100) == ([], 40)
+    assert outbox.fetch_pending(conn, 2, 40, 100) == ([], 40)
     conn.close()
