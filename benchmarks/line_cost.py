@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
 """The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
-CONFIG = ROOT / "plc_configs" / "demo-line.yaml"
+CONFIG = Path(os.environ["LINE_COST_CONFIG"]) if os.environ.get("LINE_COST_CONFIG") else ROOT / "plc_configs" / "demo-line.yaml"
 TICKS = os.sysconf("SC_CLK_TCK")
 STATUS = re.compile(
     r"^(?P<state>\w+): inducted (?P<inducted>\d+) sorted (?P<sorted>\d+) "

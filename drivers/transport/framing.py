@@ -39,10 +39,21 @@ class _Framer:
         return bytes(self._buf) if self._in_frame else b""
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Every frame that ``data`` completes, in order."""
+        """Every frame that ``data`` completes, in order.
+
+        The cut is byte by byte, but a run of bytes inside a frame that cannot end it,
+        restart it or make it too long (:meth:`_quiet`) is buffered at once."""
         frames: list[bytes] = []
-        for byte in data:
-            self._buf.append(byte)
+        buf, i, n = self._buf, 0, len(data)
+        while i < n:
+            if self._in_frame:
+                quiet = self._quiet(data, i)
+                if quiet:
+                    buf += data[i : i + quiet]
+                    i += quiet
+                    continue
+            buf.append(data[i])
+            i += 1
             if not self._in_frame:
                 self._hunt()
                 if not self._in_frame:
@@ -51,6 +62,11 @@ class _Framer:
             if frame is not None:
                 frames.append(frame)
         return frames
+
+    def _quiet(self, data: bytes, i: int) -> int:
+        """How many bytes of ``data`` from ``i`` on change nothing but the buffer (0: the
+        next byte must go through :meth:`_in_frame_byte`)."""
+        return 0
 
     def _in_frame_byte(self) -> bytes | None:
         """The byte just buffered belongs to a frame: the frame if it is now complete."""
@@ -151,6 +167,24 @@ class DelimitedFramer(_Framer):
                 return frames
             search_from = 0
 
+    def _quiet(self, data: bytes, i: int) -> int:
+        if self._trailer_left is not None:
+            return 0
+        buf = self._buf
+        limit = min(len(data) - i, self.max_frame - len(buf))  # then too long: byte by byte
+        if limit <= 0:
+            return 0
+        patterns = (self.end, self.start) if self.start and self.restart_on_start else (self.end,)
+        keep = max(map(len, patterns)) - 1  # an end or start may begin in the buffer
+        tail = bytes(buf[-keep:]) if keep else b""
+        window = tail + bytes(data[i : i + limit])
+        quiet = limit
+        for pattern in patterns:
+            found = window.find(pattern, max(0, len(tail) - len(pattern) + 1))
+            if found >= 0:  # the byte that completes it goes byte by byte
+                quiet = min(quiet, found + len(pattern) - 1 - len(tail))
+        return quiet
+
     def _in_frame_byte(self) -> bytes | None:
         if self._trailer_left is not None:
             self._trailer_left -= 1
@@ -184,6 +218,9 @@ class FixedLengthFramer(_Framer):
             raise ValueError(f"length {length} must be >= 1 and hold the start bytes")
         super().__init__(start)
         self.length = length
+
+    def _quiet(self, data: bytes, i: int) -> int:
+        return max(0, min(len(data) - i, self.length - len(self._buf) - 1))
 
     def _in_frame_byte(self) -> bytes | None:
         return self._complete() if len(self._buf) == self.length else None

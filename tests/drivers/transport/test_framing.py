@@ -153,10 +153,49 @@ def test_any_chunking_of_any_bytes_is_equivalent(stream, cuts):
 
 
 class _ByteByByte(DelimitedFramer):
-    """The reference: the byte-by-byte cut every framer with a start or trailer uses."""
+    """The reference: the cut byte by byte, every byte through ``_in_frame_byte``."""
 
     def feed(self, data: bytes) -> list[bytes]:
         return super(DelimitedFramer, self).feed(data)
+
+    def _quiet(self, data: bytes, i: int) -> int:
+        return 0
+
+
+class _FixedByteByByte(FixedLengthFramer):
+    def _quiet(self, data: bytes, i: int) -> int:
+        return 0
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\x02", b"\x03"]), max_size=150).map(
+        b"".join
+    ),
+    st.lists(st.integers(0, 300), max_size=12),
+    st.sampled_from([b"\x03", b"\r\n", b"\r\r", b"\x03\x02"]),
+    st.sampled_from([b"\x02", b"\n\x02", b"\x02\x02"]),
+    st.integers(0, 2),
+    st.booleans(),
+    st.integers(6, 24),
+)
+def test_buffering_quiet_runs_of_framed_frames_is_the_byte_by_byte_cut(
+    stream, cuts, end, start, trailer, restart, max_frame
+):
+    cuts = sorted(c for c in cuts if c <= len(stream))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    args = {"trailer": trailer, "max_frame": max_frame, "restart_on_start": restart}
+    pairs = [
+        (DelimitedFramer(end, start, **args), _ByteByByte(end, start, **args)),
+        (FixedLengthFramer(max_frame, start), _FixedByteByByte(max_frame, start)),
+    ]
+    for fast, slow in pairs:
+        assert feed_all(fast, chunks) == feed_all(slow, chunks)
+        assert (fast.garbage_bytes, fast.garbage_chunks) == (
+            slow.garbage_bytes,
+            slow.garbage_chunks,
+        )
+        assert fast.last_garbage == slow.last_garbage
+        assert fast.pending() == slow.pending()
 
 
 @given(
@@ -173,3 +212,12 @@ def test_the_fast_cut_of_end_only_frames_is_the_byte_by_byte_cut(stream, cuts, e
     assert (fast.garbage_bytes, fast.garbage_chunks) == (slow.garbage_bytes, slow.garbage_chunks)
     assert fast.last_garbage == slow.last_garbage
     assert fast.pending() == slow.pending()
+
+
+@pytest.mark.parametrize("restart", [True, False])
+def test_a_frame_too_long_is_dropped_on_the_byte_that_makes_it_too_long(restart):
+    for make in (DelimitedFramer, _ByteByByte):
+        framer = make(b"\x03", b"\x02", max_frame=6, restart_on_start=restart)
+        assert framer.feed(b"\x02abcdef") == []
+        assert (framer.pending(), framer.garbage_bytes) == (b"", 7)
+        assert framer.feed(b"\x02xy\x03") == [b"\x02xy\x03"]
