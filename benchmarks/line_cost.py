@@ -15,6 +15,8 @@ CPU, reported apart). CPU time, not wall time, is the figure: the machine may be
   out): once the line is in EXECUTE, the CPU over ``--idle-s`` seconds, as % of one core.
   The run is checked to have had no parcel in that time.
 
+``LINE_COST_CONFIG`` names another line config to run (default ``plc_configs/demo-line.yaml``).
+
 Run from the repository root::
 
     python benchmarks/line_cost.py [--parcels 2000] [--rate 150000] [--runs 2] [--idle-s 10]
@@ -37,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
 """The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
-CONFIG = Path(os.environ["LINE_COST_CONFIG"]) if os.environ.get("LINE_COST_CONFIG") else ROOT / "plc_configs" / "demo-line.yaml"
+CONFIG = Path(os.environ.get("LINE_COST_CONFIG") or ROOT / "plc_configs" / "demo-line.yaml")
 TICKS = os.sysconf("SC_CLK_TCK")
 STATUS = re.compile(
     r"^(?P<state>\w+): inducted (?P<inducted>\d+) sorted (?P<sorted>\d+) "

@@ -37,7 +37,11 @@ class SorterPlcDevice(_Device):
     url: str = Field(description="modbus-tcp://HOST:PORT or opc.tcp://HOST:PORT[/path]")
     timeout_ms: int = Field(500, gt=0, le=60000, description="per request")
     poll_interval_ms: float = Field(
-        1.0, ge=0, le=1000, description="pause between two cycles of the handshake"
+        1.0,
+        ge=0,
+        le=1000,
+        description="pause between two cycles of the handshake (0: none; a pause is at least "
+        "1 ms, as the event loop's timers count whole milliseconds)",
     )
     heartbeat_interval_ms: int = Field(1000, gt=0, description="how often our life counter ticks")
     heartbeat_timeout_ms: int = Field(

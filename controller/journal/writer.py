@@ -390,8 +390,9 @@ class Journal:
                             item.user,
                         ),
                     )
-                elif isinstance(item, JournalRecord):
-                    queued_upstream |= item.write_to(conn, session, self.wall_offset)
+                elif (write_to := getattr(item, "write_to", None)) is not None:
+                    # a JournalRecord (isinstance on the runtime Protocol cost ~0.1 ms a record)
+                    queued_upstream |= write_to(conn, session, self.wall_offset)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -17,12 +17,15 @@ UTC with milliseconds and a ``Z``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from controller.parcels.state import ParcelEvent
+
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 _TERMINAL_TYPES = {
     "sorted": "parcel.sorted",
@@ -87,15 +90,50 @@ def build_payload(
 
 def encode(payload: Any) -> str:
     """Compact ASCII JSON of ``payload``; a :class:`~decimal.Decimal` becomes a JSON number
-    written exactly as its decimal text, a non-finite one ``null``."""
-    if isinstance(payload, Decimal):
-        return str(payload) if payload.is_finite() else "null"
-    if isinstance(payload, Mapping):
-        items = (f"{json.dumps(str(k))}:{encode(v)}" for k, v in payload.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(payload, list | tuple):
-        return "[" + ",".join(encode(v) for v in payload) + "]"
-    return json.dumps(payload, allow_nan=False)
+    written exactly as its decimal text, a non-finite one ``null``.
+
+    The text is :func:`json.dumps`' (``allow_nan=False``) but for the decimals; it is built
+    in one pass over the value (a ``json.dumps`` per leaf cost the journal writer about
+    half its CPU)."""
+    parts: list[str] = []
+    _encode_into(payload, parts.append)
+    return "".join(parts)
+
+
+def _encode_into(value: Any, out: Callable[[str], None]) -> None:
+    kind = type(value)
+    if kind is str:
+        out(_quote(value))
+    elif value is None:
+        out("null")
+    elif value is True:
+        out("true")
+    elif value is False:
+        out("false")
+    elif kind is int or (kind is float and math.isfinite(value)):
+        out(repr(value))
+    elif isinstance(value, Decimal):
+        out(str(value) if value.is_finite() else "null")
+    elif isinstance(value, Mapping):
+        out("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out(",")
+            first = False
+            out(_quote(str(key)))
+            out(":")
+            _encode_into(item, out)
+        out("}")
+    elif isinstance(value, list | tuple):
+        out("[")
+        for i, item in enumerate(value):
+            if i:
+                out(",")
+            _encode_into(item, out)
+        out("]")
+    else:  # int and str subclasses, non-finite floats (ValueError), what JSON cannot hold
+        out(json.dumps(value, allow_nan=False))
 
 
 def _reason_detail(

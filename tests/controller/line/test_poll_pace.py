@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from controller.line.poll_pace import PollPace
+from controller.line.poll_pace import TIMER_RESOLUTION_S, PollPace
 
-FAST = 0.0005
+FAST = 0.001  # the shortest pause the event loops' timers keep
 BUDGET = 0.8  # scan point -> request point: 2 m at 2.5 m/s
 WINDOW = 0.2  # 500 mm of scan field at 2.5 m/s
 SLACK = 0.35  # 400 ms from request to decision point, less a 50 ms decision deadline
@@ -16,6 +16,14 @@ SLACK = 0.35  # 400 ms from request to decision point, less a 50 ms decision dea
 
 def pace() -> PollPace:
     return PollPace(FAST, BUDGET, WINDOW, SLACK)
+
+
+def test_a_pause_shorter_than_a_timer_tick_is_one_tick_and_zero_stays_zero():
+    # uvloop rounds a 0.5 ms timer to none at all: the reads would go back to back
+    assert PollPace(0.0005, BUDGET, WINDOW, SLACK).fast_s == TIMER_RESOLUTION_S == 0.001
+    assert PollPace(0.0005, 0.0, 0.0, 0.0, idle_s=0.0005).wait(1.0) == 0.001
+    assert PollPace(0.0, 0.0, 0.0, 0.0, idle_s=0.0).wait(1.0) == 0.0  # asked for: no pause
+    assert PollPace(0.0025, BUDGET, WINDOW, SLACK).fast_s == 0.0025
 
 
 def test_an_idle_line_reads_at_the_slow_pace():

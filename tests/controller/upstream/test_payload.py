@@ -2,6 +2,10 @@ import json
 import re
 from decimal import Decimal
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from controller.journal.writer import Journal
 from controller.parcels.state import ParcelEvent, ParcelState, ParcelTracker
 from controller.upstream.payload import encode, event_type, iso_utc
@@ -123,3 +127,45 @@ async def test_only_configured_types_are_recorded(tmp_path):
     rows = outbox_rows(tmp_path / "j.sqlite")
     assert [(r["type"], r["sequence"]) for r in rows] == [("parcel.sorted", 1)]
     assert rows[0]["body"]["weight"]["kg"] == Decimal("2.500")  # measurements still attached
+
+
+def _encode_leaf_by_leaf(payload):
+    """The reference: a json.dumps per leaf (the encoder before it was made one pass)."""
+    if isinstance(payload, Decimal):
+        return str(payload) if payload.is_finite() else "null"
+    if isinstance(payload, dict):
+        items = (f"{json.dumps(str(k))}:{_encode_leaf_by_leaf(v)}" for k, v in payload.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(payload, list | tuple):
+        return "[" + ",".join(_encode_leaf_by_leaf(v) for v in payload) + "]"
+    return json.dumps(payload, allow_nan=False)
+
+
+_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.decimals(allow_nan=True, allow_infinity=True)
+)
+_json_values = st.recursive(
+    _leaves,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=8) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_encode_is_json_dumps_with_exact_decimals(value):
+    assert encode(value) == _encode_leaf_by_leaf(value)
+
+
+def test_encode_refuses_what_json_refuses():
+    for bad in (float("nan"), float("inf"), {"x": object()}):
+        with pytest.raises((ValueError, TypeError)):
+            encode(bad)
