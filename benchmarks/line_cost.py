@@ -55,6 +55,19 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def threads_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of ``pid``'s threads by OS name (the loop's thread is ``main``)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = "main" if task.name == str(pid) else (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return out
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid``."""
     out: list[int] = []
@@ -89,6 +102,7 @@ class Sample:
     wall: float
     cpu: float
     child_cpu: dict[int, float]
+    thread_cpu: dict[str, float]
     state: str
     inducted: int
     terminal: int
@@ -137,6 +151,7 @@ def run_demo(cmd: list[str], on_sample, timeout_s: float) -> tuple[subprocess.Po
                     time.monotonic(),
                     cpu_s(proc.pid),
                     children_cpu_s(proc.pid),
+                    threads_cpu_s(proc.pid),
                     m["state"],
                     int(m["inducted"]),
                     int(m["sorted"]) + int(m["rejected"]) + int(m["lost"]),
@@ -180,6 +195,10 @@ def busy(parcels: int, rate: float, seed: int, work: Path) -> dict[str, float]:
         "lost": result["lost"],
         "throughput_pph": result["throughput_pph"],
         "plc_reads_per_parcel": (result.get("plc_reads") or 0) / max(1, result["inducted"]),
+        "threads_ms_per_parcel": {
+            name: (last.thread_cpu[name] - first.thread_cpu.get(name, 0.0)) * 1000 / done
+            for name in sorted(last.thread_cpu, key=lambda n: -last.thread_cpu[n])
+        },
     }
 
 
@@ -240,6 +259,10 @@ def main() -> None:
                 f"{r['plc_reads_per_parcel']:.1f} PLC reads per parcel (whole run)",
                 flush=True,
             )
+            shares = ", ".join(
+                f"{name} {ms:.2f}" for name, ms in r["threads_ms_per_parcel"].items() if ms >= 0.01
+            )
+            print(f"  controller threads, ms CPU per parcel: {shares}", flush=True)
         if not args.no_idle:
             r = idle(args.idle_s, work)
             print(

@@ -38,6 +38,7 @@ from typing import Protocol, runtime_checkable
 from controller.errors import JournalError
 from controller.parcels.state import ParcelEvent
 from controller.upstream import outbox
+from drivers.os_thread import name_os_thread
 from plc_configs.integration import EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,7 @@ class Journal:
     # -- writer thread ---------------------------------------------------------------------
 
     def _run(self, conn: sqlite3.Connection) -> None:
+        name_os_thread()
         stop = False
         pending: list[object] = []
         while not stop:

@@ -95,6 +95,7 @@ class PlcLink(DeviceSupervisor):
         self._swept_at = 0.0
         self._faults = 0
         self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
+        self._hb_interval_s = device.heartbeat_interval_ms / 1000
         self.tunnel = TunnelBinding(parts, clock)
         self.adaptive_poll = getattr(driver, "polled", False)
         """Pace the reads (a polled driver); a subscribing one waits for changes itself."""
@@ -123,11 +124,12 @@ class PlcLink(DeviceSupervisor):
         pace = self.pace = self._new_pace()
         tracker, journal = self.parts.tracker, self.parts.journal
         previous_poll: float | None = None  # nothing read yet in this session
+        me = asyncio.current_task()
         overflow_before = False
         while True:
             sent = self.clock()
             poll = await self.driver.poll()
-            raise_if_cancelling()
+            raise_if_cancelling(me)
             now = self.clock()
             overflow = bool(poll.status.fault_word & (1 << PlcFault.RING_OVERFLOW))
             entered_after = entered_after_bound(
@@ -164,9 +166,12 @@ class PlcLink(DeviceSupervisor):
                 )
             if poll.request is not None:
                 await self._on_request(poll.request, now)
-            await self._acknowledge()
-            await self._housekeeping(now)
-            raise_if_cancelling()
+            acks = self._acks
+            if acks and acks[0][0].done():
+                await self._acknowledge()
+            if self._housekeeping_due(now):
+                await self._housekeeping(now)
+            raise_if_cancelling(me)
             requested = poll.request.tracking_id if poll.request is not None else None
             pace.on_cycle(requested is not None, poll.status.pending_requests, requested)
             self.reads += 1
@@ -383,8 +388,17 @@ class PlcLink(DeviceSupervisor):
         elif state is PackMLState.EXECUTE:
             self._auto_start = False
 
+    def _housekeeping_due(self, now: float) -> bool:
+        """Whether :meth:`_housekeeping` has anything to do (checked every cycle)."""
+        return (
+            now - self._hb_written_at >= self._hb_interval_s
+            or bool(self._commands)
+            or self._disabled_written != self.disabled_by_host
+            or now - self._swept_at >= 1.0
+        )
+
     async def _housekeeping(self, now: float) -> None:
-        if now - self._hb_written_at >= self.device.heartbeat_interval_ms / 1000:
+        if now - self._hb_written_at >= self._hb_interval_s:
             self._hb_counter = (self._hb_counter + 1) & 0xFFFF
             await self.driver.write_heartbeat(self._hb_counter)
             self._hb_written_at = now

@@ -47,6 +47,7 @@ from controller.site.relay_journal import JournalReader
 from controller.site.relay_stats import LAG_BUCKETS_S, RelayCounters, RelayStats
 from controller.site.relay_store import LineIdentity, connect, write_batch
 from controller.site.streams import STREAM_DEFS, Row
+from drivers.os_thread import name_os_thread
 
 __all__ = ["ALARM_JOURNAL_BEHIND", "ALARM_SITE_STORE", "LAG_BUCKETS_S", "RelayStats", "SiteRelay"]
 
@@ -170,6 +171,7 @@ class SiteRelay:
     # -- the thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
+        name_os_thread()
         delay = _RECONNECT_MIN_S
         try:
             while not self._stop.is_set():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from controller.upstream import outbox
+from drivers.os_thread import name_os_thread
 
 T = TypeVar("T")
 
@@ -24,7 +25,9 @@ class _Worker:
 
     def __init__(self, path: Path):
         self.path = path
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="upstream-db")
+        self.executor = ThreadPoolExecutor(
+            1, thread_name_prefix="upstream-db", initializer=name_os_thread
+        )
         self.conn: sqlite3.Connection | None = None
 
     def run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

@@ -46,6 +46,7 @@ class ModbusWire(asyncio.Protocol):
         self._pending: dict[int, tuple[asyncio.Future, int, int]] = {}
         self._tid = 0
         self._lost: Exception | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     async def connect(cls, host: str, port: int, timeout_s: float) -> ModbusWire:
@@ -59,6 +60,7 @@ class ModbusWire(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
         self._transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self._loop = asyncio.get_running_loop()
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self._transport = None
@@ -140,7 +142,8 @@ class ModbusWire(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             raise self._lost or ConnectionResetError("not connected")
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None  # set with the transport
         future: asyncio.Future[list[int]] = loop.create_future()
         self._pending[tid] = (future, function, count)
         timer = loop.call_later(timeout_s, _expire, future)
