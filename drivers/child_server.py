@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import shutil
 import signal
 import subprocess
@@ -35,10 +36,18 @@ class ChildServer:
 
     stop_signal: signal.Signals = signal.SIGTERM
     """What :meth:`stop` sends first (its clean shutdown)."""
+    nice: int = 0
+    """The server's niceness (the site demo runs its store and broker below the lines)."""
 
     def __init__(self) -> None:
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+
+    def _child_setup(self) -> None:  # pragma: no cover - runs in the child before exec
+        """Between fork and exec: die with the parent, at :attr:`nice`."""
+        die_with_parent()
+        if self.nice:
+            os.nice(self.nice)
 
     @property
     def directory(self) -> Path | None:

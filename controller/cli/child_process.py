@@ -8,6 +8,12 @@ asks the kernel for SIGTERM when this process dies, even by SIGKILL (Linux
 ``PR_SET_PDEATHSIG``), and also stops when its parent changes (``simulators.parent``).
 The death signal follows the thread that started the child: children are started from
 the event loop's thread, which lives as long as the process.
+
+The stand-ins for the world upstream (the TMS, the vehicles) run at
+:data:`STAND_IN_NICE` (through ``nice``, so their pid is the one started): they never take
+the CPU from a controller while it answers its PLC. The device simulator runs at the
+demo's own niceness: it *is* the PLC of that answer (the answer counts as written when
+the PLC has acknowledged the write), and a real PLC does not wait for the host's CPU.
 """
 
 from __future__ import annotations
@@ -22,13 +28,20 @@ from typing import Any
 
 from controller.errors import ControllerError
 
+STAND_IN_NICE = 10
+"""The niceness of the demo's TMS and vehicle simulators: the kernel gives a controller
+at 0 about nine times their share of a busy core, and a controller that wakes takes the
+core from them at once."""
+
 
 class ChildProcess:
     """One child process with its log file."""
 
-    def __init__(self, name: str, log_path: Path):
+    def __init__(self, name: str, log_path: Path, nice: int = STAND_IN_NICE):
+        """``nice``: the child's niceness (0: the demo's own)."""
         self.name = name
         self.log_path = log_path
+        self.nice = nice
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(
@@ -37,7 +50,9 @@ class ChildProcess:
         """Start ``args`` (with ``--parent-pid``) and return its ready message; ControllerError
         with its log if not. Cancelled while it starts, the child is stopped first."""
         with self.log_path.open("wb") as log_file:
+            niced = ["nice", "-n", str(self.nice)] if self.nice else []
             self.proc = await asyncio.create_subprocess_exec(
+                *niced,
                 *args,
                 "--parent-pid",
                 str(os.getpid()),

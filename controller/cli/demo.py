@@ -59,7 +59,7 @@ class SimulatorProcess:
     def __init__(self, options: DemoOptions):
         self.options = options
         self.truth_path = options.data_dir / "truth.json"
-        self.child = ChildProcess("simulator", options.data_dir / "simulator.log")
+        self.child = ChildProcess("simulator", options.data_dir / "simulator.log", nice=0)
         self.log_path = self.child.log_path
         self.ready: dict[str, object] = {}
         self.drained = asyncio.Event()

@@ -36,6 +36,11 @@ LINE_CONFIG = ROOT / "plc_configs" / "demo-line.yaml"
 PG_PASSWORD_ENV = "LANESORT_SITE_PG_PASSWORD"
 MQTT_PASSWORD_ENV = "LANESORT_SITE_MQTT_PASSWORD"
 SITE_NAME = "demo-site"
+SITE_TIER_NICE = 10
+"""The store, the broker and the site service run below the lines' controllers: the
+lines answer their PLCs in real time, the site tier is built to catch up (its relay
+and event cursors wait for it). The lines' TMS simulators run at the same niceness
+(:data:`~controller.cli.child_process.STAND_IN_NICE`)."""
 TERMINAL = ("sorted", "rejected", "lost")
 #: A belt fast enough for 36,000 parcels/h a line (at 2.5 m/s parcels would touch), and
 #: parcels that fit the pitch (as in the crash-restart system test).
@@ -149,6 +154,7 @@ class SiteDemo:
     async def start(self) -> None:
         """Start the store, the broker, the site service and every line."""
         self.data.mkdir(parents=True, exist_ok=True)
+        self.pg.nice = self.broker.nice = SITE_TIER_NICE
         self.pg.start()
         self.broker.start()
         self._prepare_lines()
@@ -160,6 +166,7 @@ class SiteDemo:
         self.site_proc = await self._spawn(
             [sys.executable, "-m", "hmi.cli", "site", "--config", str(site_config)],
             self.data / "site.log",
+            SITE_TIER_NICE,
         )
         o = self.options
         for k, line in enumerate(self.lines, 1):
@@ -204,11 +211,13 @@ class SiteDemo:
             "site-demo-viewer", "viewer"
         )
 
-    async def _spawn(self, args: list[str], log: Path) -> asyncio.subprocess.Process:
+    async def _spawn(self, args: list[str], log: Path, nice: int = 0) -> asyncio.subprocess.Process:
+        niced = ["nice", "-n", str(nice)] if nice else []
         with log.open("wb") as out:
             return await asyncio.create_subprocess_exec(
-                *args, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL, env=self.env
-            )
+                *niced, *args, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
+                env=self.env,
+            )  # fmt: skip
 
     def where(self) -> list[str]:
         """Where everything is, for the console."""

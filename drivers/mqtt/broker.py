@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.child_server import ChildServer, die_with_parent
+from drivers.child_server import ChildServer
 from drivers.errors import DriverError
 
 ACL_ACCESS = ("read", "write", "readwrite", "deny")
@@ -211,7 +211,7 @@ class MosquittoBroker(ChildServer):
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                preexec_fn=die_with_parent,
+                preexec_fn=self._child_setup,
                 close_fds=True,
             )
         deadline = time.monotonic() + self.start_timeout_s

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from drivers.child_server import ChildServer, die_with_parent
+from drivers.child_server import ChildServer
 from drivers.errors import DriverError
 
 NOT_INSTALLED = "PostgreSQL is not installed: run ./scripts/setup.sh (Debian package postgresql)"
@@ -116,7 +116,7 @@ class PostgresServer(ChildServer):
             os.setgid(account.pw_gid)
             os.setgroups([])
             os.setuid(account.pw_uid)
-        die_with_parent()  # after setuid, which clears the death signal
+        self._child_setup()  # after setuid, which clears the death signal
 
     def _own(self, path: Path) -> None:
         if self._account is not None:

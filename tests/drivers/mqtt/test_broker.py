@@ -47,6 +47,16 @@ def test_start_stop_restart_on_the_same_port():
     assert broker.directory is None  # removed
 
 
+def test_a_broker_runs_at_the_niceness_it_is_given():
+    broker = MosquittoBroker(free_port(), allow_anonymous=True)
+    broker.nice = 7
+    with broker:
+        assert broker.pid is not None
+        stat = Path(f"/proc/{broker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(stat[16]) == int(own[16]) + 7
+
+
 def test_a_password_file_is_hashed_and_anonymous_is_off():
     with MosquittoBroker(free_port(), users={"amr": "s3cret"}) as broker:
         config = (broker.directory / "mosquitto.conf").read_text()
