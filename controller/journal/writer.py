@@ -198,6 +198,8 @@ class Journal:
         self.duplicate_terminals = 0
         self.last_error: str | None = None
         self._schemas: list[str] = []
+        self._memo = outbox.OutboxMemo()
+        """The writer's knowledge of the outbox (its thread only)."""
 
     def add_schema(self, sql: str) -> None:
         """Another module's ``CREATE … IF NOT EXISTS`` statements, run when the journal opens."""
@@ -397,6 +399,7 @@ class Journal:
                     queued_upstream |= write_to(conn, session, self.wall_offset)
             conn.execute("COMMIT")
         except BaseException:
+            self._memo.forget()  # it learnt from rows that are gone
             conn.execute("ROLLBACK")
             raise
         return queued_upstream
@@ -469,4 +472,6 @@ class Journal:
             )
         self.written += 1
         wall = e.time + self.wall_offset
-        return outbox.record(conn, session, e, wall, self.line_name, self.upstream_events)
+        return outbox.record(
+            conn, session, e, wall, self.line_name, self.upstream_events, self._memo
+        )

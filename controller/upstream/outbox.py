@@ -99,6 +99,67 @@ class OutboxCounts:
 # -- writing (journal writer thread, inside its transaction) -------------------------------
 
 
+class OutboxMemo:
+    """What the journal writer already knows, so that an outbox row costs no query: the
+    last sequence of each lane key and, for each parcel it saw inducted, the latest
+    ``measured`` detail and decision explanation.
+
+    Only the writer's connection writes the outbox and the events, so the memo stays
+    true while its transactions commit; :meth:`forget` it after a rollback. A parcel it
+    did not see from its induction (resumed after a restart) or forgot (it keeps the
+    newest ``limit`` of each) is read from the database, as without a memo.
+    """
+
+    def __init__(self, limit: int = 20_000):
+        self.limit = limit
+        self.sequences: dict[str, int] = {}
+        self.history: dict[tuple[int, int], tuple[dict[str, Any] | None, str | None]] = {}
+
+    def forget(self) -> None:
+        """Drop everything (the transaction that taught it was rolled back)."""
+        self.sequences.clear()
+        self.history.clear()
+
+    def note(self, session: int, event: ParcelEvent) -> None:
+        """Learn from a parcel event written in the current transaction."""
+        key = (session, event.uid)
+        if event.kind == "inducted":
+            _put(self.history, key, (None, None), self.limit)
+        elif event.kind in ("measured", "assigned") and key in self.history:
+            measured, why = self.history[key]
+            if event.kind == "measured":
+                measured = event.detail or {}
+            else:
+                text = (event.detail or {}).get("why")
+                why = str(text) if text else None
+            self.history[key] = (measured, why)
+
+    def last_sequence(self, conn: sqlite3.Connection, lane_key: str) -> int:
+        """The lane key's last sequence (read from the database when not known)."""
+        last = self.sequences.get(lane_key)
+        if last is None:
+            last = _last_sequence(conn, lane_key)
+        return last
+
+    def used(self, lane_key: str, sequence: int) -> None:
+        """A row of ``lane_key`` was inserted with ``sequence``."""
+        _put(self.sequences, lane_key, sequence, self.limit)
+
+
+def _put(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    table.pop(key, None)
+    table[key] = value  # newest last
+    if len(table) > limit:
+        del table[next(iter(table))]
+
+
+def _last_sequence(conn: sqlite3.Connection, lane_key: str) -> int:
+    (last,) = conn.execute(
+        "SELECT coalesce(max(sequence), 0) FROM outbox WHERE lane_key = ?", (lane_key,)
+    ).fetchone()
+    return int(last)
+
+
 def record(
     conn: sqlite3.Connection,
     session: int,
@@ -106,21 +167,26 @@ def record(
     wall_time: float,
     line_name: str,
     enabled_types: Collection[str],
+    memo: OutboxMemo | None = None,
 ) -> bool:
     """Add the upstream event of ``event`` to the outbox; True when a row was inserted.
 
     Records that are not reported (other kinds, types not in ``enabled_types``) are
-    skipped. Call it inside the transaction that inserted ``event``.
+    skipped. Call it inside the transaction that inserted ``event`` (with the writer's
+    ``memo``: every event, reported or not, so that it learns the parcels' history).
     """
+    if memo is not None:
+        memo.note(session, event)
     type_ = event_type(event)
     if type_ is None or type_ not in enabled_types:
         return False
     lane_key = f"{session}:{event.uid}"
-    (last,) = conn.execute(
-        "SELECT coalesce(max(sequence), 0) FROM outbox WHERE lane_key = ?", (lane_key,)
-    ).fetchone()
+    last = memo.last_sequence(conn, lane_key) if memo else _last_sequence(conn, lane_key)
+    known = memo.history.get((session, event.uid)) if memo else None
     if event.kind == "measured":
         measured, assigned_why = event.detail, None
+    elif known is not None:
+        measured, assigned_why = known
     else:
         measured, assigned_why = _parcel_history(conn, session, event.uid)
     event_id = str(uuid.uuid4())
@@ -150,6 +216,8 @@ def record(
             0.0,  # due at once (a wall-clock step back must not hold it)
         ),
     )
+    if memo is not None:
+        memo.used(lane_key, last + 1)
     return True
 
 

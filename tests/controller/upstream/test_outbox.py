@@ -13,7 +13,13 @@ from controller.journal.writer import Journal
 from controller.parcels.state import ParcelTracker
 from controller.upstream import outbox
 from plc_configs.contract import SortResult
-from tests.controller.upstream.helpers import measurement, outbox_rows, parcel_events, until
+from tests.controller.upstream.helpers import (
+    measurement,
+    outbox_rows,
+    parcel_events,
+    reject_decision,
+    until,
+)
 
 
 async def test_a_refused_duplicate_terminal_makes_no_outbox_row(tmp_path):
@@ -141,3 +147,41 @@ def test_fetch_pending_reads_in_order_with_lanes_and_skips_what_it_has_seen(tmp_
     assert len(rows) == 3 and horizon == rows[-1].id  # more may follow
     assert outbox.fetch_pending(conn, 2, 40, 100) == ([], 40)
     conn.close()
+
+
+class _Amnesiac(outbox.OutboxMemo):
+    """A memo that never learns: every outbox row is made from the database's rows."""
+
+    def note(self, session, event) -> None:
+        pass
+
+    def used(self, lane_key, sequence) -> None:
+        pass
+
+
+async def test_the_writers_memo_makes_the_rows_the_database_would(tmp_path, monkeypatch):
+    made = {}
+    for name, memo in (("memo", outbox.OutboxMemo), ("database", _Amnesiac)):
+        monkeypatch.setattr(outbox, "OutboxMemo", memo)
+        path = tmp_path / f"{name}.sqlite"
+        journal = Journal(path, "l")
+        await journal.open()
+        tracker = ParcelTracker()
+        for tid in range(1, 25):
+            journal.extend(
+                parcel_events(
+                    tracker,
+                    tid,
+                    measure=measurement(kg=f"{tid}.250") if tid % 3 else None,
+                    decision=reject_decision(f"why {tid}") if tid % 4 == 0 else None,
+                    result=SortResult.REJECT_REQUESTED if tid % 4 == 0 else SortResult.DIVERTED,
+                )
+            )
+        await journal.close()
+        made[name] = [
+            (r["type"], r["lane_key"], r["sequence"], {**r["body"], "event_id": 0, "time": 0})
+            for r in outbox_rows(path)
+        ]
+    assert made["memo"] == made["database"]
+    assert len(made["memo"]) == 24 + 16  # every terminal, and the measured parcels
+    assert {body["reason_detail"] for *_, body in made["memo"]} >= {"why 4", "why 8"}
