@@ -49,10 +49,15 @@ IDLE_SEED = 3
 """With this seed the first parcel at one an hour comes long after the idle window."""
 
 
+def stat_cpu_s(stat: Path) -> float:
+    """User + system CPU seconds from a ``/proc/.../stat`` file (a process or a thread)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
 def threads_cpu_s(pid: int) -> dict[str, float]:
@@ -61,10 +66,10 @@ def threads_cpu_s(pid: int) -> dict[str, float]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = "main" if task.name == str(pid) else (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            seconds = stat_cpu_s(task / "stat")
         except OSError:
             continue
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+        out[name] = out.get(name, 0.0) + seconds
     return out
 
 

@@ -34,6 +34,11 @@ at 0 about nine times their share of a busy core, and a controller that wakes ta
 core from them at once."""
 
 
+def niced(args: list[str], nice: int) -> list[str]:
+    """``args`` run at niceness ``nice`` through ``nice`` (which execs them: same pid)."""
+    return ["nice", "-n", str(nice), *args] if nice else list(args)
+
+
 class ChildProcess:
     """One child process with its log file."""
 
@@ -50,10 +55,8 @@ class ChildProcess:
         """Start ``args`` (with ``--parent-pid``) and return its ready message; ControllerError
         with its log if not. Cancelled while it starts, the child is stopped first."""
         with self.log_path.open("wb") as log_file:
-            niced = ["nice", "-n", str(self.nice)] if self.nice else []
             self.proc = await asyncio.create_subprocess_exec(
-                *niced,
-                *args,
+                *niced(args, self.nice),
                 "--parent-pid",
                 str(os.getpid()),
                 stdout=asyncio.subprocess.PIPE,

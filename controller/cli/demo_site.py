@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.auth import TokenStore, UserStore, in_data_dir, tokens_path
+from controller.cli.child_process import niced
 from controller.cli.ports import free_port, on_free_ports
 from drivers.mqtt.broker import MosquittoBroker
 from drivers.postgres.server import PostgresServer
@@ -212,10 +213,9 @@ class SiteDemo:
         )
 
     async def _spawn(self, args: list[str], log: Path, nice: int = 0) -> asyncio.subprocess.Process:
-        niced = ["nice", "-n", str(nice)] if nice else []
         with log.open("wb") as out:
             return await asyncio.create_subprocess_exec(
-                *niced, *args, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
+                *niced(args, nice), stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
                 env=self.env,
             )  # fmt: skip
 

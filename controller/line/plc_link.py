@@ -169,8 +169,7 @@ class PlcLink(DeviceSupervisor):
             acks = self._acks
             if acks and acks[0][0].done():
                 await self._acknowledge()
-            if self._housekeeping_due(now):
-                await self._housekeeping(now)
+            await self._housekeeping(now)
             raise_if_cancelling(me)
             requested = poll.request.tracking_id if poll.request is not None else None
             pace.on_cycle(requested is not None, poll.status.pending_requests, requested)
@@ -387,15 +386,6 @@ class PlcLink(DeviceSupervisor):
             self.queue_command(PackMLCommand.START)
         elif state is PackMLState.EXECUTE:
             self._auto_start = False
-
-    def _housekeeping_due(self, now: float) -> bool:
-        """Whether :meth:`_housekeeping` has anything to do (checked every cycle)."""
-        return (
-            now - self._hb_written_at >= self._hb_interval_s
-            or bool(self._commands)
-            or self._disabled_written != self.disabled_by_host
-            or now - self._swept_at >= 1.0
-        )
 
     async def _housekeeping(self, now: float) -> None:
         if now - self._hb_written_at >= self._hb_interval_s:

@@ -260,9 +260,7 @@ class UpstreamDelivery:
                         _BATCH * len(lanes),
                     )
                 except sqlite3.Error as err:
-                    self._last_error = f"outbox {self.db_path}: {err}"
-                    log.error("upstream feeder: %s", self._last_error)
-                    await asyncio.sleep(_ERROR_PAUSE_S)
+                    await self._database_failed("feeder", err)
                     continue
                 if generation != self._generation:
                     continue
@@ -297,9 +295,7 @@ class UpstreamDelivery:
             try:
                 done = await self._attempt(row, client)
             except sqlite3.Error as err:
-                self._last_error = f"outbox {self.db_path}: {err}"
-                log.error("upstream lane: %s", self._last_error)
-                await asyncio.sleep(_ERROR_PAUSE_S)
+                await self._database_failed("lane", err)
                 continue
             if done and lane.rows and lane.rows[0] is row:  # (a replay may have reset it)
                 lane.rows.popleft()
@@ -399,9 +395,17 @@ class UpstreamDelivery:
                     next_purge = time.monotonic() + _PURGE_EVERY_S
                     await self._purge()
             except sqlite3.Error as err:
-                self._last_error = f"outbox {self.db_path}: {err}"
-                log.error("upstream: %s", self._last_error)
+                await self._database_failed("housekeeping", err, pause_s=0.0)
             await asyncio.sleep(_POLL_S)
+
+    async def _database_failed(
+        self, who: str, err: sqlite3.Error, pause_s: float = _ERROR_PAUSE_S
+    ) -> None:
+        """Say what failed (stats and log), then pause before the next try."""
+        self._last_error = f"outbox {self.db_path}: {err}"
+        log.error("upstream %s: %s", who, self._last_error)
+        if pause_s:
+            await asyncio.sleep(pause_s)
 
     async def _marker(self) -> None:
         """Mark delivered rows in the outbox, those of ``_MARK_EVERY_S`` together."""
@@ -411,9 +415,7 @@ class UpstreamDelivery:
             try:
                 await self._mark_delivered()
             except sqlite3.Error as err:
-                self._last_error = f"outbox {self.db_path}: {err}"
-                log.error("upstream: %s", self._last_error)
-                await asyncio.sleep(_ERROR_PAUSE_S)
+                await self._database_failed("marker", err)
 
     async def _mark_delivered(self) -> None:
         """Mark the rows delivered so far (kept for the next try if the database fails)."""

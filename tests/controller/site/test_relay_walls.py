@@ -119,11 +119,8 @@ async def test_wall_containers_follow_their_state_and_wall_events_are_relayed(
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("DELETE FROM relay_positions")
     again = SiteRelay("L1", "hub", journal.path, postgres_database, batch_rows=2)
-    again.start()
-    try:
+    async with _running(again):
         await _relayed(again, journal, "wall_events", "wall_events")
-    finally:
-        again.stop()
     assert _site_container(postgres_database, "C1")[1] == c1
     assert _site_container(postgres_database, "C2")[1] == c2
     (count,) = site_rows(postgres_database, "SELECT count(*) FROM wall_events")[0]
@@ -138,11 +135,8 @@ async def test_a_journal_replaced_under_the_same_line_name_is_warned_about(
     await first.open()
     await write_parcels(first, ParcelTracker(), 1, 8)
     relay = SiteRelay("L1", "hub", first.path, postgres_database, interval_s=0.05)
-    relay.start()
-    try:
+    async with _running(relay):
         await _relayed(relay, first, "events", "events")
-    finally:
-        relay.stop()
     assert relay.stats().journal_behind is None
     position = relay._positions["events"]
     await first.close()

@@ -96,6 +96,15 @@ async def test_the_host_name_of_the_url_must_be_in_the_certificates_subject_alt_
     assert "(its subjectAltName must name the host of the url)" in error.detail
 
 
+async def _delivers(link: MqttLink, topic: str) -> None:
+    """``link`` connects, publishes on ``topic`` at QoS 1 and receives it back."""
+    inbox = Inbox()
+    await link.subscribe(topic, inbox, qos=1)
+    async with running(link):
+        await link.publish(topic, b"over tls", qos=1)
+        await inbox.wait(1)
+
+
 async def test_a_required_client_certificate_must_come_from_the_brokers_ca(pki: Pki):
     tls = BrokerTls(pki.server.cert, pki.server.key, pki.ca.cert, require_certificate=True)
     with MosquittoBroker(free_port(), allow_anonymous=True, tls=tls) as broker:
@@ -106,12 +115,7 @@ async def test_a_required_client_certificate_must_come_from_the_brokers_ca(pki: 
             cert_file=str(pki.client.cert),
             key_file=str(pki.client.key),
         )
-        p = unique("mtls")
-        link, inbox = MqttLink("fleet", own, client_id="mtls-1"), Inbox()
-        await link.subscribe(f"{p}/x", inbox, qos=1)
-        async with running(link):
-            await link.publish(f"{p}/x", b"with a client certificate", qos=1)
-            await inbox.wait(1)
+        await _delivers(MqttLink("fleet", own, client_id="mtls-1"), f"{unique('mtls')}/x")
 
         # the alert ("certificate required", "unknown ca") is lost when our CONNECT meets
         # the broker's close (the reset discards it): both wordings name the certificate
@@ -174,12 +178,7 @@ async def test_user_name_and_password_inside_tls(pki: Pki, monkeypatch: pytest.M
         login = section(
             broker.url, ca_file=ca_file, username="line-1", password_env="LANESORT_TEST_MQTT_PW"
         )
-        p = unique("pw")
-        link, inbox = MqttLink("fleet", login, client_id="pw-1"), Inbox()
-        await link.subscribe(f"{p}/x", inbox, qos=1)
-        async with running(link):
-            await link.publish(f"{p}/x", b"logged in over tls", qos=1)
-            await inbox.wait(1)
+        await _delivers(MqttLink("fleet", login, client_id="pw-1"), f"{unique('pw')}/x")
 
         monkeypatch.setenv("LANESORT_TEST_MQTT_PW", "wrong")
         [error] = await refusals(login)
