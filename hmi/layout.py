@@ -219,9 +219,25 @@ def frame(hmi: Hmi, session: Session, current: str) -> Iterator[Callable[[], Non
         yield refresh_frame
 
 
+def page_dialog() -> ui.dialog:
+    """A dialog that belongs to the page, not to the section that opened it.
+
+    Made in a section the page redraws (the rows of containers on their way, say), a
+    dialog went with the section's next redraw: the question vanished while a supervisor
+    typed the reason. The page's dialogs closed earlier are deleted here (nothing holds
+    them any more), so a page open all shift does not pile them up.
+    """
+    layout = ui.context.client.layout
+    for old in list(layout.default_slot.children):
+        if isinstance(old, ui.dialog) and "ls-page-dialog" in old.classes and not old.value:
+            old.delete()
+    with layout:
+        return ui.dialog().classes("ls-page-dialog")
+
+
 def confirm(question: str, detail: str, on_yes: Callable, yes_text: str = "Yes") -> None:
     """Ask before acting; big buttons, the question in words."""
-    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:460px"):
+    with page_dialog() as dialog, ui.card().classes("p-6").style("min-width:460px"):
         ui.label(question).classes("text-2xl font-bold")
         if detail:
             ui.label(detail).classes("text-lg opacity-90")
@@ -249,7 +265,7 @@ def confirm_with_reason(
 ) -> None:
     """Ask before a supervisor's action, with its reason (required, kept in the audit log);
     then ``do(session, reason)`` as an :func:`~hmi.context.action` (role checked again)."""
-    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
+    with page_dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
         ui.label(question).classes("text-2xl font-bold")
         if detail:
             ui.label(detail).classes("text-lg opacity-90")
@@ -263,7 +279,8 @@ def confirm_with_reason(
 
             def gone() -> None:  # a closed dialog leaves no reason field behind
                 dialog.close()
-                dialog.delete()
+                if not dialog.is_deleted:
+                    dialog.delete()
 
             ui.button("Cancel", on_click=gone).props("flat").classes("ls-touch")
 
@@ -276,7 +293,8 @@ def confirm_with_reason(
                 try:
                     await action(hmi, lambda session: do(session, why), done=done)()
                 finally:
-                    dialog.delete()
+                    if not dialog.is_deleted:  # another page dialog may have cleared it
+                        dialog.delete()
 
             ui.button(yes_text, on_click=yes).props(
                 'color=primary data-testid="confirm-yes"'

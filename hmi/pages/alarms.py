@@ -8,7 +8,7 @@ from nicegui import ui
 
 from controller.alarms import Alarm
 from hmi.context import Hmi, action
-from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect, columns
+from hmi.layout import BLUE, ORANGE, VERMILLION, PeriodSelect, columns, page_dialog
 from hmi.sessions import Session
 
 SEVERITY_LOOK = {
@@ -56,7 +56,7 @@ def build(hmi: Hmi, session: Session) -> None:
         refresh()
 
     def shelve_dialog(alarm: Alarm) -> None:
-        with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:480px"):
+        with page_dialog() as dialog, ui.card().classes("p-6").style("min-width:480px"):
             ui.label(f"Shelve “{alarm.text}”").classes("text-xl font-bold")
             ui.label(
                 "A shelved alarm is hidden from the list and the banner until the time is up; "

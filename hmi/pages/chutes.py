@@ -9,7 +9,7 @@ from nicegui import ui
 from hmi.chute_board import ChuteBoard, describe
 from hmi.context import Hmi, action
 from hmi.feed import ChuteView
-from hmi.layout import confirm
+from hmi.layout import confirm, page_dialog
 from hmi.sessions import Session
 
 
@@ -147,7 +147,7 @@ def _move_route_dialog(hmi: Hmi, chute: int) -> None:
     if not plan:
         ui.notify("The sort plan has no routes.", type="warning")
         return
-    with ui.dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
+    with page_dialog() as dialog, ui.card().classes("p-6").style("min-width:520px"):
         ui.label(f"Move a route to chute {chute}").classes("text-2xl font-bold")
         ui.label(
             "The change goes through the same checks as the API's sort-plan edit: a chute "

@@ -16,7 +16,7 @@ from nicegui import ui
 
 from controller.putwall.records import read_wall_events
 from hmi.context import Hmi, action
-from hmi.layout import confirm, set_text
+from hmi.layout import confirm, page_dialog, set_text
 from hmi.sessions import Session
 
 _GREEN, _ORANGE, _GREY, _RED = "#009E73", "#E69F00", "#3a4a5c", "#D55E00"
@@ -131,7 +131,7 @@ def build(hmi: Hmi, session: Session, wall_id: str | None = None) -> None:
         async def free(_s: Session) -> None:
             await service.reassign(wall_id, cubby["id"], None, _s.actor)
 
-        with ui.dialog() as dialog, ui.card().classes("p-6"):
+        with page_dialog() as dialog, ui.card().classes("p-6"):
             ui.label(f"Cubby {cubby['id']} · {_group_text(cubby['group'])}").classes("text-2xl")
             ui.label(f"{cubby['parcels']} of {cubby['capacity']} parcels").classes("text-lg")
             with ui.row().classes("gap-3 mt-3"):
