@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 async def close_client(client: Client, timeout_s: float, name: str, address: str) -> None:
     """Close the session (within ``timeout_s``) and the socket; errors are only logged."""
     try:
-        await asyncio.wait_for(client.disconnect(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await client.disconnect()
     except (OSError, TimeoutError, UaError) as err:
         log.debug("%s (%s): disconnect: %r", name, address, err)
     finally:
@@ -30,7 +31,8 @@ async def open_client(url: str, timeout_s: float, name: str) -> Client:
     client = Client(url, timeout=timeout_s, watchdog_intervall=1.0)
     client.session_timeout = 60_000
     try:
-        await asyncio.wait_for(client.connect(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await client.connect()
     except (OSError, TimeoutError, UaError) as err:
         client.disconnect_socket()
         raise ConnectionLost(name, url, f"cannot connect to {url}: {err!r}") from err
@@ -55,7 +57,8 @@ async def browse(
 ) -> None:
     """Run ``discovery`` within ``timeout_s``, its failures mapped by :func:`browse_error`."""
     try:
-        await asyncio.wait_for(discovery, timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await discovery
     except (DriverError, TimeoutError, OSError, UaError) as err:
         raise browse_error(err, name, url, what) from err
 

@@ -146,7 +146,8 @@ async def run(
         drained = False
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.01)
+                async with asyncio.timeout(0.01):
+                    await stop.wait()
             if not drained and plc.logic is not None and plc.logic.drained:
                 drained = True
                 _emit(out, {"event": "drained", "inducted": twin.stats.inducted})

@@ -94,7 +94,8 @@ class PlcSimulatorBase:
         wait = self._stall_until - self.clock()
         if wait > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._stopping.wait()
 
     # -- fault injection ------------------------------------------------------------
 

@@ -68,7 +68,8 @@ async def close_out(
         raise ApiProblem(404, str(err), "unknown-chute") from err
     assert info.id is not None
     try:
-        await asyncio.wait_for(line.journal.barrier(), _JOURNAL_WAIT_S)
+        async with asyncio.timeout(_JOURNAL_WAIT_S):
+            await line.journal.barrier()
         rows = await line.containers.history(container_id=info.id)
     except (TimeoutError, JournalError) as err:
         log.warning("container %s: record not read back: %s", info.id, err or "journal busy")

@@ -142,7 +142,8 @@ class BufferService:
 
     async def _link_up(self) -> None:
         try:
-            await asyncio.wait_for(self.supervisor.connected_event.wait(), self.link_wait_s)
+            async with asyncio.timeout(self.link_wait_s):
+                await self.supervisor.connected_event.wait()
         except TimeoutError as err:
             raise TransportError(
                 f"asrs link down: {self.name} ({self.driver.address}): "

@@ -66,7 +66,8 @@ class ChildProcess:
             )
         assert self.proc.stdout is not None
         try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                line = await self.proc.stdout.readline()
             message = json.loads(line) if line else {}
         except (TimeoutError, json.JSONDecodeError):
             message = {}
@@ -97,7 +98,8 @@ class ChildProcess:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(proc.wait(), grace_s)
+                async with asyncio.timeout(grace_s):
+                    await proc.wait()
             except TimeoutError:
                 proc.kill()
                 await proc.wait()

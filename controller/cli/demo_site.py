@@ -282,7 +282,8 @@ class SiteDemo:
         for proc in procs:
             if proc is not None:
                 try:
-                    await asyncio.wait_for(proc.wait(), 20)
+                    async with asyncio.timeout(20):
+                        await proc.wait()
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()

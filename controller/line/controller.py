@@ -301,7 +301,8 @@ class LineController(LineActions):
                 if ready:
                     waits = asyncio.gather(*(event.wait() for event in ready))
                     try:
-                        await asyncio.wait_for(waits, 30)
+                        async with asyncio.timeout(30):
+                            await waits
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
                 _freeze_startup_objects()

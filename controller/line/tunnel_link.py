@@ -56,7 +56,8 @@ async def measure_with(
 
     async def bounded(coro, link: DeviceSupervisor):
         try:
-            return await asyncio.wait_for(coro, deadline_s)
+            async with asyncio.timeout(deadline_s):
+                return await coro
         except TimeoutError:
             return DeviceTimeout(
                 link.driver.name,

@@ -243,7 +243,8 @@ class ImportJobs:
             with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
             try:
-                await asyncio.wait_for(proc.wait(), self.grace_s)
+                async with asyncio.timeout(self.grace_s):
+                    await proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()

@@ -329,9 +329,8 @@ class CloseOut:
             await scale.connect()
             self._scales[scale_name] = scale
         try:
-            weight = await asyncio.wait_for(
-                scale.read_stable(), self.config.putwall.weigh_timeout_s
-            )
+            async with asyncio.timeout(self.config.putwall.weigh_timeout_s):
+                weight = await scale.read_stable()
         except (DriverError, TimeoutError):
             self._scales.pop(scale_name, None)
             await scale.close()

@@ -329,8 +329,7 @@ class Replanner:
                     self.error = f"re-planning failed: {type(err).__name__}: {err}"
                     self.alarms.raise_(ALARM, self.error, self.clock())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._route_plan_changed.wait(), self.settings.check_interval_s
-                    )
+                    async with asyncio.timeout(self.settings.check_interval_s):
+                        await self._route_plan_changed.wait()
         finally:
             await self.worker.close()

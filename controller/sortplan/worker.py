@@ -70,9 +70,8 @@ class PlanningWorker:
     async def plan(self, instance: Instance) -> PlanResult:
         """The optimiser's result for ``instance``, computed in the worker process."""
         try:
-            return await asyncio.wait_for(
-                self.run(optimise, instance), instance.time_limit_s + GRACE_S
-            )
+            async with asyncio.timeout(instance.time_limit_s + GRACE_S):
+                return await self.run(optimise, instance)
         except TimeoutError as err:
             await self.close()
             waited = instance.time_limit_s + GRACE_S

@@ -144,7 +144,8 @@ class TransportService:
                 while True:
                     self._pump()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                        async with asyncio.timeout(1.0):
+                            await self._wake.wait()
                     self._wake.clear()
             finally:
                 self._group = None

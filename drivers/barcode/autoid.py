@@ -102,10 +102,8 @@ class AutoIdReader(OpcuaDevice):
             raise ConnectionLost(self.name, self.address, "not connected")
         duration = ua.Variant(self.timeout_s * 500.0, ua.VariantType.Double)
         try:
-            out = await asyncio.wait_for(
-                client.get_node(self.reader_node).call_method(self.scan_node, duration),
-                self.timeout_s,
-            )
+            async with asyncio.timeout(self.timeout_s):
+                out = await client.get_node(self.reader_node).call_method(self.scan_node, duration)
         except TimeoutError as err:
             raise DeviceTimeout(
                 self.name, self.address, f"no Scan answer in {self.timeout_s * 1000:.0f} ms"

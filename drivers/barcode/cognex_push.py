@@ -172,7 +172,8 @@ class CognexPushReader:
             future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
             self._waiters.append(future)
             try:
-                message = await asyncio.wait_for(future, self.timeout_s)
+                async with asyncio.timeout(self.timeout_s):
+                    message = await future
             except TimeoutError as err:
                 raise DeviceTimeout(
                     self.name,

@@ -130,10 +130,10 @@ class TcpReader:
         """Open the TCP connection and start reading replies."""
         await self.close()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port, limit=MAX_LINE),
-                timeout=max(self.timeout_s, 2.0),
-            )
+            async with asyncio.timeout(max(self.timeout_s, 2.0)):
+                reader, writer = await asyncio.open_connection(
+                    self._host, self._port, limit=MAX_LINE
+                )
         except (OSError, TimeoutError) as err:
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err}") from err
         self._writer = writer
@@ -297,7 +297,8 @@ class TcpReader:
         try:
             for frame in self.protocol.trigger_frames(cmd_id):
                 writer.write(frame)
-            message = await asyncio.wait_for(future, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                message = await future
         except TimeoutError as err:
             raise self._timeout(f"trigger {cmd_id}", garbled_before) from err
         except OSError as err:

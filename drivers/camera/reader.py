@@ -140,7 +140,8 @@ class CameraReader:
         started = time.monotonic()
         future = asyncio.get_running_loop().run_in_executor(executor, self._read, source, started)
         try:
-            return await asyncio.wait_for(future, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                return await future
         except TimeoutError as err:
             with contextlib.suppress(BaseException):
                 future.cancel()

@@ -390,7 +390,8 @@ class MqttLink:
             await asyncio.shield(entering)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(entering, self.section.connect_timeout_s + 1)
+                async with asyncio.timeout(self.section.connect_timeout_s + 1):
+                    await entering
                 await client.__aexit__(None, None, None)
             raise
 

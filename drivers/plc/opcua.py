@@ -121,7 +121,8 @@ class OpcuaSorterPlc:
             if o.username:
                 client.set_user(o.username)
                 client.set_password(o.password or "")
-            await asyncio.wait_for(client.connect(), o.timeout_s * 6)
+            async with asyncio.timeout(o.timeout_s * 6):
+                await client.connect()
         except (OSError, TimeoutError, UaError, ValueError) as err:
             client.disconnect_socket()
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err!r}") from err
@@ -221,10 +222,8 @@ class OpcuaSorterPlc:
         if client is None:
             raise ConnectionLost(self.name, self.address, "not connected")
         try:
-            results = await asyncio.wait_for(
-                client.uaclient.read_attributes(list(ids), ua.AttributeIds.Value),
-                self.options.timeout_s,
-            )
+            async with asyncio.timeout(self.options.timeout_s):
+                results = await client.uaclient.read_attributes(list(ids), ua.AttributeIds.Value)
         except Exception as err:
             raise self._map_error(err, f"reading {what}") from err
         bad = [str(r.StatusCode) for r in results if not r.StatusCode.is_good()]
@@ -241,10 +240,8 @@ class OpcuaSorterPlc:
         ]
         what = f"writing {', '.join('host.' + k for k in keys)}"
         try:
-            results = await asyncio.wait_for(
-                client.uaclient.write_attributes(ids, dvs, ua.AttributeIds.Value),
-                self.options.timeout_s,
-            )
+            async with asyncio.timeout(self.options.timeout_s):
+                results = await client.uaclient.write_attributes(ids, dvs, ua.AttributeIds.Value)
         except Exception as err:
             raise self._map_error(err, what) from err
         for key, status in zip(keys, results, strict=True):
@@ -295,7 +292,8 @@ class OpcuaSorterPlc:
         """Wait up to ``wake_s`` for a notification; apply it and any that came with it."""
         queue = self._queue()
         try:
-            event = await asyncio.wait_for(queue.get(), self.options.wake_s)
+            async with asyncio.timeout(self.options.wake_s):
+                event = await queue.get()
         except TimeoutError:
             return
         self._apply(event)

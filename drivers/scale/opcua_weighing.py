@@ -257,7 +257,8 @@ class OpcUaWeighingScale(OpcuaDevice):
     async def _request(self, what: str, awaitable: Awaitable[T]) -> T:
         """Await one request within ``timeout_s``, mapping asyncua and OS errors."""
         try:
-            return await asyncio.wait_for(awaitable, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                return await awaitable
         except TimeoutError as err:
             raise DeviceTimeout(
                 self.name, self.address, f"no answer to {what} in {self.timeout_s * 1000:.0f} ms"

@@ -134,7 +134,8 @@ class SimulatedVehicle:
                 self.online.clear()
             delay = max(self.reconnect_s, self._offline_until - loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
 
     async def _session(self) -> None:
         will = aiomqtt.Will(
@@ -206,7 +207,8 @@ class SimulatedVehicle:
         last_state = last_vis = float("-inf")
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.tick_s)
+                async with asyncio.timeout(self.tick_s):
+                    await self._wake.wait()
             self._wake.clear()
             now = loop.time()
             self.model.step(now - last)

@@ -161,7 +161,8 @@ class _Watch:
 
 async def _within(future: asyncio.Future[Module], timeout_s: float) -> Module | None:
     try:
-        return await asyncio.wait_for(future, timeout_s)
+        async with asyncio.timeout(timeout_s):
+            return await future
     except TimeoutError:
         return None
 
@@ -294,7 +295,8 @@ class WallOperator:
             self._wake.clear()
             timeout = self.timing.poll_s if self._closing else None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def _scan(self, code: str) -> float:
         """Push ``code``; return the time it was pushed."""

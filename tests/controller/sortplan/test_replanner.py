@@ -239,3 +239,20 @@ async def test_a_failing_check_raises_the_alarm_and_the_loop_goes_on(tmp_path):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_the_loop_stops_when_cancelled_as_a_new_route_plan_wakes_it(tmp_path):
+    """A cancel that lands in the same loop iteration as the wake-up ends the loop.
+
+    Python 3.11's ``asyncio.wait_for`` returned the result there and dropped the cancel:
+    the loop ran on, and the line's TaskGroup waited for it for ever (a CI run hung in a
+    line's shutdown that way).
+    """
+    replanner, _, _, _ = await _replanner(tmp_path)
+    replanner.settings = replanner.settings.model_copy(update={"check_interval_s": 60})
+    task = asyncio.create_task(replanner.run())
+    await asyncio.sleep(0.05)  # the first check (in this thread) done: the loop waits
+    replanner.route_plan_changed()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert done == {task} and task.cancelled()
