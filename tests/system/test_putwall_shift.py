@@ -34,8 +34,8 @@ PARCELS = 60
 RATE = 18000  # parcels/h: 12 s of induction
 FAST_FLEET = """simulation:
   fleet:
-    speed_m_s: 12.0
-    action_s: 0.3
+    speed_m_s: 30.0
+    action_s: 0.15
     state_interval_s: 1.0
     visualization_interval_s: 1.0
     reject_rate: 0.1
@@ -44,8 +44,8 @@ FAST_FLEET = """simulation:
     truck_arrivals: [[T02, 12]]
   asrs:
     capacity: 60
-    store_s: 0.3
-    retrieve_s: 0.3
+    store_s: 0.15
+    retrieve_s: 0.15
     fault_rates: {drop_reply: 0.1}
     crane_faults: [[9, 2]]
 """
@@ -91,7 +91,7 @@ def shift(tmp_path_factory):
     cmd = [sys.executable, "-m", "controller.cli", "demo", "--config", str(_config(tmp_path)),
            "--parcels", str(PARCELS), "--rate", str(RATE), "--seed", "3",
            "--report", str(report), "--data-dir", str(data), "--plain",
-           "--settle-s", "5"]  # fmt: skip
+           "--settle-s", "3"]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=400, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {

@@ -50,7 +50,7 @@ from tests.system.scada import HOST_ID, Scada
 
 pytestmark = pytest.mark.system
 
-PARCELS = 500
+PARCELS = 400  # 40 s: the faults are played by about the 290th parcel of a line
 RATE = 36_000
 SITE = "hub"
 LINES = ("line-1", "line-2")
