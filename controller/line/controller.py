@@ -25,7 +25,7 @@ from controller.auth import audit
 from controller.auth.audit import AuditLog
 from controller.containers.book import ContainerBook, ContainerInfo
 from controller.devices.links import Backoff, LinkState
-from controller.devices.supervisor import DeviceSupervisor
+from controller.devices.supervisor import DeviceSupervisor, ends_when_cancelled
 from controller.errors import ConfigError
 from controller.histogram import percentiles
 from controller.journal.images import SCHEMA as IMAGES_SCHEMA
@@ -296,8 +296,13 @@ class LineController(LineActions):
             await self.replanner.restored(self.route_plan.active.version)
             async with asyncio.TaskGroup() as group:
                 self._group = group
+
+                def part(coro: Coroutine[Any, Any, None], name: str) -> None:
+                    # a part that swallowed the stop's cancel is cancelled again
+                    group.create_task(ends_when_cancelled(coro, name), name=name)
+
                 for make in services:
-                    group.create_task(make())
+                    part(make(), getattr(make, "__name__", "service"))
                 if ready:
                     waits = asyncio.gather(*(event.wait() for event in ready))
                     try:
@@ -306,29 +311,29 @@ class LineController(LineActions):
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
                 _freeze_startup_objects()
-                group.create_task(self.loop_lag.run(), name="loop-lag")
-                group.create_task(self.plc.run(), name="plc")
+                part(self.loop_lag.run(), "loop-lag")
+                part(self.plc.run(), "plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
-                    group.create_task(device.run(), name=f"device-{device.driver.name}")
-                group.create_task(self.manifest_feed.watch(), name="manifest-watch")
-                group.create_task(self.upstream.run(), name="upstream")
+                    part(device.run(), f"device-{device.driver.name}")
+                part(self.manifest_feed.watch(), "manifest-watch")
+                part(self.upstream.run(), "upstream")
                 if self.site.relay is not None:
-                    group.create_task(self.site.relay.run(), name="site-relay")
+                    part(self.site.relay.run(), "site-relay")
                 if self.site.events is not None:
-                    group.create_task(self.site.events.run(), name="site-events")
-                group.create_task(self.replanner.run(), name="replanner")
+                    part(self.site.events.run(), "site-events")
+                part(self.replanner.run(), "replanner")
                 if self.config.putwall.walls or self.config.loading.stations:
-                    group.create_task(self.putwall.run(), name="putwall")
-                    group.create_task(self.loading.run(), name="loading")
-                for name, part in (
+                    part(self.putwall.run(), "putwall")
+                    part(self.loading.run(), "loading")
+                for name, service in (
                     ("fleet", self.fleet),
                     ("buffer", self.buffer),
                     ("transport", self.transport),
                 ):
-                    if part is not None:
-                        group.create_task(part.run(), name=name)
-                group.create_task(self.line_states.run(), name="line-states")
-                group.create_task(self.alarms.run_shelf_timer(self.clock), name="alarm-shelves")
+                    if service is not None:
+                        part(service.run(), name)
+                part(self.line_states.run(), "line-states")
+                part(self.alarms.run_shelf_timer(self.clock), "alarm-shelves")
                 self.started.set()
         finally:
             self._group = None
