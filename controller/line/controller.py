@@ -25,7 +25,7 @@ from controller.auth import audit
 from controller.auth.audit import AuditLog
 from controller.containers.book import ContainerBook, ContainerInfo
 from controller.devices.links import Backoff, LinkState
-from controller.devices.supervisor import DeviceSupervisor, ends_when_cancelled
+from controller.devices.supervisor import DeviceSupervisor
 from controller.errors import ConfigError
 from controller.histogram import percentiles
 from controller.journal.images import SCHEMA as IMAGES_SCHEMA
@@ -56,6 +56,7 @@ from controller.sortplan.history import SortPlanService, SortPlanStore
 from controller.sortplan.replanner import LineState, Replanner
 from controller.transport.wiring import build_transport
 from controller.upstream.delivery import UpstreamDelivery
+from drivers.cancelling import ends_when_cancelled
 from drivers.registry import (
     create_camera,
     create_dimensioner,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from controller.alarms.board import AlarmBoard, Severity
 from controller.containers.fill import ChuteFill
 from controller.devices.links import Backoff
-from controller.devices.supervisor import DeviceSupervisor, raise_if_cancelling
+from controller.devices.supervisor import DeviceSupervisor
 from controller.histogram import Histogram
 from controller.line.parts import LineParts
 from controller.line.poll_pace import PollPace
@@ -31,6 +31,7 @@ from controller.parcels.decision import (
 from controller.parcels.incidents import IncidentResponse, respond
 from controller.parcels.measurement import Measurement, check_measurement
 from controller.parcels.state import Parcel, ParcelState
+from drivers.cancelling import raise_if_cancelling
 from drivers.errors import DriverError
 from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault

@@ -38,6 +38,7 @@ from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 
+from drivers.cancelling import raise_if_cancelling
 from drivers.errors import ConnectionLost, DriverError, ProtocolError
 from drivers.ptl.base import Colour, EventKind, LightEvent
 from drivers.transport.url import parse_link_url
@@ -74,13 +75,6 @@ def serial_url(name: str, url: str) -> tuple[str, dict[str, Any]]:
         "stopbits": target.stopbits,
     }
     return target.url, settings
-
-
-def _raise_if_cancelling() -> None:
-    """Re-raise a cancellation a library swallowed (see :meth:`BannerPickToLight.close`)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class BannerPickToLight:
@@ -247,7 +241,7 @@ class BannerPickToLight:
                     if node in self._offline and now < self._retry_at.get(node, 0.0):
                         continue
                     await self._poll_node(node)
-                    _raise_if_cancelling()
+                    raise_if_cancelling()
         except DriverError as err:
             log.warning("%s: %s", self.name, err)
             self._fail(err)

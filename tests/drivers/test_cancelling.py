@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from controller.devices.supervisor import ends_when_cancelled
+from drivers.cancelling import ends_when_cancelled
 
 
 async def _swallows_cancels(times: int, ended: list[str]) -> None:
@@ -28,7 +28,7 @@ async def test_a_part_that_swallows_the_cancel_is_cancelled_again_and_named(capl
         ends_when_cancelled(_swallows_cancels(2, ended), "stubborn", recancel_s=0.05)
     )
     await asyncio.sleep(0.01)
-    with caplog.at_level(logging.WARNING, logger="controller.devices.supervisor"):
+    with caplog.at_level(logging.WARNING, logger="drivers.cancelling"):
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=2)
     assert done == {task} and task.cancelled()
@@ -55,7 +55,7 @@ async def test_a_part_that_ends_at_once_when_cancelled_is_cancelled_once(caplog)
     ended: list[str] = []
     task = asyncio.create_task(ends_when_cancelled(_swallows_cancels(0, ended), "polite"))
     await asyncio.sleep(0.01)
-    with caplog.at_level(logging.WARNING, logger="controller.devices.supervisor"):
+    with caplog.at_level(logging.WARNING, logger="drivers.cancelling"):
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=2)
     assert done == {task} and task.cancelled() and ended == ["cancelled"]
