@@ -59,3 +59,18 @@ async def ends_when_cancelled(
         if not inner.cancelled() and (err := inner.exception()) is not None:
             log.error("%s failed while the line stopped", name, exc_info=err)
         raise
+
+
+def start_guarded(
+    group: asyncio.TaskGroup,
+    coro: Coroutine[Any, Any, T],
+    name: str,
+    recancel_s: float = RECANCEL_S,
+) -> asyncio.Task[T]:
+    """``group.create_task(coro, name=name)``, run under :func:`ends_when_cancelled`.
+
+    A TaskGroup cancels its tasks once: a task that swallowed that cancel (a loop around
+    an aiomqtt publish or a pymodbus read, say) would hold the group, and so whatever
+    waits for it, for ever; cancelling the group's owner again does not reach it.
+    """
+    return group.create_task(ends_when_cancelled(coro, name, recancel_s), name=name)

@@ -19,6 +19,7 @@ from controller.api.tls import prepare_tls
 from controller.cli.serve import bind, serve
 from controller.errors import ConfigError
 from controller.site.service import Site, create_site_app
+from drivers.cancelling import start_guarded
 from plc_configs.site import SiteConfig, SiteConfigError, load_site_config
 
 log = logging.getLogger("lanesort.site")
@@ -63,5 +64,5 @@ async def run_site(
         token = "token set" if site.distributor.token(name) else "NO TOKEN"
         announce(f"line {name}: API {line.api_url} ({token}), HMI {line.hmi_url or '-'}")
     async with asyncio.TaskGroup() as group:
-        group.create_task(serve(app, sock, tls=tls), name="site-http")
-        group.create_task(site.run(), name="site")
+        start_guarded(group, serve(app, sock, tls=tls), "site-http")
+        start_guarded(group, site.run(), "site")

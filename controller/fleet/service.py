@@ -31,6 +31,7 @@ from controller.fleet.progress import FleetWork, TaskListener
 from controller.fleet.tasks import SCHEMA, Location, TaskState, TransportTask
 from controller.fleet.tracker import Tracker
 from controller.journal.writer import Journal
+from drivers.cancelling import start_guarded
 from drivers.errors import DriverError
 from drivers.vda5050.fleet_link import FleetLink
 from plc_configs.fleet import FleetSection
@@ -117,8 +118,8 @@ class FleetService(FleetWork):
         """Run the MQTT link and the periodic work (lost vehicles, resends, dispatch)."""
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.link.run(), name="fleet-link")
-                group.create_task(self._tick_loop(), name="fleet-tick")
+                start_guarded(group, self.link.run(), "fleet-link")
+                start_guarded(group, self._tick_loop(), "fleet-tick")
         finally:
             with contextlib.suppress(DriverError):
                 await self.link.close()

@@ -56,7 +56,7 @@ from controller.sortplan.history import SortPlanService, SortPlanStore
 from controller.sortplan.replanner import LineState, Replanner
 from controller.transport.wiring import build_transport
 from controller.upstream.delivery import UpstreamDelivery
-from drivers.cancelling import ends_when_cancelled
+from drivers.cancelling import start_guarded
 from drivers.registry import (
     create_camera,
     create_dimensioner,
@@ -299,8 +299,7 @@ class LineController(LineActions):
                 self._group = group
 
                 def part(coro: Coroutine[Any, Any, None], name: str) -> None:
-                    # a part that swallowed the stop's cancel is cancelled again
-                    group.create_task(ends_when_cancelled(coro, name), name=name)
+                    start_guarded(group, coro, name)  # a swallowed stop is cancelled again
 
                 for make in services:
                     part(make(), getattr(make, "__name__", "service"))

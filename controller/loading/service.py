@@ -31,6 +31,7 @@ from controller.loading.sheet import load_sheet_csv, load_sheet_pdf
 from controller.putwall.links import ScannerLink, station_scanner
 from controller.putwall.records import WallEvent, read_trucks_loaded
 from controller.routeplan.service import RoutePlanService
+from drivers.cancelling import start_guarded
 from plc_configs.devices import BarcodeReaderDevice
 from plc_configs.schema import LineConfig
 
@@ -109,8 +110,8 @@ class LoadingService:
         """Run the door scanners and the accounting loop until cancelled."""
         async with asyncio.TaskGroup() as group:
             for door, link in self.stations.items():
-                group.create_task(link.run(), name=f"dock-{door}")
-            group.create_task(self._account_loop(), name="loading-accounting")
+                start_guarded(group, link.run(), f"dock-{door}")
+            start_guarded(group, self._account_loop(), "loading-accounting")
 
     async def _account_loop(self) -> None:
         """Every 2 s when the walls changed (at least every 30 s): ledgers caught up."""

@@ -42,6 +42,7 @@ from controller.opcua.access import (
 )
 from controller.opcua.model import NAMESPACE, LineModel, MethodCallback
 from controller.opcua.transport import LineUaServer
+from drivers.cancelling import start_guarded
 from plc_configs.contract import PackMLCommand
 from plc_configs.integration import OpcuaServerSection
 from plc_configs.opcua_security import describe_modes, secure_server
@@ -163,8 +164,8 @@ class LineOpcuaServer:
             if started is not None:
                 started.set()
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._refresh_loop(), name="opcua-refresh")
-                group.create_task(self._event_loop(), name="opcua-events")
+                start_guarded(group, self._refresh_loop(), "opcua-refresh")
+                start_guarded(group, self._event_loop(), "opcua-events")
         finally:
             await self.stop()
 

@@ -29,6 +29,7 @@ from controller.printing.spooler import LabelSpooler
 from controller.printing.zpl import ContainerLabel, container_label_zpl
 from controller.putwall.records import WallEvent
 from controller.putwall.wall import Record, WallParcel
+from drivers.cancelling import start_guarded
 from drivers.errors import DriverError
 from drivers.registry import create_label_printer, create_scale
 from plc_configs.schema import LineConfig
@@ -107,7 +108,7 @@ class CloseOut:
         """Run the label spoolers until cancelled."""
         async with asyncio.TaskGroup() as group:
             for name, spooler in self.spoolers.items():
-                group.create_task(spooler.run(), name=f"printer-{name}")
+                start_guarded(group, spooler.run(), f"printer-{name}")
 
     def knows(self, code: str) -> bool:
         """True when ``code`` is a container's id."""

@@ -19,6 +19,7 @@ from controller.devices.supervisor import DeviceSupervisor
 from controller.errors import ControllerError
 from controller.putwall.wall import Light
 from drivers.barcode.base import BarcodeReader
+from drivers.cancelling import start_guarded
 from drivers.errors import DeviceTimeout, DriverError
 from drivers.ptl.base import LightEvent, PickToLight
 from drivers.registry import create_station_reader
@@ -65,7 +66,7 @@ class LightBusLink(DeviceSupervisor):
         self._queue.extend(self.resting())
         self._queued.set()
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._sender(), name=f"{self.driver.name}-lights")
+            start_guarded(group, self._sender(), f"{self.driver.name}-lights")
             while True:
                 event = await self.driver.next_event()
                 await self.on_event(event)

@@ -47,6 +47,7 @@ from controller.putwall.wall import (
     container_ids,
 )
 from controller.routeplan.service import RoutePlanService
+from drivers.cancelling import start_guarded
 from drivers.ptl.base import EventKind, LightEvent
 from drivers.registry import create_pick_to_light
 from plc_configs.devices import BarcodeReaderDevice
@@ -201,11 +202,11 @@ class PutWallService:
         """Run every bus, scanner, printer and the refresh loop until cancelled."""
         async with asyncio.TaskGroup() as group:
             for bus in self.buses.values():
-                group.create_task(bus.run(), name=f"ptl-{bus.driver.name}")
+                start_guarded(group, bus.run(), f"ptl-{bus.driver.name}")
             for scanner in self.scanners:
-                group.create_task(scanner.run(), name=f"scanner-{scanner.driver.name}")
-            group.create_task(self.closeout.run(), name="putwall-closeout")
-            group.create_task(self._refresh_loop(), name="putwall-refresh")
+                start_guarded(group, scanner.run(), f"scanner-{scanner.driver.name}")
+            start_guarded(group, self.closeout.run(), "putwall-closeout")
+            start_guarded(group, self._refresh_loop(), "putwall-refresh")
 
     async def _refresh_loop(self) -> None:
         while True:

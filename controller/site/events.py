@@ -35,6 +35,7 @@ from controller.alarms.board import AlarmBoard
 from controller.histogram import percentiles
 from controller.upstream.payload import iso_utc
 from controller.upstream.store import OutboxStore
+from drivers.cancelling import start_guarded
 from drivers.errors import DriverError
 from drivers.mqtt.link import MqttLink
 from plc_configs.mqtt import MqttSection
@@ -195,8 +196,8 @@ class SiteEvents:
         self._loop = asyncio.get_running_loop()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.link.run(), name="site-events-mqtt")
-                group.create_task(self._publish(), name="site-events")
+                start_guarded(group, self.link.run(), "site-events-mqtt")
+                start_guarded(group, self._publish(), "site-events")
         finally:
             self._loop = None
             try:

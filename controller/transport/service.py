@@ -45,6 +45,7 @@ from controller.transport.locations import (
 )
 from controller.transport.mover import Buffer, Mover
 from controller.transport.sequencing import Unit, turn_has_come
+from drivers.cancelling import start_guarded
 from plc_configs.schema import LineConfig
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class TransportService:
         carriage.phase = phase
         carriage.history.append(phase)
         self.changes += 1
-        self._group.create_task(self._guard(carriage, work), name=f"transport-{carriage.id}")
+        start_guarded(self._group, self._guard(carriage, work), f"transport-{carriage.id}")
 
     async def _guard(self, carriage: Carriage, work: Any) -> None:
         try:

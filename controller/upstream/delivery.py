@@ -45,6 +45,7 @@ from controller.upstream import outbox
 from controller.upstream.outbox import OutboxCounts, OutboxRow
 from controller.upstream.payload import iso_utc
 from controller.upstream.store import OutboxStore
+from drivers.cancelling import start_guarded
 from plc_configs.integration import UpstreamSection
 from plc_configs.webhook import (
     EVENT_HEADER,
@@ -143,16 +144,16 @@ class UpstreamDelivery:
         client: aiohttp.ClientSession | None = None
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._housekeeping(), name="upstream-housekeeping")
-                group.create_task(self._marker(), name="upstream-marker")
+                start_guarded(group, self._housekeeping(), "upstream-housekeeping")
+                start_guarded(group, self._marker(), "upstream-marker")
                 if self.config.webhook_url is None:
                     log.warning("upstream.webhook_url is not set: events stay in the outbox")
                 else:
                     client = self._client()
-                    group.create_task(self._feed(), name="upstream-feeder")
+                    start_guarded(group, self._feed(), "upstream-feeder")
                     for number, lane in enumerate(self._lanes):
-                        group.create_task(
-                            self._post_lane(lane, client), name=f"upstream-lane-{number}"
+                        start_guarded(
+                            group, self._post_lane(lane, client), f"upstream-lane-{number}"
                         )
         finally:
             self._loop = None

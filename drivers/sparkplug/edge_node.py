@@ -37,6 +37,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from drivers.cancelling import start_guarded
 from drivers.errors import ConnectionLost, DriverError
 from drivers.mqtt.link import MqttLink, Will
 from drivers.sparkplug.book import NODE, MetricBook
@@ -180,7 +181,7 @@ class EdgeNode:
         dcmd = f"{NAMESPACE}/{self.group}/{MessageType.DCMD}/{self.edge_node}/+"
         await self.link.subscribe(dcmd, self._on_command, qos=1)
         async with asyncio.TaskGroup() as group:
-            self._publisher = group.create_task(self._publish_loop(), name="sparkplug-publish")
+            self._publisher = start_guarded(group, self._publish_loop(), "sparkplug-publish")
             await self.link.run()
             self._publisher.cancel()
 

@@ -1,11 +1,12 @@
-"""``ends_when_cancelled``: a part of the line that swallowed a cancel is cancelled again."""
+"""``ends_when_cancelled`` and ``start_guarded``: a task that swallowed a cancel is cancelled
+again until it ends."""
 
 import asyncio
 import logging
 
 import pytest
 
-from drivers.cancelling import ends_when_cancelled
+from drivers.cancelling import ends_when_cancelled, start_guarded
 
 
 async def _swallows_cancels(times: int, ended: list[str]) -> None:
@@ -60,3 +61,19 @@ async def test_a_part_that_ends_at_once_when_cancelled_is_cancelled_once(caplog)
         done, _ = await asyncio.wait({task}, timeout=2)
     assert done == {task} and task.cancelled() and ended == ["cancelled"]
     assert caplog.records == []
+
+
+async def test_a_task_group_whose_child_swallows_its_cancel_still_ends():
+    """A TaskGroup cancels its children once; cancelling its owner again does not reach a
+    child that swallowed that cancel (Python 3.11): start_guarded cancels it again."""
+    ended: list[str] = []
+
+    async def owner() -> None:
+        async with asyncio.TaskGroup() as group:
+            start_guarded(group, _swallows_cancels(1, ended), "publisher", recancel_s=0.05)
+
+    task = asyncio.create_task(owner())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert done == {task} and task.cancelled() and ended == ["cancelled"]

@@ -14,6 +14,7 @@ from controller.site.service.assign import RouteAssigner
 from controller.site.service.distribute import Distributor
 from controller.site.service.store import SiteStore
 from controller.site.service.watch import LineWatcher
+from drivers.cancelling import start_guarded
 from plc_configs.site import SiteConfig
 
 
@@ -78,8 +79,8 @@ class Site:
         """Watch the lines and retry pending parts until cancelled; then close clients."""
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self.watcher.run(), name="site-watch")
-                group.create_task(self.distributor.run(), name="site-retry")
+                start_guarded(group, self.watcher.run(), "site-watch")
+                start_guarded(group, self.distributor.run(), "site-retry")
         finally:
             with contextlib.suppress(Exception):
                 await self.watcher.close()
