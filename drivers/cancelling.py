@@ -57,7 +57,7 @@ async def ends_when_cancelled(
             if not inner.done():
                 log.warning("%s did not end when cancelled: cancelling it again", name)
         if not inner.cancelled() and (err := inner.exception()) is not None:
-            log.error("%s failed while the line stopped", name, exc_info=err)
+            log.error("%s failed while it was being stopped", name, exc_info=err)
         raise
 
 

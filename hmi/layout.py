@@ -279,8 +279,7 @@ def confirm_with_reason(
 
             def gone() -> None:  # a closed dialog leaves no reason field behind
                 dialog.close()
-                if not dialog.is_deleted:
-                    dialog.delete()
+                dialog.delete()
 
             ui.button("Cancel", on_click=gone).props("flat").classes("ls-touch")
 
