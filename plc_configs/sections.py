@@ -27,6 +27,15 @@ class LineSection(_Strict):
     auto_start: bool = Field(
         False, description="send Reset and Start to the PLC once it is connected"
     )
+    realtime_priority: int = Field(
+        0,
+        ge=0,
+        le=99,
+        description="run the thread that answers the PLC at this Linux real-time "
+        "priority (SCHED_RR, 1-99; 0: normal priority), so that other work on the same "
+        "cores (more lines, a database) does not delay an answer; needs CAP_SYS_NICE or "
+        "an rtprio limit, else the line runs at normal priority with a warning",
+    )
 
 
 class Chute(_Strict):

@@ -234,7 +234,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_demo_site(args: argparse.Namespace) -> int:
     """``demo --site N``: N lines, the broker, the store and the site service; exit 0 when
     the store has every line's parcels and its total is the sum of the lines', else 2."""
-    from controller.cli.demo_site import LINE_CONFIG, SiteDemoOptions, run_site_demo
+    from controller.cli.demo_site import (
+        LINE_CONFIG,
+        REALTIME_PRIORITY,
+        SiteDemoOptions,
+        run_site_demo,
+    )
 
     if args.site < 1:
         print("--site: at least 1 line", file=sys.stderr)
@@ -252,6 +257,9 @@ def cmd_demo_site(args: argparse.Namespace) -> int:
         seed=args.seed if args.seed is not None else 1,
         report=Path(args.report) if args.report else None,
         line_config=Path(args.config).resolve() if args.config else LINE_CONFIG,
+        realtime_priority=(
+            REALTIME_PRIORITY if args.realtime_priority is None else args.realtime_priority
+        ),
     )
     print(f"site demo data in {data_dir}")
     stop = StopSignal()
@@ -405,6 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="N",
                 help="a hub of N lines (the --config line, default the demo line), one "
                 "Mosquitto, one PostgreSQL and the site service",
+            )
+            p.add_argument(
+                "--realtime-priority",
+                type=int,
+                choices=range(100),
+                metavar="P",
+                help="with --site: each line's line.realtime_priority (0: normal priority; "
+                "default 10)",
             )
             p.set_defaults(func=cmd_demo)
     p = sub.add_parser(

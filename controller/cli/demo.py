@@ -29,6 +29,7 @@ from controller.cli.demo_tms import TmsProcess
 from controller.cli.serve import WebExtension, bind, run_line
 from controller.errors import ControllerError
 from controller.line import LineController
+from controller.line.realtime import raise_to_realtime
 from controller.reports import DemoReport, build_report, read_journal
 from plc_configs.schema import LineConfig
 
@@ -121,6 +122,10 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
     try:
         ready = await sim.start()
         print(f"simulator ready: {json.dumps(ready)}")
+        if (priority := config.line.realtime_priority) and sim.child.proc is not None:
+            # the simulator is the PLC: a real one does not wait for this machine's CPU
+            pid = sim.child.proc.pid
+            raise_to_realtime(priority, f"the simulator's event loop (pid {pid})", pid)
         config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
         await tms.start()
         config = _api_for_demo(tms.configure(config))

@@ -39,6 +39,7 @@ from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
+from controller.line.realtime import raise_to_realtime, restore
 from controller.line.site_link import build_site_link
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
 from controller.loading.service import LoadingService
@@ -281,6 +282,7 @@ class LineController(LineActions):
         """
         await self.journal.open()
         self.line_states.started(self.clock())
+        scheduling = None
         try:
             await self._resume_open_parcels()
             await asyncio.to_thread(self.manifest.open)
@@ -311,6 +313,9 @@ class LineController(LineActions):
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
                 _freeze_startup_objects()
+                if priority := self.config.line.realtime_priority:
+                    who = f"line {self.config.line.name}'s event loop"
+                    scheduling = raise_to_realtime(priority, who)
                 part(self.loop_lag.run(), "loop-lag")
                 part(self.plc.run(), "plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
@@ -337,6 +342,7 @@ class LineController(LineActions):
                 self.started.set()
         finally:
             self._group = None
+            restore(scheduling)
             try:
                 await self.imports.close()
                 await asyncio.to_thread(self.manifest.close)

@@ -8,6 +8,7 @@ from controller.cli.demo_site import (
     LINE_CONFIG,
     MQTT_PASSWORD_ENV,
     PG_PASSWORD_ENV,
+    REALTIME_PRIORITY,
     SITE_NAME,
     DemoLine,
     line_config_text,
@@ -29,11 +30,14 @@ def test_each_line_and_the_site_get_valid_configs_on_their_own_ports(tmp_path: P
         assert config.line.name == f"line-{k}"
         assert config.api.port == 9000 + k and not config.opcua_server.enabled
         assert config.topology.belt_speed_mps == 8  # fast enough for 36,000 parcels/h
+        assert config.line.realtime_priority == REALTIME_PRIORITY
         assert config.site is not None and config.site.site == SITE_NAME
         assert config.site.postgres is not None and config.site.postgres.port == 54321
         assert config.site.postgres.password_env == PG_PASSWORD_ENV
         assert config.site.mqtt is not None and config.site.mqtt.password_env == MQTT_PASSWORD_ENV
         assert config.sparkplug is not None and config.sparkplug.group_id == SITE_NAME
+    normal = line_config_text(base, "line-1", 9001, pg, broker, realtime_priority=0)
+    assert parse_line_config(normal, "line-1.yaml").line.realtime_priority == 0
     # the simulated devices of the two lines are on different ports
     urls = [{d.url for d in c.devices.values()} for c in configs]
     assert urls[0].isdisjoint(urls[1])
