@@ -252,13 +252,12 @@ class UpstreamDelivery:
                     lane.reset()
             room = [lane for lane in lanes if len(lane.rows) < _BATCH]
             self._feed_wake.clear()
+            more = False  # a full page came back: rows may wait beyond it
             if room:
+                page = _BATCH * len(lanes)
                 try:
                     rows, horizon = await self._store.call(
-                        outbox.fetch_pending,
-                        len(lanes),
-                        min(lane.handed for lane in room),
-                        _BATCH * len(lanes),
+                        outbox.fetch_pending, len(lanes), min(lane.handed for lane in room), page
                     )
                 except sqlite3.Error as err:
                     await self._database_failed("feeder", err)
@@ -277,7 +276,9 @@ class UpstreamDelivery:
                 for number, lane in enumerate(lanes):
                     if number not in full and len(lane.rows) < _BATCH:
                         lane.handed = max(lane.handed, horizon)
-            await _wait(self._feed_wake, _POLL_S)
+                        more |= len(rows) == page
+            if not more:  # else the next page at once: a full lane's rows filled this one
+                await _wait(self._feed_wake, _POLL_S)
 
     async def _post_lane(self, lane: _Lane, client: aiohttp.ClientSession) -> None:
         """Post this lane's rows in id order, one at a time, forever."""

@@ -168,6 +168,8 @@ async def test_a_lane_held_by_a_failing_event_does_not_hold_back_the_others(tmp_
     # a lane holds at most _BATCH rows: the feeder must go on feeding the other lane
     # past them, though its cursor cannot move past the held lane's rows
     monkeypatch.setattr(delivery_module, "_BATCH", 3)
+    # and at once: with no new commit to wake it, the feeder must not wait for its poll
+    monkeypatch.setattr(delivery_module, "_POLL_S", 60.0)
     poisoned: set[str] = set()
 
     def answer(hit) -> int:
