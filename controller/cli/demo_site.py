@@ -54,7 +54,7 @@ REALTIME_PRIORITY = 10
 (``line.realtime_priority``): N lines, the store and the broker share this machine's
 cores, and a line's answer to its PLC must not wait behind them. Measured with
 ``benchmarks/site_load.py``: 4 lines on 2 cores, answer p99 x1.4–2.0 the line alone at
-normal priority."""
+normal priority, x0.92–1.40 at this one (``docs/site-projection.md``)."""
 
 
 @dataclass
