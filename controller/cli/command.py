@@ -195,6 +195,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     the line and both simulators are stopped, exit 0 (2 if a parcel reached a wrong chute)."""
     if args.site is not None:
         return cmd_demo_site(args)
+    if args.realtime_priority is not None:
+        print(
+            "--realtime-priority: only with --site (one line takes line.realtime_priority "
+            "from its config)",
+            file=sys.stderr,
+        )
+        return 1
     stop = StopSignal()
     report = None
     started = time.monotonic()

@@ -119,3 +119,10 @@ def test_run_console_answers_commands_and_refuses_what_cannot_be_done(
     assert f"refused: sorter (modbus-tcp://127.0.0.1:{plc_port}) is not connected" in run.out
     assert "refused: chute 99 is not a sort chute of this line" in run.out
     assert "Traceback" not in run.err
+
+
+def test_demo_takes_a_realtime_priority_only_for_a_site(capsys):
+    assert main(["demo", "--realtime-priority", "5"]) == 1
+    assert "--realtime-priority: only with --site" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: 1-99 or 0
+        main(["demo", "--site", "1", "--realtime-priority", "100"])
