@@ -252,7 +252,7 @@ class UpstreamDelivery:
                     lane.reset()
             room = [lane for lane in lanes if len(lane.rows) < _BATCH]
             self._feed_wake.clear()
-            more = False  # a full page came back: rows may wait beyond it
+            more = False  # a full page moved a lane's cursor: rows may wait beyond it
             if room:
                 page = _BATCH * len(lanes)
                 try:
@@ -273,11 +273,15 @@ class UpstreamDelivery:
                         full.add(row.lane)  # its cursor stays: the rest comes when it has room
                         continue
                     lane.hand(row)
-                for number, lane in enumerate(lanes):
-                    if number not in full and len(lane.rows) < _BATCH:
-                        lane.handed = max(lane.handed, horizon)
-                        more |= len(rows) == page
-            if not more:  # else the next page at once: a full lane's rows filled this one
+                moved = [
+                    lane
+                    for number, lane in enumerate(lanes)
+                    if number not in full and len(lane.rows) < _BATCH
+                ]
+                for lane in moved:
+                    lane.handed = max(lane.handed, horizon)
+                more = bool(moved) and len(rows) == page
+            if not more:  # else the next page at once (a full lane's rows filled this one)
                 await _wait(self._feed_wake, _POLL_S)
 
     async def _post_lane(self, lane: _Lane, client: aiohttp.ClientSession) -> None:
