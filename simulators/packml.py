@@ -14,6 +14,8 @@ Transitional states last ``transition_s``.
 
 from __future__ import annotations
 
+import math
+
 from plc_configs.contract import PackMLCommand, PackMLState
 
 S = PackMLState
@@ -70,6 +72,11 @@ class PackMLMachine:
             self.state = self._final
             self._final = None
         return self.state
+
+    @property
+    def due_s(self) -> float:
+        """When the pending transition ends (``inf`` when none is pending)."""
+        return self._done_at if self._final is not None else math.inf
 
     @property
     def executing(self) -> bool:

@@ -1,7 +1,11 @@
 """What every sorter PLC simulator shares, whatever its wire: the PLC cycle and fault injection.
 
 :class:`PlcSimulatorBase` owns the :class:`~simulators.plc_logic.PlcLogic` (the PLC
-program over its register memory) and the task that steps it every ``tick_s``. The
+program over its register memory) and its cycle. The cycle runs when something is
+due (:meth:`~simulators.plc_logic.PlcLogic.next_due_s`: the belt bringing the next
+parcel to a photo-eye or a chute, the life counter, a PackML transition...), at least
+``tick_s`` apart (the PLC's scan time, 1 ms) and at most :data:`MAX_CYCLE_WAIT_S` apart.
+A read or write of the PLC steps it to the moment of the request as well. The
 Modbus TCP and OPC UA simulators add only the server that shows that memory on their
 wire. Fault injection (Python API): :meth:`force_chute_full`, :meth:`disable_chute`,
 :meth:`freeze_heartbeat`, :meth:`stall`, :meth:`schedule_chute_faults`; each simulator
@@ -23,6 +27,10 @@ from simulators.twin import Event, LineTwin
 
 log = logging.getLogger(__name__)
 
+MAX_CYCLE_WAIT_S = 0.05
+"""The longest pause between two cycles, even when nothing is due (a bound on anything
+:meth:`~simulators.plc_logic.PlcLogic.next_due_s` does not foresee)."""
+
 
 class PlcSimulatorBase:
     """The PLC program and its cycle over a line twin (no wire)."""
@@ -40,7 +48,8 @@ class PlcSimulatorBase:
         self.tick_s = tick_s
         self.clock = clock
         self.logic: PlcLogic | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._cycle_at = 0.0
         self._stall_until = 0.0
         self._stopping = asyncio.Event()
         self.action_errors = 0
@@ -59,15 +68,13 @@ class PlcSimulatorBase:
 
     def _start_cycle(self) -> None:
         self._stopping.clear()
-        self._ticker = asyncio.create_task(self._cycle(), name="plc-sim-cycle")
+        self._run_cycle()
 
     async def _stop_cycle(self) -> None:
         self._stopping.set()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def sync(self) -> PlcLogic:
         """Bring the PLC and the twin up to now; return the PLC logic."""
@@ -80,14 +87,35 @@ class PlcSimulatorBase:
         """Called after every step of the PLC with the twin's events of that step (a
         simulator publishes its memory here)."""
 
-    async def _cycle(self) -> None:
-        while True:
-            try:
-                self.sync()
-            except Exception:
-                self.action_errors += 1
-                log.exception("PLC cycle failed")
-            await asyncio.sleep(self.tick_s)
+    def _run_cycle(self) -> None:
+        """One PLC cycle, then the next one armed for when something is due."""
+        self._timer = None
+        try:
+            self.sync()
+        except Exception:
+            self.action_errors += 1
+            log.exception("PLC cycle failed")
+        self._arm_cycle()
+
+    def _arm_cycle(self, at: float | None = None) -> None:
+        at = self._next_cycle_at() if at is None else at
+        self._cycle_at = at
+        self._timer = asyncio.get_running_loop().call_later(at - self.clock(), self._run_cycle)
+
+    def _next_cycle_at(self) -> float:
+        """When the next cycle should run (on :attr:`clock`)."""
+        now = self.clock()
+        due = self.logic.next_due_s() if self.logic is not None else now
+        return now + min(max(due - now, self.tick_s), MAX_CYCLE_WAIT_S)
+
+    def _due_changed(self) -> None:
+        """Run the next cycle sooner if something became due sooner (after a host write: a
+        PackML command starts a transition, and the belt with it)."""
+        if self._timer is None:
+            return
+        if (at := self._next_cycle_at()) < self._cycle_at:
+            self._timer.cancel()
+            self._arm_cycle(at)
 
     async def _wait_if_stalled(self) -> None:
         """Hold a request while stalled; woken early by stop(), so none outlives the server."""
@@ -118,6 +146,7 @@ class PlcSimulatorBase:
         self._chute_faults = (tuple(faults), origin_s)
         if self.logic is not None:
             self.logic.schedule_chute_faults(faults, origin_s)
+            self._due_changed()
 
     def stall(self, seconds: float) -> None:
         """Answer no request for ``seconds`` (they are answered late)."""

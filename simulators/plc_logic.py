@@ -8,6 +8,7 @@ stepped without sockets in unit tests. Addresses come from ``config.register_map
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +117,26 @@ class PlcLogic:
         self._watch_host_heartbeat()
         self._publish()
         return events
+
+    def next_due_s(self) -> float:
+        """When the PLC next changes on its own, on the clock :meth:`step` is given: the
+        belt reaching the next parcel event, the life counter, a PackML transition, a
+        chute emptied, the host's life counter timing out, a scenario jam starting or
+        ending. ``inf`` when only a host write can change anything; ``-inf`` (at once)
+        before the first step."""
+        if self._next_heartbeat is None:
+            return -math.inf
+        due = [self.packml.due_s, self.twin.next_emptying_s()]
+        if self.packml.executing:
+            due.append(self.belt.time_at(self.twin.next_event_mm()))
+        due.append(self._next_heartbeat)
+        if self._host_hb_changed_at is not None and not self.host_heartbeat_lost:
+            due.append(self._host_hb_changed_at + self.host_timeout_s)
+        t = self.now_s - self._scenario_origin_s
+        for fault in self._chute_faults:
+            ends = math.inf if fault.seconds is None else fault.at_s + fault.seconds
+            due += [self._scenario_origin_s + b for b in (fault.at_s, ends) if b > t]
+        return min(due)
 
     def _tick_heartbeat(self) -> None:
         if self._next_heartbeat is None:

@@ -5,8 +5,8 @@ One pymodbus ``SimDevice`` (id 0: answers every unit id) holds registers
 (0-based protocol addresses). PLC-area registers are read-only for clients (a
 write there gets exception 2, illegal address). The device ``action`` callback
 sees every request before pymodbus applies it: reads bring the PLC up to date
-first, writes go to :meth:`PlcLogic.on_host_write`. A background task steps the
-PLC every ``tick_s`` (1 ms by default).
+first, writes go to :meth:`PlcLogic.on_host_write`. Between requests the PLC cycle
+(:class:`~simulators.plc_base.PlcSimulatorBase`) steps it when something is due.
 
 Fault injection (Python API): those of :class:`~simulators.plc_base.PlcSimulatorBase`
 and :meth:`PlcSimulator.disconnect_clients`.
@@ -107,6 +107,7 @@ class PlcSimulator(PlcSimulatorBase):
             if set_values is not None and function_code in WRITE_FUNCTION_CODES:
                 values = set_values if isinstance(set_values, list) else [set_values]
                 self.logic.on_host_write(address, [int(v) for v in values], self.clock())
+                self._due_changed()
             else:
                 self.logic.step(self.clock())
         except Exception:

@@ -300,6 +300,7 @@ class OpcuaPlcSimulator(PlcSimulatorBase):
             except Exception:
                 self.action_errors += 1
                 log.exception("PLC simulator failed on a write of host.%s", key)
+        self._due_changed()
         self._publish_now()
 
     def _host_registers(self, key: str, value: Any) -> list[tuple[int, list[int]]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,6 +25,9 @@ from plc_configs.contract import SortResult
 from plc_configs.schema import LineConfig
 from simulators.parcels import Arrivals, ParcelFactory, ParcelSpec, effective_belt_speed
 from simulators.scenario import VolumeShiftAt
+
+ROUNDING_MARGIN_S = 1e-9
+"""What :meth:`Belt.time_at` adds against floating-point rounding (4 nm of belt at 4 m/s)."""
 
 
 class EventKind(Enum):
@@ -99,6 +103,14 @@ class Belt:
             self.belt_mm += (now_s - self.last_s) * self.speed_mps * 1000
         self.last_s = now_s if self.last_s is None else max(self.last_s, now_s)
         return self.belt_mm
+
+    def time_at(self, belt_mm: float) -> float:
+        """When the running belt has reached ``belt_mm`` (``inf`` if it never will): a
+        nanosecond late, so that an update at that time is past it whatever the rounding."""
+        if self.last_s is None or self.speed_mps <= 0:
+            return math.inf
+        run_s = max(0.0, belt_mm - self.belt_mm) / (self.speed_mps * 1000)
+        return self.last_s + run_s + ROUNDING_MARGIN_S
 
 
 @dataclass
@@ -225,6 +237,20 @@ class LineTwin:
         state.forced_full = full
 
     # -- stepping -------------------------------------------------------------------
+
+    def next_event_mm(self) -> float:
+        """The belt distance of the next event or induction (``inf`` when none is left)."""
+        ahead = [self._heap[0][0]] if self._heap else []
+        if self._next is not None:
+            ahead.append(self._next.induct_mm)
+        return min(ahead, default=math.inf)
+
+    def next_emptying_s(self) -> float:
+        """When the next full chute is emptied (``inf`` when none waits for it)."""
+        return min(
+            (c.empty_at for c in (*self.chutes.values(), self.reject) if c.empty_at is not None),
+            default=math.inf,
+        )
 
     def advance(self, now_s: float, belt_mm: float) -> list[Event]:
         """Move to time ``now_s`` and belt distance ``belt_mm``; return what happened."""

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from plc_configs.contract import PackMLCommand, PackMLState, PlcFault, SortResult, join_u32
+import math
+
+import pytest
+
+from plc_configs.contract import (
+    PackMLCommand,
+    PackMLState,
+    PlcFault,
+    SortResult,
+    join_u32,
+    split_u32,
+)
 from plc_configs.register_map import RingLayout
 from simulators.packml import PackMLMachine
 from simulators.plc_logic import PlcLogic, register_count
 from simulators.rings import RegisterRing
 from simulators.scenario import parse_scenario
-from simulators.twin import LineTwin
+from simulators.twin import EventKind, LineTwin
 from tests.simulators.sim_helpers import make_config
 
 C, S = PackMLCommand, PackMLState
@@ -195,3 +206,55 @@ def test_parcel_answered_to_a_jammed_chute_goes_to_reject_as_chute_disabled():
             twin.record_answer(tid, 2, 1.0)
     assert {p.result for p in twin.parcels.values()} == {SortResult.CHUTE_DISABLED}
     assert {p.landed_chute for p in twin.parcels.values()} == {twin.reject.id}
+
+
+def test_next_due_s_foresees_every_change_of_the_plc():
+    """Stepped only when ``next_due_s`` says (and at host writes), every twin event comes
+    on the step at its own belt position, never later; a step half-way to the next due
+    time, or just before it, changes no register and passes no event. The run covers a
+    start-up transition, parcels with answers, a chute filling and being emptied, a
+    scenario jam starting and ending, the life counter and the host's life counter
+    timing out."""
+    config, twin, regs, plc = new_logic(
+        simulation={
+            "parcels": 12,
+            "chute_capacity_override": {2: 2},
+            "plc": {"start_state": "stopped", "transition_ms": 20},
+        }
+    )
+    h = config.register_map.host
+    plc.schedule_chute_faults(
+        parse_scenario("chutes: [{at_s: 0.613, chute: 3, fault: jam, seconds: 0.251}]").chutes, 0.0
+    )
+    writes = [(0.05, h.command, [C.RESET, 1]), (0.1, h.command, [C.START, 2])]
+    writes += [(0.103 + 0.1 * k, h.heartbeat, [k + 1]) for k in range(8)]  # then it stops
+    assert plc.next_due_s() == -math.inf  # never stepped: due at once
+    plc.step(0.0)
+    kinds_seen, steps, t = set(), 0, 0.0
+    while t < 3.0:
+        due = min(plc.next_due_s(), writes[0][0] if writes else 10.0)
+        assert due > t, "nothing is due before now"
+        before, now_before = list(regs), plc.now_s
+        for probe in (t + (due - t) / 2, due - 1e-6):
+            assert plc.step(probe) == [] and regs == before, f"a change before {due} at {probe}"
+        assert plc.next_due_s() == pytest.approx(due, abs=1e-8) or due == writes[0][0]
+        t = due
+        events = plc.step(t)
+        steps += 1
+        for event in events:
+            assert event.belt_mm == pytest.approx(plc.belt.belt_mm, abs=1e-3), event
+            kinds_seen.add(event.kind)
+        while writes and writes[0][0] <= t:
+            _, address, values = writes.pop(0)
+            plc.on_host_write(address, values, t)
+        for tid in list(plc.queue):
+            answer = [(plc.request_seq), *split_u32(tid), 2 if tid % 2 else 3]
+            if tid == plc.queue[0]:
+                plc.on_host_write(h.answer_seq, answer, t)
+        assert plc.now_s > now_before
+    assert set(EventKind) <= kinds_seen | {EventKind.AT_CHUTE}
+    assert twin.stats.landed == 12
+    assert twin.stats.results.get("CHUTE_FULL", 0) >= 1  # chute 2 filled (capacity 2)
+    assert twin.stats.results.get("CHUTE_DISABLED", 0) >= 1  # chute 3 jammed a while
+    assert plc.host_heartbeat_lost
+    assert steps < 400  # against 3,000 steps of a 1-ms cycle

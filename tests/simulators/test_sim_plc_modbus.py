@@ -6,6 +6,7 @@ import asyncio
 
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault, SortResult
 from plc_configs.register_map import RegisterMap
+from simulators.twin import EventKind
 from tests.simulators.sim_helpers import make_config, wait_for
 
 REJECT = 9
@@ -222,3 +223,25 @@ async def test_fault_hooks_disconnect_stall_freeze(plc_sim):
     assert loop.time() - started >= 0.15
     assert sim.disconnect_clients() == 1
     await wait_for(lambda: not host.client.connected)
+
+
+async def test_the_plc_cycle_runs_when_something_is_due_not_every_millisecond(plc_sim):
+    """With no client request at all, the cycle alone carries every parcel from induction
+    to its chute, passing each event to the twin's listeners; it ran about once per
+    life-counter tick and parcel event, not once a millisecond."""
+    config = make_config(simulation={"parcels": 3})
+    sim, _ = await plc_sim(config)
+    seen: list[tuple[EventKind, int]] = []
+    sim.twin.listeners.append(lambda event: seen.append((event.kind, event.parcel.tracking_id)))
+    sync, cycles = sim.sync, []
+    sim.sync = lambda: (cycles.append(1), sync())[1]
+    started = asyncio.get_running_loop().time()
+    await wait_for(lambda: sim.twin.stats.landed == 3)
+    elapsed = asyncio.get_running_loop().time() - started
+    for tid in (1, 2, 3):
+        kinds = [kind for kind, t in seen if t == tid]
+        assert kinds[-4:] == [EventKind.SCANNED, EventKind.REQUESTED, EventKind.DECIDED,
+                              EventKind.LANDED]  # fmt: skip
+    assert {r for r in sim.twin.stats.results} == {"NO_ANSWER"}
+    heartbeats = elapsed / (config.simulation.plc.heartbeat_interval_ms / 1000)
+    assert len(cycles) <= heartbeats + 5 * 3 + 5, (len(cycles), elapsed)  # 1 ms: ~elapsed*1000
