@@ -36,6 +36,16 @@ class LineSection(_Strict):
         "cores (more lines, a database) does not delay an answer; needs CAP_SYS_NICE or "
         "an rtprio limit, else the line runs at normal priority with a warning",
     )
+    cpu_wakeup_latency_us: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="while the line runs, hold the Linux PM QoS request that no CPU takes "
+        "longer than this to wake from idle (/dev/cpu_dma_latency; 0: idle CPUs only "
+        "poll, the quickest answers for a core that spins when idle); null: leave the "
+        "machine's idle states alone; needs write access to the device (root), else a "
+        "warning",
+    )
 
 
 class Chute(_Strict):

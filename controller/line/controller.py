@@ -34,6 +34,7 @@ from controller.journal.open_parcels import read_open_records, read_recent_finis
 from controller.journal.parcel_queries import ParcelQueries
 from controller.journal.writer import Journal
 from controller.line.actions import LineActions
+from controller.line.cpu_latency import CpuLatencyRequest, hold_cpu_latency
 from controller.line.loop_lag import LoopLagMonitor
 from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
@@ -283,6 +284,7 @@ class LineController(LineActions):
         await self.journal.open()
         self.line_states.started(self.clock())
         scheduling = None
+        cpu_latency: CpuLatencyRequest | None = None
         try:
             await self._resume_open_parcels()
             await asyncio.to_thread(self.manifest.open)
@@ -316,6 +318,8 @@ class LineController(LineActions):
                 if priority := self.config.line.realtime_priority:
                     who = f"line {self.config.line.name}'s event loop"
                     scheduling = raise_to_realtime(priority, who)
+                if (wakeup_us := self.config.line.cpu_wakeup_latency_us) is not None:
+                    cpu_latency = hold_cpu_latency(wakeup_us, f"line {self.config.line.name}")
                 part(self.loop_lag.run(), "loop-lag")
                 part(self.plc.run(), "plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
@@ -343,6 +347,8 @@ class LineController(LineActions):
         finally:
             self._group = None
             restore(scheduling)
+            if cpu_latency is not None:
+                cpu_latency.release()
             try:
                 await self.imports.close()
                 await asyncio.to_thread(self.manifest.close)
