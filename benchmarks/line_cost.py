@@ -20,6 +20,12 @@ CPU, reported apart). CPU time, not wall time, is the figure: the machine may be
 Run from the repository root::
 
     python benchmarks/line_cost.py [--parcels 2000] [--rate 150000] [--runs 2] [--idle-s 10]
+                                   [--cpu-wakeup-latency-us US]
+
+``--cpu-wakeup-latency-us`` runs the line with ``line.cpu_wakeup_latency_us`` (see
+:mod:`controller.line.cpu_latency`): on a machine whose idle cores halt, as this
+project's test VM does, the same line measured 5.2 ms of CPU per parcel without it and
+3.95 ms with 0, so say which one a figure is.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,18 +127,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def config_on_free_ports(work: Path) -> Path:
+def config_on_free_ports(work: Path, wakeup_us: int | None) -> Path:
     """The demo line's config with its simulators on free ports (the machine is shared:
-    another demo may hold the fixed ones)."""
+    another demo may hold the fixed ones), and ``line.cpu_wakeup_latency_us`` if given."""
     text = re.sub(r"127\.0\.0\.1:150\d\d", lambda _: f"127.0.0.1:{free_port()}", CONFIG.read_text())
+    if wakeup_us is not None:
+        key = f"\nline:\n  cpu_wakeup_latency_us: {wakeup_us}\n"
+        if "\nline:\n" not in text:
+            raise SystemExit(f"{CONFIG}: no 'line:' section to add cpu_wakeup_latency_us to")
+        text = text.replace("\nline:\n", key, 1)
     path = work / "demo-line.yaml"
     path.write_text(text)
     return path
 
 
-def demo_command(data_dir: Path, parcels: int, rate: float, seed: int, report: Path) -> list[str]:
+def demo_command(
+    data_dir: Path, parcels: int, rate: float, seed: int, report: Path, wakeup_us: int | None
+) -> list[str]:
     """The demo command line."""
-    config = config_on_free_ports(data_dir.parent)
+    config = config_on_free_ports(data_dir.parent, wakeup_us)
     return [
         sys.executable, "-m", "controller.cli", "demo", "--config", str(config),
         "--parcels", str(parcels), "--rate", str(rate), "--seed", str(seed),
@@ -139,16 +153,21 @@ def demo_command(data_dir: Path, parcels: int, rate: float, seed: int, report: P
     ]  # fmt: skip
 
 
-def run_demo(cmd: list[str], on_sample, timeout_s: float) -> tuple[subprocess.Popen, list[Sample]]:
-    """Start the demo, sample at each status line; ``on_sample`` returns True to stop it."""
+def run_demo(
+    cmd: list[str], on_sample, timeout_s: float
+) -> tuple[subprocess.Popen, list[Sample], deque[str]]:
+    """Start the demo, sample at each status line; ``on_sample`` returns True to stop it.
+    Also returns the last lines the demo printed (for its error, should it fail)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     samples: list[Sample] = []
+    tail: deque[str] = deque(maxlen=40)
     deadline = time.monotonic() + timeout_s
     assert proc.stdout is not None
     for line in proc.stdout:
+        tail.append(line)
         m = STATUS.match(line)
         if m is not None and proc.poll() is None:
             try:
@@ -170,17 +189,19 @@ def run_demo(cmd: list[str], on_sample, timeout_s: float) -> tuple[subprocess.Po
             proc.send_signal(signal.SIGINT)
             deadline = float("inf")
     proc.wait()
-    return proc, samples
+    return proc, samples, tail
 
 
-def busy(parcels: int, rate: float, seed: int, work: Path) -> dict[str, float]:
+def busy(
+    parcels: int, rate: float, seed: int, work: Path, wakeup_us: int | None
+) -> dict[str, float]:
     """CPU ms per parcel and the answer p99s of one run at ``rate``."""
     data_dir, report = work / f"busy-{seed}", work / f"busy-{seed}.json"
-    proc, samples = run_demo(
-        demo_command(data_dir, parcels, rate, seed, report), lambda s: False, 600
+    proc, samples, tail = run_demo(
+        demo_command(data_dir, parcels, rate, seed, report, wakeup_us), lambda s: False, 600
     )
     if proc.returncode != 0:
-        raise SystemExit(f"demo exited with {proc.returncode}; see {data_dir}")
+        raise SystemExit(f"demo exited with {proc.returncode}; its last lines:\n{''.join(tail)}")
     steady = [s for s in samples if parcels * 0.1 <= s.terminal < parcels]
     if len(steady) < 2:
         raise SystemExit(f"too few status lines in the steady part ({len(steady)})")
@@ -207,7 +228,7 @@ def busy(parcels: int, rate: float, seed: int, work: Path) -> dict[str, float]:
     }
 
 
-def idle(idle_s: float, work: Path) -> dict[str, float]:
+def idle(idle_s: float, work: Path, wakeup_us: int | None) -> dict[str, float]:
     """% of one core the controller uses with the line running and no parcel."""
     data_dir, report = work / "idle", work / "idle.json"
     marks: dict[str, Sample] = {}
@@ -225,10 +246,13 @@ def idle(idle_s: float, work: Path) -> dict[str, float]:
             return True
         return False
 
-    run_demo(demo_command(data_dir, 1, 1, IDLE_SEED, report), on_sample, idle_s + 120)
+    command = demo_command(data_dir, 1, 1, IDLE_SEED, report, wakeup_us)
+    _, _, tail = run_demo(command, on_sample, idle_s + 120)
     start, end = marks.get("settled"), marks.get("end")
     if start is None or end is None:
-        raise SystemExit(f"the idle run did not reach EXECUTE long enough; see {data_dir}")
+        raise SystemExit(
+            f"the idle run did not reach EXECUTE long enough; its last lines:\n{''.join(tail)}"
+        )
     if end.inducted:
         raise SystemExit("a parcel came during the idle window: choose another IDLE_SEED")
     wall = end.wall - start.wall
@@ -247,11 +271,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2, help="busy runs (seeds 1..runs)")
     ap.add_argument("--idle-s", type=float, default=10.0)
     ap.add_argument("--no-idle", action="store_true")
+    ap.add_argument(
+        "--cpu-wakeup-latency-us",
+        type=int,
+        help="run the line with line.cpu_wakeup_latency_us (default: the config's, none)",
+    )
     args = ap.parse_args()
+    wakeup = args.cpu_wakeup_latency_us
+    print(f"line.cpu_wakeup_latency_us: {'not set' if wakeup is None else wakeup}")
     with tempfile.TemporaryDirectory(prefix="line-cost-") as tmp:
         work = Path(tmp)
         for seed in range(1, args.runs + 1):
-            r = busy(args.parcels, args.rate, seed, work)
+            r = busy(args.parcels, args.rate, seed, work, args.cpu_wakeup_latency_us)
             print(
                 f"busy seed {seed}: {args.rate:.0f}/h, {r['parcels_measured']} parcels measured: "
                 f"controller {r['cpu_ms_per_parcel']:.2f} ms CPU/parcel "
@@ -269,7 +300,7 @@ def main() -> None:
             )
             print(f"  controller threads, ms CPU per parcel: {shares}", flush=True)
         if not args.no_idle:
-            r = idle(args.idle_s, work)
+            r = idle(args.idle_s, work, args.cpu_wakeup_latency_us)
             print(
                 f"idle: controller {r['idle_core_pct']:.1f} % of one core over "
                 f"{r['window_s']:.1f} s (simulators {r['idle_sim_core_pct']:.1f} %)",
