@@ -5,8 +5,8 @@ state its governor allows. Waking from it costs time before the PLC's reply is h
 and on a virtual machine the core may even be handed back to the host, which runs other
 work on it and leaves the caches cold: measured on this project's 2-core test VM
 (``cpuidle-haltpoll``), a line at 150,000 parcels/h spent 5.2 ms of CPU per parcel and
-answered at 1.8-2.3 ms p99 while its cores halted between parcels, against 3.95 ms and
-1.48 ms with the request below held at 0.
+answered at 1.8-2.3 ms p99 while its cores halted between parcels, against 3.8-4.0 ms and
+1.3-1.5 ms with the request below held at 0 (``benchmarks/line_cost.py``).
 
 The kernel's PM QoS interface takes a process's limit on the CPU wake-up latency through
 ``/dev/cpu_dma_latency``: write the limit in microseconds as a 32-bit integer and keep the
