@@ -35,7 +35,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+
+from controller.cli.ports import on_free_ports
 
 ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
 """The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
@@ -120,17 +121,10 @@ class Sample:
     terminal: int
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def config_on_free_ports(work: Path, wakeup_us: int | None) -> Path:
     """The demo line's config with its simulators on free ports (the machine is shared:
     another demo may hold the fixed ones), and ``line.cpu_wakeup_latency_us`` if given."""
-    text = re.sub(r"127\.0\.0\.1:150\d\d", lambda _: f"127.0.0.1:{free_port()}", CONFIG.read_text())
+    text = on_free_ports(CONFIG.read_text())
     if wakeup_us is not None:
         key = f"\nline:\n  cpu_wakeup_latency_us: {wakeup_us}\n"
         if "\nline:\n" not in text:

@@ -18,15 +18,10 @@ import yaml
 
 from simulators.cli import apply_overrides, manifest_size, parse_args
 from simulators.twin import LineTwin
+from tests.conftest import free_port
 from tests.simulators.sim_helpers import config_dict, make_config
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_json_line(proc: subprocess.Popen, timeout: float = 10.0) -> dict:
