@@ -23,9 +23,9 @@ Run from the repository root::
                                    [--cpu-wakeup-latency-us US]
 
 ``--cpu-wakeup-latency-us`` runs the line with ``line.cpu_wakeup_latency_us`` (see
-:mod:`controller.line.cpu_latency`): on a machine whose idle cores halt, as this
-project's test VM does, the same line measured 5.2 ms of CPU per parcel without it and
-3.95 ms with 0, so say which one a figure is.
+:mod:`controller.line.cpu_latency`). The machine may be a VM on a shared host whose speed
+drifts (here, 5.2 ms per parcel one half hour and 3.9-4.2 ms the next, same code): compare
+figures taken side by side, not across hours.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Keep the CPUs quick to wake while a line runs (``line.cpu_wakeup_latency_us``).
 
 Between parcels a line's cores are idle, and Linux puts an idle core in the deepest idle
-state its governor allows. Waking from it costs time before the PLC's reply is handled,
-and on a virtual machine the core may even be handed back to the host, which runs other
-work on it and leaves the caches cold: measured on this project's 2-core test VM
-(``cpuidle-haltpoll``), a line at 150,000 parcels/h spent 5.2 ms of CPU per parcel and
-answered at 1.8-2.3 ms p99 while its cores halted between parcels, against 3.8-4.0 ms and
-1.3-1.5 ms with the request below held at 0 (``benchmarks/line_cost.py``).
+state its governor allows. On a PC with deep C-states, waking from one can take tens to
+hundreds of microseconds before the PLC's reply is handled, a real share of a 2 ms answer
+budget. On this project's 2-core test VM (``cpuidle-haltpoll``, whose deepest state wakes
+in about a microsecond) interleaved runs of ``benchmarks/line_cost.py`` showed no
+difference: 3.91-4.25 ms of CPU per parcel and 1.43-1.53 ms answer p99 without the
+request, 3.81-4.04 ms and 1.37-1.50 ms with it held at 0.
 
 The kernel's PM QoS interface takes a process's limit on the CPU wake-up latency through
 ``/dev/cpu_dma_latency``: write the limit in microseconds as a 32-bit integer and keep the
