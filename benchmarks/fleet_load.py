@@ -45,7 +45,6 @@ import os
 import random
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 from controller.alarms.board import AlarmBoard  # noqa: E402
 from controller.auth.audit import AuditLog  # noqa: E402
 from controller.cli.child_process import ChildProcess  # noqa: E402
+from controller.cli.ports import free_port  # noqa: E402
 from controller.fleet.service import FleetService  # noqa: E402
 from controller.histogram import percentiles  # noqa: E402
 from controller.journal.writer import Journal  # noqa: E402
@@ -88,13 +88,6 @@ OPERATORS = {
     "loader_idle_s": 1.0,
 }
 COLUMN_M, AISLE_GAP_M, SPUR_M = 3.0, 16.0, 4.0
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ladder_layout(n: int) -> dict[str, Any]:

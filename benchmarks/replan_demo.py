@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from controller.cli.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,13 +50,6 @@ SETTINGS = {
     ),
     "policy: manual": "policy: auto",
 }
-
-
-def free_port() -> int:
-    """A TCP port free on loopback now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config_text(repairs: bool) -> str:
