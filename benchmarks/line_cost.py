@@ -43,7 +43,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.cli.ports import on_free_ports
+from controller.cli.ports import on_free_ports, with_line_key
 
 ROOT = Path(os.environ.get("LINE_COST_ROOT") or Path(__file__).resolve().parent.parent)
 """The checkout whose line is measured (LINE_COST_ROOT: e.g. an older commit's export)."""
@@ -126,10 +126,10 @@ def config_on_free_ports(work: Path, wakeup_us: int | None) -> Path:
     another demo may hold the fixed ones), and ``line.cpu_wakeup_latency_us`` if given."""
     text = on_free_ports(CONFIG.read_text())
     if wakeup_us is not None:
-        key = f"\nline:\n  cpu_wakeup_latency_us: {wakeup_us}\n"
-        if "\nline:\n" not in text:
+        keyed = with_line_key(text, "cpu_wakeup_latency_us", wakeup_us)
+        if keyed == text:
             raise SystemExit(f"{CONFIG}: no 'line:' section to add cpu_wakeup_latency_us to")
-        text = text.replace("\nline:\n", key, 1)
+        text = keyed
     path = work / "demo-line.yaml"
     path.write_text(text)
     return path

@@ -28,7 +28,7 @@ from typing import Any
 
 from controller.auth import TokenStore, UserStore, in_data_dir, tokens_path
 from controller.cli.child_process import niced
-from controller.cli.ports import free_port, on_free_ports
+from controller.cli.ports import free_port, on_free_ports, with_line_key
 from drivers.mqtt.broker import MosquittoBroker
 from drivers.postgres.server import PostgresServer
 
@@ -54,7 +54,7 @@ REALTIME_PRIORITY = 10
 (``line.realtime_priority``): N lines, the store and the broker share this machine's
 cores, and a line's answer to its PLC must not wait behind them. Measured with
 ``benchmarks/site_load.py``: 4 lines on 2 cores, answer p99 x1.4–2.0 the line alone at
-normal priority, x0.92–1.40 at this one (``docs/site-projection.md``)."""
+normal priority, x1.50–1.69 at this one over two rounds (``docs/site-projection.md``)."""
 
 
 @dataclass
@@ -103,7 +103,7 @@ def line_config_text(
     text = on_free_ports(base).replace("  name: demo-line", f"  name: {name}", 1)
     for old, new in FAST_BELT.items():
         text = text.replace(old, new, 1)
-    text = text.replace("\nline:\n", f"\nline:\n  realtime_priority: {realtime_priority}\n", 1)
+    text = with_line_key(text, "realtime_priority", realtime_priority)
     mqtt = f"    url: {broker.url}\n    username: line\n    password_env: {MQTT_PASSWORD_ENV}\n"
     return text + (
         f"\napi:\n  host: 127.0.0.1\n  port: {api_port}\n"

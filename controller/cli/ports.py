@@ -1,4 +1,5 @@
-"""Free loopback ports, and a line config moved onto them (demos, tests, benchmarks)."""
+"""Free loopback ports, and a line config's text moved onto them or given one more ``line:``
+key (demos, tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ def on_free_ports(config_text: str) -> str:
         config_text,
     )
     return text.replace("port: 4841", f"port: {free_port()}")
+
+
+def with_line_key(config_text: str, key: str, value: object) -> str:
+    """A line config's text with ``key: value`` first in its ``line:`` section (unchanged
+    when no line reads exactly ``line:``)."""
+    return config_text.replace("\nline:\n", f"\nline:\n  {key}: {value}\n", 1)
