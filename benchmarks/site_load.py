@@ -17,9 +17,9 @@ The comparison with the line alone is made over every round's answers (each line
 journal): a p99 of 900 answers is their 9th slowest, and one run's differs from the
 next by about 10 %, the size of the whole budget, so one pair of runs cannot tell.
 
-Each line's event loop and its PLC simulator's run at the site demo's real-time priority
-(``line.realtime_priority``, 10); ``--realtime-priority 0`` measures both runs at normal
-priority instead.
+Each line's event loop runs at the site demo's real-time priority (``line.realtime_priority``,
+10) while an answer can be due, its PLC simulator's one step above all the time;
+``--realtime-priority 0`` measures both runs at normal priority instead.
 
 ::
 

@@ -36,6 +36,13 @@ class LineSection(_Strict):
         "cores (more lines, a database) does not delay an answer; needs CAP_SYS_NICE or "
         "an rtprio limit, else the line runs at normal priority with a warning",
     )
+    realtime_scope: Literal["answering", "always"] = Field(
+        "answering",
+        description="with realtime_priority: when the loop holds it; answering: only while "
+        "an answer can be due (a parcel's request window is open or a request is), normal "
+        "priority for the rest of the line's work, so that lines sharing cores do not "
+        "queue routine work ahead of each other's answers; always: all the time",
+    )
     cpu_wakeup_latency_us: int | None = Field(
         None,
         ge=0,

@@ -123,9 +123,11 @@ async def run_demo(config: LineConfig, options: DemoOptions, config_text: str) -
         ready = await sim.start()
         print(f"simulator ready: {json.dumps(ready)}")
         if (priority := config.line.realtime_priority) and sim.child.proc is not None:
-            # the simulator is the PLC: a real one does not wait for this machine's CPU
+            # the simulator is the PLC: a real one has a CPU of its own and does not wait
+            # for the line's, so it runs a step above the line's loop
             pid = sim.child.proc.pid
-            raise_to_realtime(priority, f"the simulator's event loop (pid {pid})", pid)
+            who = f"the simulator's event loop (pid {pid})"
+            raise_to_realtime(min(priority + 1, 99), who, pid)
         config = _at_belt_speed(config, float(str(ready.get("belt_speed_mps") or 0)))
         await tms.start()
         config = _api_for_demo(tms.configure(config))

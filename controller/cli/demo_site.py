@@ -50,11 +50,12 @@ FAST_BELT = {
     "  parcel_length_mm: [200, 600]": "  parcel_length_mm: [200, 400]",
 }
 REALTIME_PRIORITY = 10
-"""Each line's event loop (and its PLC simulator's) runs at this real-time priority
-(``line.realtime_priority``): N lines, the store and the broker share this machine's
+"""Each line's event loop runs at this real-time priority while an answer to its PLC can
+be due (``line.realtime_priority``, ``line.realtime_scope: answering``), its PLC simulator
+one step above all the time: N lines, the store and the broker share this machine's
 cores, and a line's answer to its PLC must not wait behind them. Measured with
 ``benchmarks/site_load.py``: 4 lines on 2 cores, answer p99 x1.4–2.0 the line alone at
-normal priority, x1.50–1.69 at this one over two rounds (``docs/site-projection.md``)."""
+normal priority, x1.13–1.24 at this one over three rounds (``docs/site-projection.md``)."""
 
 
 @dataclass

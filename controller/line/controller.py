@@ -40,7 +40,7 @@ from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
-from controller.line.realtime import raise_to_realtime, restore
+from controller.line.realtime import LoopPriority
 from controller.line.site_link import build_site_link
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
 from controller.loading.service import LoadingService
@@ -283,7 +283,7 @@ class LineController(LineActions):
         """
         await self.journal.open()
         self.line_states.started(self.clock())
-        scheduling = None
+        loop_priority: LoopPriority | None = None
         cpu_latency: CpuLatencyRequest | None = None
         try:
             await self._resume_open_parcels()
@@ -317,7 +317,9 @@ class LineController(LineActions):
                 _freeze_startup_objects()
                 if priority := self.config.line.realtime_priority:
                     who = f"line {self.config.line.name}'s event loop"
-                    scheduling = raise_to_realtime(priority, who)
+                    loop_priority = LoopPriority(priority, self.config.line.realtime_scope, who)
+                    loop_priority.start()
+                    self.plc.loop_priority = loop_priority
                 if (wakeup_us := self.config.line.cpu_wakeup_latency_us) is not None:
                     cpu_latency = hold_cpu_latency(wakeup_us, f"line {self.config.line.name}")
                 part(self.loop_lag.run(), "loop-lag")
@@ -346,7 +348,9 @@ class LineController(LineActions):
                 self.started.set()
         finally:
             self._group = None
-            restore(scheduling)
+            if loop_priority is not None:
+                self.plc.loop_priority = None
+                loop_priority.stop()
             if cpu_latency is not None:
                 cpu_latency.release()
             try:

@@ -21,6 +21,7 @@ from controller.devices.supervisor import DeviceSupervisor
 from controller.histogram import Histogram
 from controller.line.parts import LineParts
 from controller.line.poll_pace import PollPace
+from controller.line.realtime import LoopPriority
 from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
 from controller.parcels.decision import (
     Decision,
@@ -103,6 +104,9 @@ class PlcLink(DeviceSupervisor):
         self.pace = self._new_pace()
         self.reads = 0
         """Cycles run (reads of the PLC area), for diagnostics and tests."""
+        self.loop_priority: LoopPriority | None = None
+        """The loop's real-time priority, held while an answer can be due (set by the
+        line when it runs with ``line.realtime_priority``)."""
 
     # -- public commands -------------------------------------------------------------------
 
@@ -118,6 +122,13 @@ class PlcLink(DeviceSupervisor):
 
     async def session(self) -> None:
         """Poll until the link fails (raises DriverError)."""
+        try:
+            await self._cycles()
+        finally:
+            if self.loop_priority is not None:
+                self.loop_priority.answering(False)  # no answer is due on a dead link
+
+    async def _cycles(self) -> None:
         now = self.clock()
         self._acks.clear()
         self._hb_value, self._hb_changed_at = None, now
@@ -127,6 +138,7 @@ class PlcLink(DeviceSupervisor):
         previous_poll: float | None = None  # nothing read yet in this session
         me = asyncio.current_task()
         overflow_before = False
+        priority = self.loop_priority
         while True:
             sent = self.clock()
             poll = await self.driver.poll()
@@ -166,6 +178,8 @@ class PlcLink(DeviceSupervisor):
                     )
                 )
             if poll.request is not None:
+                if priority is not None:
+                    priority.answering(True)  # a request no window foresaw
                 await self._on_request(poll.request, now)
             acks = self._acks
             if acks and acks[0][0].done():
@@ -175,7 +189,10 @@ class PlcLink(DeviceSupervisor):
             requested = poll.request.tracking_id if poll.request is not None else None
             pace.on_cycle(requested is not None, poll.status.pending_requests, requested)
             self.reads += 1
-            await asyncio.sleep(pace.wait(self.clock()))
+            wait = pace.wait(self.clock())
+            if priority is not None:
+                priority.answering(pace.answering)
+            await asyncio.sleep(wait)
 
     def _new_pace(self) -> PollPace:
         """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`)."""

@@ -17,6 +17,10 @@ between the answer window and the decision deadline (a request the windows did n
 foresee, e.g. after the belt stopped and restarted, is seen one slow interval late at
 most, and still answered long before the decision point even when the controller then
 waits the whole deadline for the readers) and :data:`IDLE_INTERVAL_S`.
+
+The same reasoning says when the line's loop must be quick to wake: :attr:`PollPace.answering`
+is true while the next read can bring a request (or one is open), and the line holds its
+real-time priority only then (:class:`~controller.line.realtime.LoopPriority`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ class PollPace:
         self._windows: list[tuple[float, float, int]] = []
         """(opens, closes, tracking id): when a parcel's request can come, ascending."""
         self._busy = False
+        self.answering = True
+        """Whether the read after the last :meth:`wait` can bring a request, or one is open:
+        the loop holds its real-time priority while this is true (see
+        :class:`~controller.line.realtime.LoopPriority`); a pace that is never slow is
+        always answering."""
 
     def on_scan(self, tracking_id: int, entered_after: float, seen_at: float) -> None:
         """A parcel entered the tunnel after ``entered_after`` (seen at ``seen_at``)."""
@@ -78,7 +87,12 @@ class PollPace:
         return len(self._windows)
 
     def wait(self, now: float) -> float:
-        """Seconds to wait before the next read."""
+        """Seconds to wait before the next read (and :attr:`answering` for that read)."""
+        wait = self._wait(now)
+        self.answering = wait < self.slow_s or self.slow_s <= self.fast_s
+        return wait
+
+    def _wait(self, now: float) -> float:
         if self._busy:
             return self.fast_s
         windows = self._windows

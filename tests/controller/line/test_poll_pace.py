@@ -81,3 +81,31 @@ def test_a_backlog_scan_opens_no_window_pending_requests_cover_it():
     p = pace()
     p.on_scan(7, entered_after=-math.inf, seen_at=10.0)
     assert p.windows == 0
+
+
+def test_answering_holds_from_the_read_that_can_bring_a_request_until_none_is_expected():
+    p = pace()
+    p.on_cycle(False, 0, None)
+    p.wait(1.0)
+    assert not p.answering  # at rest: nothing can be asked of the next read
+    p.on_scan(7, entered_after=10.0, seen_at=10.02)
+    opens = 10.0 + BUDGET - BUDGET * 0.02
+    p.wait(10.1)
+    assert not p.answering  # the window opens after the next slow read
+    p.wait(opens - 0.005)
+    assert p.answering  # this pause ends as the window opens: the read after it may ask
+    p.wait(opens + 0.001)
+    assert p.answering
+    p.on_cycle(True, 0, 7)  # its request seen, still open
+    p.wait(10.83)
+    assert p.answering
+    p.on_cycle(False, 0, None)  # answered, no other expected
+    p.wait(10.83)
+    assert not p.answering
+
+
+def test_a_pace_that_is_never_slow_is_always_answering():
+    p = PollPace(FAST, 0.0, 0.0, 0.0, idle_s=FAST)  # a driver that is not polled adaptively
+    p.on_cycle(False, 0, None)
+    p.wait(1.0)
+    assert p.answering

@@ -10,8 +10,15 @@ import threading
 from pathlib import Path
 
 from controller.line.controller import LineController
-from controller.line.realtime import Scheduling, raise_to_realtime, restore
-from tests.controller.line.helpers import line_config, pointed_at, running, simulated_line
+from controller.line.realtime import LoopPriority, Scheduling, raise_to_realtime, restore
+from tests.controller.line.helpers import (
+    finished,
+    line_config,
+    pointed_at,
+    running,
+    simulated_line,
+    until,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -64,6 +71,11 @@ def test_a_refused_priority_keeps_normal_priority_and_says_what_to_grant() -> No
         "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')\n"
         "from controller.line.realtime import raise_to_realtime\n"
         "print(raise_to_realtime(20, 'line north'), os.sched_getscheduler(0))\n"
+        "from controller.line.realtime import LoopPriority\n"
+        "held = LoopPriority(20, 'answering', 'line south')\n"
+        "held.start()\n"
+        "held.answering(True)\n"
+        "print(os.sched_getscheduler(0), held.raises)\n"
     )
     # without CAP_SYS_NICE, as a service without LimitRTPRIO runs
     argv = ["setpriv", "--bounding-set", "-sys_nice", "--inh-caps", "-sys_nice"]
@@ -71,17 +83,81 @@ def test_a_refused_priority_keeps_normal_priority_and_says_what_to_grant() -> No
         [*argv, sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["None", str(os.SCHED_OTHER)]
+    assert done.stdout.split() == ["None", str(os.SCHED_OTHER), str(os.SCHED_OTHER), "0"]
+    assert "WARNING line south runs at normal priority" in done.stderr
     assert "WARNING line north runs at normal priority" in done.stderr
     assert "real-time priority 20 was refused (Operation not permitted)" in done.stderr
     assert "LimitRTPRIO=20" in done.stderr and "line.realtime_priority to 0" in done.stderr
 
 
-async def test_a_line_answers_from_a_raised_loop_and_gives_the_priority_back(tmp_path) -> None:
-    config = line_config(line={"name": "rt", "realtime_priority": 3})
+def scheduling() -> tuple[int, int]:
+    """The calling thread's policy (without the reset-on-fork flag) and priority."""
+    return policy(), os.sched_getparam(0).sched_priority
+
+
+def test_the_loop_priority_is_held_only_while_answering_unless_always() -> None:
+    def work():
+        seen = []
+        answering = LoopPriority(5, "answering", "test loop")
+        answering.start()
+        seen.append(scheduling())  # started: the priority is granted, not held
+        answering.answering(True)
+        seen.append(scheduling())
+        answering.answering(True)  # no change, no second raise
+        answering.answering(False)
+        seen.append(scheduling())
+        answering.answering(True)
+        answering.stop()
+        seen.append(scheduling())
+        always = LoopPriority(6, "always", "test loop")
+        always.start()
+        always.answering(False)  # held all the time
+        seen.append(scheduling())
+        always.stop()
+        seen.append(scheduling())
+        return seen, answering.raises, always.raises
+
+    seen, raises, always_raises = in_own_thread(work)
+    other, rr = (os.SCHED_OTHER, 0), os.SCHED_RR
+    assert seen == [other, (rr, 5), other, other, (rr, 6), other]
+    assert (raises, always_raises) == (3, 1)  # the start's check and two answers
+
+
+async def test_an_always_line_answers_from_a_raised_loop_and_gives_the_priority_back(
+    tmp_path,
+) -> None:
+    config = line_config(line={"name": "rt", "realtime_priority": 3, "realtime_scope": "always"})
     async with simulated_line(config, tmp_path) as sim:
         line = LineController(pointed_at(config, sim), tmp_path)
         assert policy() == os.SCHED_OTHER
         async with running(line):
-            assert (policy(), os.sched_getparam(0).sched_priority) == (os.SCHED_RR, 3)
-    assert (policy(), os.sched_getparam(0).sched_priority) == (os.SCHED_OTHER, 0)
+            assert scheduling() == (os.SCHED_RR, 3)
+    assert scheduling() == (os.SCHED_OTHER, 0)
+
+
+async def test_a_line_answers_every_request_raised_and_rests_at_normal_priority(tmp_path) -> None:
+    """The default scope: each answer is written from the raised loop (the simulated PLC
+    runs on the same loop in this test), and the loop is back at normal priority once no
+    request is expected."""
+    config = line_config(
+        line={"name": "rt", "realtime_priority": 3}, simulation={"parcels": 6, "rate_pph": 9000}
+    )
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        answered_at: list[tuple[int, int]] = []
+        async with running(line):
+            answer = line.plc.driver.answer
+
+            async def answer_and_note(request, chute):
+                answered_at.append(scheduling())
+                await answer(request, chute)
+
+            line.plc.driver.answer = answer_and_note  # type: ignore[method-assign]
+            await until(lambda: finished(line) == 6, within=30)
+            assert line.plc.loop_priority is not None
+            await until(lambda: not line.plc.pace.answering and scheduling()[0] == os.SCHED_OTHER)
+            raises = line.plc.loop_priority.raises
+        assert len(answered_at) >= 6
+        assert set(answered_at) == {(os.SCHED_RR, 3)}
+        assert raises >= 2  # raised for the answers, dropped between
+    assert scheduling() == (os.SCHED_OTHER, 0)
