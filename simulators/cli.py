@@ -143,14 +143,14 @@ async def run(
         if plan_path is not None:
             ready["route_plan"] = str(plan_path)
         _emit(out, ready)
-        drained = False
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.01):
-                    await stop.wait()
-            if not drained and plc.logic is not None and plc.logic.drained:
-                drained = True
-                _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
+        stopped = asyncio.create_task(stop.wait(), name="stop")
+        drained = asyncio.create_task(plc.drained.wait(), name="drained")
+        await asyncio.wait((stopped, drained), return_when=asyncio.FIRST_COMPLETED)
+        if drained.done():
+            _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
+        else:
+            drained.cancel()
+        await stopped
         log.info("stopping")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

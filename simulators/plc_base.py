@@ -52,6 +52,8 @@ class PlcSimulatorBase:
         self._cycle_at = 0.0
         self._stall_until = 0.0
         self._stopping = asyncio.Event()
+        self.drained = asyncio.Event()
+        """Set once the PLC is drained (:attr:`~simulators.plc_logic.PlcLogic.drained`)."""
         self.action_errors = 0
         self._chute_faults: tuple[Sequence[ChuteFaultAt], float] | None = None
 
@@ -78,10 +80,13 @@ class PlcSimulatorBase:
 
     def sync(self) -> PlcLogic:
         """Bring the PLC and the twin up to now; return the PLC logic."""
-        assert self.logic is not None
-        events = self.logic.step(self.clock())
+        logic = self.logic
+        assert logic is not None
+        events = logic.step(self.clock())
         self._after_step(events)
-        return self.logic
+        if not self.drained.is_set() and logic.drained:
+            self.drained.set()
+        return logic
 
     def _after_step(self, events: list[Event]) -> None:
         """Called after every step of the PLC with the twin's events of that step (a

@@ -89,10 +89,12 @@ async def test_scan_ring_entries_in_order_and_divert_confirmation(plc_sim):
     sim, host = await plc_sim(config)
     scans: list[int] = []
     confirms = []
+    drained_seen: list[tuple[bool, int]] = []
 
     async def collect():
         seen = set()
         while len(confirms) < 4:
+            drained_seen.append((sim.drained.is_set(), sim.logic.confirm_ring.written))
             scans.extend(await host.new_scans())
             request = await host.request()
             if request and request[0] not in seen:
@@ -107,6 +109,10 @@ async def test_scan_ring_entries_in_order_and_divert_confirmation(plc_sim):
     latencies = [sim.twin.parcels[t].answer_latency_ms for t in (1, 2, 3, 4)]
     assert all(lat is not None and 0 <= lat < 100 for lat in latencies)
     assert sim.logic.drained
+    await asyncio.wait_for(sim.drained.wait(), 1)  # what the simulator process waits for
+    # set once the last confirmation is in the ring, not before
+    assert all(written == 4 for drained, written in drained_seen if drained)
+    assert not drained_seen[0][0]
 
 
 async def test_wrong_seq_or_tracking_id_is_ignored(plc_sim):
