@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from controller.line.controller import LineController
@@ -96,30 +97,56 @@ def scheduling() -> tuple[int, int]:
 
 
 def test_the_loop_priority_is_held_only_while_answering_unless_always() -> None:
+    release = threading.Event()
+    helper_ids: list[int] = []
+
+    def helper() -> None:  # a thread of the line's, as the journal writer is
+        helper_ids.append(threading.get_native_id())
+        release.wait()
+
+    def helper_scheduling() -> tuple[int, int]:
+        tid = helper_ids[0]
+        return os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK, os.sched_getparam(
+            tid
+        ).sched_priority
+
     def work():
-        seen = []
+        seen, helpers = [], []
         answering = LoopPriority(5, "answering", "test loop")
         answering.start()
         seen.append(scheduling())  # started: the priority is granted, not held
         answering.answering(True)
         seen.append(scheduling())
+        helpers.append(helper_scheduling())
         answering.answering(True)  # no change, no second raise
         answering.answering(False)
         seen.append(scheduling())
+        helpers.append(helper_scheduling())
         answering.answering(True)
         answering.stop()
         seen.append(scheduling())
+        helpers.append(helper_scheduling())
         always = LoopPriority(6, "always", "test loop")
         always.start()
         always.answering(False)  # held all the time
         seen.append(scheduling())
         always.stop()
         seen.append(scheduling())
-        return seen, answering.raises, always.raises
+        return seen, helpers, answering.raises, always.raises
 
-    seen, raises, always_raises = in_own_thread(work)
+    thread = threading.Thread(target=helper)
+    thread.start()
+    try:
+        while not helper_ids:
+            time.sleep(0.001)
+        seen, helpers, raises, always_raises = in_own_thread(work)
+    finally:
+        release.set()
+        thread.join()
     other, rr = (os.SCHED_OTHER, 0), os.SCHED_RR
     assert seen == [other, (rr, 5), other, other, (rr, 6), other]
+    # the process's other threads: one step below the loop while it answers, else normal
+    assert helpers == [(rr, 4), other, other]
     assert (raises, always_raises) == (3, 1)  # the start's check and two answers
 
 
