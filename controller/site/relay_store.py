@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from controller.site.schema import SCHEMA, SCHEMA_VERSION
+from controller.site.schema import COUNTS_BACKFILL, SCHEMA, SCHEMA_VERSION
 from controller.site.streams import STREAM_DEFS, UPSERT_PARCEL, UPSERT_WALL_STATE, Row, fold_parcels
 
 _SCHEMA_LOCK = 0x4C414E45  # pg_advisory_xact_lock key: one schema creator at a time
@@ -72,6 +72,9 @@ def connect(
                 " WHERE NOT EXISTS (SELECT 1 FROM site_schema)",
                 (SCHEMA_VERSION,),
             )
+            version = conn.execute("SELECT min(version) FROM site_schema").fetchone()
+            if version is not None and version[0] < 2:
+                conn.execute(COUNTS_BACKFILL)
         rows = conn.execute(
             "SELECT stream, position FROM relay_positions WHERE line = %s", (line,)
         ).fetchall()

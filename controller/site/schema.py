@@ -21,6 +21,13 @@ rewrite its ``containers`` row, whose ``detail`` then holds the container's curr
 ``state``, ``loaded`` time, ``position`` and ``door``, and ``detail.wall_sequence`` the
 wall event it follows). Times are epoch seconds (double).
 
+``parcel_state_counts`` (parcels per line and state) and ``parcel_terminal_minutes``
+(terminal parcels per line and minute of their last update) are kept by a trigger on
+``parcels`` in the same transaction as the rows, so the site's counters read a few
+hundred rows instead of scanning ``parcels`` (0.6–0.7 s per million rows). A database
+made by schema version 1 gets them filled from ``parcels`` once, under a lock that holds
+the relays' writes back meanwhile (:data:`COUNTS_BACKFILL`).
+
 Tables and columns are only ever added (``CREATE … IF NOT EXISTS``), never renamed, so a
 newer relay and an older site service share a database.
 """
@@ -30,7 +37,11 @@ from __future__ import annotations
 #: Every relayed stream, in the order a relay sends them.
 STREAMS = ("events", "containers", "wall_containers", "container_moves", "trucks", "wall_events")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the counts tables and their trigger (:data:`COUNTS_BACKFILL` brings a 1 up to it)."""
+
+TERMINAL_STATES = ("sorted", "rejected", "lost")
+"""The parcel states that end a parcel (counted by minute for the last hour)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS site_schema(version INTEGER NOT NULL);
@@ -82,4 +93,51 @@ CREATE TABLE IF NOT EXISTS wall_events(
     PRIMARY KEY(line, sequence));
 CREATE INDEX IF NOT EXISTS wall_events_by_container ON wall_events(container_id);
 CREATE INDEX IF NOT EXISTS wall_events_by_parcel ON wall_events(parcel_id);
+CREATE TABLE IF NOT EXISTS parcel_state_counts(
+    line TEXT NOT NULL, state TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY(line, state));
+CREATE TABLE IF NOT EXISTS parcel_terminal_minutes(
+    line TEXT NOT NULL, minute BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY(line, minute));
+CREATE INDEX IF NOT EXISTS parcel_terminal_minutes_by_minute
+    ON parcel_terminal_minutes(minute);
+CREATE OR REPLACE FUNCTION parcels_count() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_minute BIGINT;
+    new_minute BIGINT := floor(NEW.updated / 60);
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        old_minute := floor(OLD.updated / 60);
+        IF OLD.state = NEW.state AND (old_minute = new_minute
+                OR OLD.state NOT IN ('sorted', 'rejected', 'lost')) THEN
+            RETURN NULL;
+        END IF;
+        UPDATE parcel_state_counts SET n = n - 1 WHERE line = OLD.line AND state = OLD.state;
+        IF OLD.state IN ('sorted', 'rejected', 'lost') THEN
+            UPDATE parcel_terminal_minutes SET n = n - 1
+                WHERE line = OLD.line AND minute = old_minute;
+        END IF;
+    END IF;
+    INSERT INTO parcel_state_counts AS c(line, state, n) VALUES(NEW.line, NEW.state, 1)
+        ON CONFLICT(line, state) DO UPDATE SET n = c.n + 1;
+    IF NEW.state IN ('sorted', 'rejected', 'lost') THEN
+        INSERT INTO parcel_terminal_minutes AS m(line, minute, n) VALUES(NEW.line, new_minute, 1)
+            ON CONFLICT(line, minute) DO UPDATE SET n = m.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER parcels_count AFTER INSERT OR UPDATE ON parcels
+    FOR EACH ROW EXECUTE FUNCTION parcels_count();
 """
+
+COUNTS_BACKFILL = """
+LOCK TABLE parcels IN SHARE ROW EXCLUSIVE MODE;
+DELETE FROM parcel_state_counts;
+DELETE FROM parcel_terminal_minutes;
+INSERT INTO parcel_state_counts(line, state, n)
+    SELECT line, state, count(*) FROM parcels GROUP BY line, state;
+INSERT INTO parcel_terminal_minutes(line, minute, n)
+    SELECT line, floor(updated / 60)::BIGINT, count(*) FROM parcels
+    WHERE state IN ('sorted', 'rejected', 'lost') GROUP BY 1, 2;
+UPDATE site_schema SET version = 2 WHERE version < 2;
+"""
+"""Fill the counts of a version-1 database from ``parcels`` (inside the schema lock's
+transaction, with the relays' writes to ``parcels`` held back until it commits)."""

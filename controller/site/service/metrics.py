@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from controller.site.schema import TERMINAL_STATES as TERMINAL
 from controller.site.service.errors import SiteStoreUnavailable
 from controller.site.service.site import Site
-from controller.site.service.store import TERMINAL
 
 
 class _Snapshot(Collector):

@@ -18,12 +18,11 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
+from controller.site.schema import TERMINAL_STATES as TERMINAL
 from controller.site.service.errors import SiteStoreUnavailable
 
 log = logging.getLogger("lanesort.site")
 
-TERMINAL = ("sorted", "rejected", "lost")
-"""The parcels' terminal states (as the line's journal names them)."""
 
 _PARCEL_COLUMNS = (
     "line, session, uid, tracking_id, barcode, route, state, chute, reason, inducted, "
@@ -134,8 +133,10 @@ class SiteStore:
         """Parcels by state per line and the site's sum, terminal parcels in the last hour,
         and each line's relay positions (stream → position, rows, age).
 
-        The counts scan the parcels table: the HMI and the metrics share one result up to
-        ``max_age_s`` old instead of counting again for each page and scrape.
+        The counts come from the tables the store keeps beside ``parcels``
+        (:mod:`controller.site.schema`): a few hundred rows, however many parcels. The last
+        hour counts whole minutes (up to a minute more than an hour). The HMI and the
+        metrics share one result up to ``max_age_s`` old.
         """
         now = time.time()
         if self._counters is not None and now - self._counters[0] <= max_age_s:
@@ -146,12 +147,12 @@ class SiteStore:
 
     async def _count(self, now: float) -> dict[str, Any]:
         by_state = await self.fetch(
-            "SELECT line, state, count(*) AS n FROM parcels GROUP BY line, state"
+            "SELECT line, state, n FROM parcel_state_counts WHERE n <> 0 ORDER BY line, state"
         )
         hour = await self.fetch(
-            "SELECT line, count(*) AS n FROM parcels WHERE state = ANY(%s) AND updated >= %s"
+            "SELECT line, sum(n)::BIGINT AS n FROM parcel_terminal_minutes WHERE minute >= %s"
             " GROUP BY line",
-            (list(TERMINAL), now - 3600),
+            (int((now - 3600) // 60),),
         )
         relay = await self.fetch(
             "SELECT line, stream, position, rows, updated FROM relay_positions"

@@ -39,3 +39,25 @@ def site_rows(conninfo: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """Rows of a query on the site store."""
     with psycopg.connect(conninfo) as conn:
         return conn.execute(sql, args).fetchall()
+
+
+def assert_counts_match_parcels(conninfo: str) -> list[tuple[Any, ...]]:
+    """The counts the store keeps (``parcel_state_counts``, ``parcel_terminal_minutes``)
+    equal a count over ``parcels``; returns the counts by line and state."""
+    kept = site_rows(
+        conninfo, "SELECT line, state, n FROM parcel_state_counts WHERE n <> 0 ORDER BY 1, 2"
+    )
+    scanned = site_rows(
+        conninfo, "SELECT line, state, count(*) FROM parcels GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    assert kept == scanned
+    minutes = site_rows(
+        conninfo,
+        "SELECT line, minute, n FROM parcel_terminal_minutes WHERE n <> 0 ORDER BY 1, 2",
+    )
+    assert minutes == site_rows(
+        conninfo,
+        "SELECT line, floor(updated / 60)::BIGINT, count(*) FROM parcels"
+        " WHERE state IN ('sorted', 'rejected', 'lost') GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    return kept

@@ -10,7 +10,12 @@ from controller.parcels.state import ParcelTracker
 from controller.site.relay import SiteRelay
 from drivers.postgres.server import PostgresServer
 from tests.conftest import free_port
-from tests.controller.site.helpers import journal_rows, site_rows, write_parcels
+from tests.controller.site.helpers import (
+    assert_counts_match_parcels,
+    journal_rows,
+    site_rows,
+    write_parcels,
+)
 from tests.controller.upstream.helpers import until
 
 _EVENTS = "SELECT id, session, uid, kind, state, barcode, route, chute, reason FROM events"
@@ -90,6 +95,9 @@ async def test_batches_land_once_and_parcels_are_derived(tmp_path, postgres_data
     assert theirs == mine
     assert {r[4] for r in theirs} == {"sorted", "rejected"}  # every parcel terminal
     assert sum(1 for r in theirs if r[7] is not None) == 8  # tids 3, 6, … 24 were measured
+    # the counters' tables, kept by the trigger through every batch's state changes
+    counts = assert_counts_match_parcels(postgres_database)
+    assert counts == [("L1", "rejected", 5), ("L1", "sorted", 20)]
 
     # the same batches again (positions lost): nothing doubles, nothing moves back
     with psycopg.connect(postgres_database, autocommit=True) as conn:
@@ -109,6 +117,7 @@ async def test_batches_land_once_and_parcels_are_derived(tmp_path, postgres_data
         )
         == theirs
     )
+    assert assert_counts_match_parcels(postgres_database) == counts  # nothing counted twice
     await journal.close()
 
 
@@ -167,6 +176,37 @@ async def test_a_relay_killed_mid_transaction_or_stopped_resumes_exactly(
         journal_rows(journal.path, _EVENTS)
     )
     assert resumed.stats().rows["events"] == len(journal_rows(journal.path, _EVENTS)) - position
+    # the killed transactions took their counts with them
+    assert sum(n for _, _, n in assert_counts_match_parcels(postgres_database)) == 12
+    await journal.close()
+
+
+async def test_a_database_of_schema_1_gets_its_counts_filled_once(tmp_path, postgres_database):
+    journal = Journal(tmp_path / "journal.sqlite", "L1")
+    await journal.open()
+    tracker = ParcelTracker()
+    await write_parcels(journal, tracker, 1, 10)
+    relay = _relay(journal, postgres_database)
+    relay.start()
+    try:
+        await _caught_up(relay, journal)
+    finally:
+        relay.stop()
+    # what schema version 1 left: the parcels, no counts, no trigger
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER parcels_count ON parcels")
+        conn.execute("DROP TABLE parcel_state_counts, parcel_terminal_minutes")
+        conn.execute("UPDATE site_schema SET version = 1")
+    await write_parcels(journal, tracker, 11, 5)
+    upgraded = _relay(journal, postgres_database)
+    upgraded.start()
+    try:
+        await _caught_up(upgraded, journal)
+    finally:
+        upgraded.stop()
+    assert site_rows(postgres_database, "SELECT version FROM site_schema") == [(2,)]
+    counts = assert_counts_match_parcels(postgres_database)
+    assert counts == [("L1", "rejected", 3), ("L1", "sorted", 12)]
     await journal.close()
 
 
