@@ -43,7 +43,8 @@ def site_rows(conninfo: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 def assert_counts_match_parcels(conninfo: str) -> list[tuple[Any, ...]]:
     """The counts the store keeps (``parcel_state_counts``, ``parcel_terminal_minutes``)
-    equal a count over ``parcels``; returns the counts by line and state."""
+    equal a count over ``parcels`` (minutes: within two hours of each line's newest);
+    returns the counts by line and state."""
     kept = site_rows(
         conninfo, "SELECT line, state, n FROM parcel_state_counts WHERE n <> 0 ORDER BY 1, 2"
     )
@@ -57,7 +58,9 @@ def assert_counts_match_parcels(conninfo: str) -> list[tuple[Any, ...]]:
     )
     assert minutes == site_rows(
         conninfo,
-        "SELECT line, floor(updated / 60)::BIGINT, count(*) FROM parcels"
-        " WHERE state IN ('sorted', 'rejected', 'lost') GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT line, minute, n FROM (SELECT line, floor(updated / 60)::BIGINT AS minute,"
+        " count(*) AS n, max(floor(updated / 60)::BIGINT) OVER (PARTITION BY line) AS newest"
+        " FROM parcels WHERE state IN ('sorted', 'rejected', 'lost') GROUP BY 1, 2) AS m"
+        " WHERE minute >= newest - 120 ORDER BY 1, 2",
     )
     return kept
