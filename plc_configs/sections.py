@@ -14,6 +14,10 @@ from plc_configs.fleet import AsrsSimulation, FleetSimulation
 from plc_configs.putwall import PutWallSimulation
 from plc_configs.route_plan import RoutePlanSimulation
 
+RealtimeScope = Literal["answering", "always"]
+"""When a line's loop holds its real-time priority: while an answer can be due, or all the
+time (``line.realtime_scope``)."""
+
 
 class LineSection(_Strict):
     """Who the line is and where it keeps its data."""
@@ -36,7 +40,7 @@ class LineSection(_Strict):
         "cores (more lines, a database) does not delay an answer; needs CAP_SYS_NICE or "
         "an rtprio limit, else the line runs at normal priority with a warning",
     )
-    realtime_scope: Literal["answering", "always"] = Field(
+    realtime_scope: RealtimeScope = Field(
         "answering",
         description="with realtime_priority: when the loop holds it; answering: only while "
         "an answer can be due (a parcel's request window is open or a request is), normal "

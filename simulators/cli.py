@@ -145,12 +145,14 @@ async def run(
         _emit(out, ready)
         stopped = asyncio.create_task(stop.wait(), name="stop")
         drained = asyncio.create_task(plc.drained.wait(), name="drained")
-        await asyncio.wait((stopped, drained), return_when=asyncio.FIRST_COMPLETED)
-        if drained.done():
-            _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
-        else:
+        try:
+            await asyncio.wait((stopped, drained), return_when=asyncio.FIRST_COMPLETED)
+            if drained.done():
+                _emit(out, {"event": "drained", "inducted": twin.stats.inducted})
+            await stopped
+        finally:
+            stopped.cancel()
             drained.cancel()
-        await stopped
         log.info("stopping")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -36,7 +36,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal
+
+from plc_configs.sections import RealtimeScope
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,6 @@ def restore(before: Scheduling | None, pid: int = 0) -> None:
         os.sched_setscheduler(pid, before.policy, os.sched_param(before.priority))
     except OSError as err:  # the thread is gone, or the limit was lowered meanwhile
         log.debug("scheduling of %d not restored: %s", pid, err)
-
-
-RealtimeScope = Literal["answering", "always"]
-"""When the loop holds its real-time priority: while an answer can be due, or all the time."""
 
 
 HELPERS_REFRESH_S = 1.0

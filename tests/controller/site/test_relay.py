@@ -35,6 +35,16 @@ async def _caught_up(relay: SiteRelay, journal: Journal, within: float = 10.0) -
     await until(lambda: relay.stats().connected and relay._positions.get("events") == top, within)
 
 
+async def _relay_all(relay: SiteRelay, journal: Journal) -> SiteRelay:
+    """Start ``relay``, wait until it has the whole journal, stop it."""
+    relay.start()
+    try:
+        await _caught_up(relay, journal)
+    finally:
+        relay.stop()
+    return relay
+
+
 async def test_batches_land_once_and_parcels_are_derived(tmp_path, postgres_database):
     journal = Journal(tmp_path / "journal.sqlite", "L1")
     await journal.open()
@@ -102,12 +112,7 @@ async def test_batches_land_once_and_parcels_are_derived(tmp_path, postgres_data
     # the same batches again (positions lost): nothing doubles, nothing moves back
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("DELETE FROM relay_positions")
-    again = _relay(journal, postgres_database)
-    again.start()
-    try:
-        await _caught_up(again, journal)
-    finally:
-        again.stop()
+    await _relay_all(_relay(journal, postgres_database), journal)
     assert site_rows(postgres_database, _SITE_EVENTS, "L1") == expected
     assert (
         site_rows(
@@ -166,12 +171,8 @@ async def test_a_relay_killed_mid_transaction_or_stopped_resumes_exactly(
     )[0]
     assert [r[0] for r in relayed] == list(range(1, position + 1))  # no gap, nothing beyond
 
-    resumed = _relay(journal, postgres_database, batch_rows=500)  # a new process takes over
-    resumed.start()
-    try:
-        await _caught_up(resumed, journal)
-    finally:
-        resumed.stop()
+    # a new process takes over
+    resumed = await _relay_all(_relay(journal, postgres_database, batch_rows=500), journal)
     assert site_rows(postgres_database, _SITE_EVENTS, "L1") == sorted(
         journal_rows(journal.path, _EVENTS)
     )
@@ -186,24 +187,14 @@ async def test_a_database_of_schema_1_gets_its_counts_filled_once(tmp_path, post
     await journal.open()
     tracker = ParcelTracker()
     await write_parcels(journal, tracker, 1, 10)
-    relay = _relay(journal, postgres_database)
-    relay.start()
-    try:
-        await _caught_up(relay, journal)
-    finally:
-        relay.stop()
+    await _relay_all(_relay(journal, postgres_database), journal)
     # what schema version 1 left: the parcels, no counts, no trigger
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("DROP TRIGGER parcels_count ON parcels")
         conn.execute("DROP TABLE parcel_state_counts, parcel_terminal_minutes")
         conn.execute("UPDATE site_schema SET version = 1")
     await write_parcels(journal, tracker, 11, 5)
-    upgraded = _relay(journal, postgres_database)
-    upgraded.start()
-    try:
-        await _caught_up(upgraded, journal)
-    finally:
-        upgraded.stop()
+    await _relay_all(_relay(journal, postgres_database), journal)
     assert site_rows(postgres_database, "SELECT version FROM site_schema") == [(2,)]
     counts = assert_counts_match_parcels(postgres_database)
     assert counts == [("L1", "rejected", 3), ("L1", "sorted", 12)]
