@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import socket
 import statistics
-import tempfile
 import time
 
 import psycopg
 
+from controller.cli.ports import free_port
 from controller.site.schema import SCHEMA, TERMINAL_STATES
 from controller.site.service.store import SiteStore
 from drivers.postgres.server import PostgresServer
@@ -47,12 +46,6 @@ _SCAN_STATES = "SELECT line, state, count(*) AS n FROM parcels GROUP BY line, st
 _SCAN_HOUR = (
     "SELECT line, count(*) AS n FROM parcels WHERE state = ANY(%s) AND updated >= %s GROUP BY line"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 BATCH = 500
@@ -102,10 +95,7 @@ async def main() -> None:
     now = time.time()
     step = 86_400 / n  # a day of parcels, the newest now
     t0 = now - 86_400
-    with (
-        tempfile.TemporaryDirectory(),
-        PostgresServer(_free_port(), "bench-" + secrets.token_hex(6)) as server,
-    ):
+    with PostgresServer(free_port(), "bench-" + secrets.token_hex(6)) as server:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
             conn.execute(SCHEMA)
             sample = max(BATCH, n // 20)

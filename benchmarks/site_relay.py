@@ -20,11 +20,11 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import tempfile
 import time
 from pathlib import Path
 
+from controller.cli.ports import free_port
 from controller.journal.writer import Journal
 from controller.parcels.decision import Decision, Identification
 from controller.parcels.state import ParcelEvent, ParcelTracker
@@ -48,12 +48,6 @@ def _cpu_s(pid: int) -> float:
         total += (int(fields[11]) + int(fields[12])) / TICK
         todo += [int(k) for k in kids]
     return total
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _parcel(tracker: ParcelTracker, tid: int, now: float) -> list[ParcelEvent]:
@@ -152,7 +146,7 @@ async def main() -> None:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        PostgresServer(_free_port(), "bench-" + secrets.token_hex(6)) as server,
+        PostgresServer(free_port(), "bench-" + secrets.token_hex(6)) as server,
     ):
         await _drain(server, Path(tmp), args.parcels)
         await _steady(server, Path(tmp), args.rate, args.seconds)
