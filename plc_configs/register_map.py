@@ -6,7 +6,8 @@ two areas:
 * the **PLC area** (written by the PLC, read by the controller in one block read):
   life counter, PackML state, conveyor run, the destination-request mailbox,
   two rings (scan events and sort confirmations) with their write indices,
-  chute full/disabled bits and a fault word;
+  chute full/disabled bits and a fault word; optionally the PLC's millisecond
+  clock, which time-stamps the scan events (see :attr:`PlcArea.clock`);
 * the **host area** (written by the controller): its life counter, the PackML
   command with a command sequence number, the destination answer, the rings'
   read indices and chute-disable requests.
@@ -62,6 +63,13 @@ class PlcArea(_Strict):
     chute_disabled: int = Field(12, description="chute_words registers of bits")
     scan_ring: RingLayout = RingLayout(start=16, size=16, entry_words=2)
     confirm_ring: RingLayout = RingLayout(start=48, size=16, entry_words=4)
+    clock: int | None = Field(
+        None,
+        description="the PLC's free-running millisecond counter (low 16 bits, wraps); "
+        "with it, word 3 of each scan ring entry is the counter when the parcel entered "
+        "(scan_ring.entry_words >= 3). Optional: with it the controller knows when each "
+        "parcel entered to the millisecond, and reads fast only around its request",
+    )
 
 
 class HostArea(_Strict):
@@ -104,6 +112,7 @@ class RegisterMap(_Strict):
             "chute_disabled": (p.chute_disabled, w),
             "scan_ring": (p.scan_ring.start, p.scan_ring.end - p.scan_ring.start),
             "confirm_ring": (p.confirm_ring.start, p.confirm_ring.end - p.confirm_ring.start),
+            **({"clock": (p.clock, 1)} if p.clock is not None else {}),
         }
 
     def host_registers(self) -> dict[str, tuple[int, int]]:
@@ -170,4 +179,9 @@ class RegisterMap(_Strict):
             )
         if self.plc.scan_ring.entry_words < 2 or self.plc.confirm_ring.entry_words < 4:
             raise ValueError("scan ring entries need 2 registers, confirm ring entries 4")
+        if self.plc.clock is not None and self.plc.scan_ring.entry_words < 3:
+            raise ValueError(
+                "plc.clock time-stamps the scans in word 3 of each scan ring entry: "
+                "scan_ring.entry_words must be at least 3"
+            )
         return self

@@ -31,6 +31,11 @@ from simulators.twin import Belt, Event, EventKind, LineTwin
 log = logging.getLogger(__name__)
 
 
+def clock_ms(t_s: float) -> int:
+    """The PLC's free-running millisecond counter at ``t_s`` (low 16 bits)."""
+    return int(t_s * 1000) & 0xFFFF
+
+
 def register_count(rm: RegisterMap) -> int:
     """Registers 0..N-1 that cover both the PLC and the host area."""
     ends = [a + n for a, n in (*rm.plc_registers().values(), *rm.host_registers().values())]
@@ -159,7 +164,10 @@ class PlcLogic:
     def _on_event(self, event: Event) -> None:
         tid = event.parcel.tracking_id
         if event.kind is EventKind.SCANNED:
-            self.scan_ring.push(list(split_u32(tid)))
+            words = list(split_u32(tid))
+            if self.rm.plc.clock is not None:  # stamped with the clock at the photo-eye
+                words.append(clock_ms(self.belt.time_of(event.belt_mm)))
+            self.scan_ring.push(words)
         elif event.kind is EventKind.REQUESTED:
             self.queue.append(tid)
             if len(self.queue) == 1:
@@ -293,6 +301,8 @@ class PlcLogic:
         r[p.conveyor_running] = int(self.packml.executing)
         r[p.fault_word] = self.fault_word
         r[p.pending_requests] = min(len(self.queue), 0xFFFF)
+        if p.clock is not None:
+            r[p.clock] = clock_ms(self.now_s)
         w = self.rm.chute_words
         r[p.chute_full : p.chute_full + w] = chute_ids_to_bits(self.twin.full_chutes(), w)
         r[p.chute_disabled : p.chute_disabled + w] = chute_ids_to_bits(

@@ -104,6 +104,13 @@ class Belt:
         self.last_s = now_s if self.last_s is None else max(self.last_s, now_s)
         return self.belt_mm
 
+    def time_of(self, belt_mm: float) -> float:
+        """When the belt was at ``belt_mm``, a point it passed since the last update (it
+        ran at speed since then: the twin's events between two updates)."""
+        if self.last_s is None or self.speed_mps <= 0:
+            return self.last_s or 0.0
+        return self.last_s - max(0.0, self.belt_mm - belt_mm) / (self.speed_mps * 1000)
+
     def time_at(self, belt_mm: float) -> float:
         """When the running belt has reached ``belt_mm`` (``inf`` if it never will): a
         nanosecond late, so that an update at that time is past it whatever the rounding."""

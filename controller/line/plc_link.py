@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 
@@ -34,7 +35,7 @@ from controller.parcels.measurement import Measurement, check_measurement
 from controller.parcels.state import Parcel, ParcelState
 from drivers.cancelling import raise_if_cancelling
 from drivers.errors import DriverError
-from drivers.plc.base import DestinationRequest, PlcStatus, SorterPlc
+from drivers.plc.base import PLC_CLOCK_RESOLUTION_S, DestinationRequest, PlcStatus, SorterPlc
 from plc_configs.contract import PackMLCommand, PackMLState, PlcFault
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class PlcLink(DeviceSupervisor):
             entered_after = entered_after_bound(
                 poll, now, previous_poll, overflow_before or overflow
             )
-            previous_poll, overflow_before = sent, overflow
+            appeared_after, previous_poll, overflow_before = previous_poll, sent, overflow
             self._on_status(poll.status, now)
             for problem in poll.problems:
                 self.alarms.raise_(
@@ -160,7 +161,11 @@ class PlcLink(DeviceSupervisor):
             if poll.scans:
                 self.tunnel.on_scans(poll, entered_after, now)
                 for scan in poll.scans:
-                    pace.on_scan(scan.tracking_id, entered_after, now)
+                    if scan.age_s is None or entered_after == -math.inf:
+                        pace.on_scan(scan.tracking_id, entered_after, now)
+                    else:  # the PLC's image was taken during the read, its clock in ms
+                        age, tick = scan.age_s, PLC_CLOCK_RESOLUTION_S
+                        pace.on_scan(scan.tracking_id, sent - age - tick, now - age + tick)
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(
                     confirmation.tracking_id, confirmation.chute, confirmation.result, now
@@ -178,6 +183,8 @@ class PlcLink(DeviceSupervisor):
                     )
                 )
             if poll.request is not None:
+                if appeared_after is not None:
+                    pace.on_request(poll.request.tracking_id, appeared_after, now)
                 if priority is not None:
                     priority.answering(True)  # a request no window foresaw
                 await self._on_request(poll.request, now)

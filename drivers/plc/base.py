@@ -31,12 +31,25 @@ class DestinationRequest:
     tracking_id: int
 
 
+PLC_CLOCK_RESOLUTION_S = 0.001
+"""A PLC time stamp counts whole milliseconds."""
+MAX_STAMP_AGE_S = 30.0
+"""A scan stamp older than this (on a 16-bit millisecond clock that wraps after 65.5 s)
+is not trusted (the entry waited in the ring, or the PLC's clock is wrong): the scan is
+taken as not stamped."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScanEvent:
-    """A parcel entered the scan tunnel. ``ring_index`` is its position in the ring."""
+    """A parcel entered the scan tunnel. ``ring_index`` is its position in the ring.
+
+    ``age_s``: how long before the PLC's image that was read the parcel entered, by the
+    PLC's own clock (a PLC that time-stamps its scans); None when the PLC does not tell.
+    """
 
     tracking_id: int
     ring_index: int
+    age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +105,9 @@ class PlcPoll:
     problems: tuple[RegisterProblem, ...] = field(default=())
     scans_age_s: float | None = None
     """The new scans entered at most this long before the poll returned (a subscription's
-    driver knows it from the PLC's timestamps); None: they entered after the previous
-    poll was sent, as for a read on the wire."""
+    driver knows it from the PLC's timestamps, a Modbus one from the PLC's clock and the
+    scans' stamps); None: they entered after the previous poll was sent, as for a read
+    on the wire of a PLC that does not stamp its scans."""
 
 
 class SorterPlc(Protocol):

@@ -9,12 +9,15 @@ single write requests. Values outside their range are reported as
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from operator import itemgetter
 
 from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
 from drivers.plc.base import (
+    MAX_STAMP_AGE_S,
+    PLC_CLOCK_RESOLUTION_S,
     DestinationRequest,
     PlcPoll,
     PlcStatus,
@@ -156,7 +159,9 @@ class ModbusTcpSorterPlc:
 
     async def poll(self) -> PlcPoll:
         """Read the PLC area once; return status, the open request and new ring entries."""
+        sent = time.monotonic()
         regs = self._regs = await self._read(self._block_start, self._block_count)
+        read_s = time.monotonic() - sent
         start = self._block_start
         plc = self.map.plc
         problems: list[RegisterProblem] = []
@@ -189,9 +194,15 @@ class ModbusTcpSorterPlc:
                 request = DestinationRequest(seq=seq, tracking_id=tid)
 
         scans = [
-            ScanEvent(join_u32(*self._entry(plc.scan_ring, i)[:2]), i)
+            self._scan(i, at(plc.clock) if plc.clock is not None else None)
             for i in self._new_entries(at(plc.scan_write_index), "scan", problems)
         ]
+        scans_age_s = None
+        ages = [scan.age_s for scan in scans if scan.age_s is not None]
+        if ages and len(ages) == len(scans):
+            # entered at most this long before the read returned: the PLC's image was
+            # taken at some moment of the read, and its clock counts whole milliseconds
+            scans_age_s = max(ages) + read_s + PLC_CLOCK_RESOLUTION_S
         confirms = []
         for i in self._new_entries(at(plc.confirm_write_index), "confirm", problems):
             tid_high, tid_low, chute, result = self._entry(plc.confirm_ring, i)[:4]
@@ -201,7 +212,17 @@ class ModbusTcpSorterPlc:
             )
             if c is not None:
                 confirms.append(c)
-        return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems))
+        return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems), scans_age_s)
+
+    def _scan(self, index: int, clock: int | None) -> ScanEvent:
+        """Scan ring entry ``index``; with the PLC's clock, its age from the time stamp."""
+        words = self._entry(self.map.plc.scan_ring, index)
+        age_s = None
+        if clock is not None:
+            age_s = ((clock - words[2]) & 0xFFFF) / 1000  # milliseconds
+            if age_s > MAX_STAMP_AGE_S:
+                age_s = None
+        return ScanEvent(join_u32(words[0], words[1]), index, age_s)
 
     def _decode_status(
         self,

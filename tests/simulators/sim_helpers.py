@@ -66,6 +66,15 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+CLOCKED_PLC_AREA = {
+    "clock": 14,
+    "scan_ring": {"start": 16, "size": 14, "entry_words": 3},
+    "confirm_ring": {"start": 58, "size": 16, "entry_words": 4},
+}
+"""The demo line's PLC area (``register_map.plc``): the PLC's millisecond clock at 14,
+each scan stamped with it in word 3 of its ring entry."""
+
+
 def config_dict(**overrides: Any) -> dict[str, Any]:
     """The test line as a dict, with sections deep-merged from ``overrides`` (None removes)."""
     return _merge(BASE, overrides)

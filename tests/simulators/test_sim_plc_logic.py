@@ -20,7 +20,7 @@ from simulators.plc_logic import PlcLogic, register_count
 from simulators.rings import RegisterRing
 from simulators.scenario import parse_scenario
 from simulators.twin import EventKind, LineTwin
-from tests.simulators.sim_helpers import make_config
+from tests.simulators.sim_helpers import CLOCKED_PLC_AREA, make_config
 
 C, S = PackMLCommand, PackMLState
 
@@ -258,3 +258,27 @@ def test_next_due_s_foresees_every_change_of_the_plc():
     assert twin.stats.results.get("CHUTE_DISABLED", 0) >= 1  # chute 3 jammed a while
     assert plc.host_heartbeat_lost
     assert steps < 400  # against 3,000 steps of a 1-ms cycle
+
+
+def test_a_clocked_plc_stamps_each_scan_with_its_clock_at_the_photo_eye():
+    config, twin, regs, plc = new_logic(register_map={"plc": CLOCKED_PLC_AREA})
+    p = config.register_map.plc
+    speed_mm_s = config.topology.belt_speed_mps * 1000
+    scan_mm = config.topology.scan_point_mm
+    stamps: dict[int, int] = {}
+    t = 0.0
+    while len(stamps) < 3 and t < 60:
+        t += 0.037  # steps that do not fall on the scans: the stamp is the belt's time
+        for event in plc.step(t):
+            if event.kind is EventKind.SCANNED:
+                entry = p.scan_ring.entry_address(plc.scan_ring.write_index - 1)
+                tid = join_u32(regs[entry], regs[entry + 1])
+                assert tid == event.parcel.tracking_id
+                stamps[tid] = regs[entry + 2]
+                assert regs[p.clock] == int(t * 1000) & 0xFFFF  # the clock, as of this step
+                # the front reached the scan point this long before the step
+                since_s = (twin.belt_mm - event.belt_mm) / speed_mm_s
+                assert event.belt_mm == pytest.approx(event.parcel.induct_mm + scan_mm)
+                assert regs[entry + 2] == int((t - since_s) * 1000) & 0xFFFF
+                assert 0 <= (regs[p.clock] - regs[entry + 2]) & 0xFFFF <= 38
+    assert len(set(stamps.values())) == 3

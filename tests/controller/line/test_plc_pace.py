@@ -2,7 +2,8 @@
 
 The PLC is a plain pymodbus server on loopback whose registers the test writes, so it
 can post a destination request with no scan event before it (nothing told the link a
-request was coming: the link is in its slow phase).
+request was coming: the link is in its slow phase). Against the simulated PLC with its
+clock on, the link learns when requests come from the stamps of the scans.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from controller.line.controller import LineController
+from controller.line.poll_pace import LEARN_AFTER
 from plc_configs.contract import PackMLState, join_u32
 from plc_configs.register_map import RegisterMap
 from plc_configs.schema import LineConfig
 from tests.conftest import free_port
-from tests.controller.line.helpers import line_config, running, until
+from tests.controller.line.helpers import (
+    finished,
+    line_config,
+    pointed_at,
+    running,
+    simulated_line,
+    until,
+)
+from tests.simulators.sim_helpers import CLOCKED_PLC_AREA
 
 DEADLINE_S = 0.2
 
@@ -79,3 +89,30 @@ async def test_an_idle_link_reads_slowly_and_answers_an_unforeseen_request_in_ti
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
         await server.shutdown()
+
+
+TICK_S = 0.001
+"""The simulated PLC's cycle."""
+
+
+async def test_a_line_learns_its_scan_to_request_time_from_a_plc_that_stamps_its_scans(tmp_path):
+    """Against the simulated PLC with its clock on: every parcel is answered, and the
+    scan-to-request times learned from the stamps bracket the belt's own (scan point to
+    request point at belt speed; the simulator posts a request at its next step, up to
+    a tick late), which they could not if an age were counted wrong."""
+    parcels = LEARN_AFTER + 8
+    config = line_config(
+        register_map={"plc": CLOCKED_PLC_AREA}, simulation={"parcels": parcels, "rate_pph": 9000}
+    )
+    async with simulated_line(config, tmp_path) as sim:
+        line = LineController(pointed_at(config, sim), tmp_path)
+        async with running(line):
+            await until(lambda: finished(line) == parcels, within=60)
+            pace = line.plc.pace
+            learned = pace.learned_s
+        counts = dict(line.tracker.counts)
+    assert learned is not None
+    budget_s = config.topology.read_budget_ms() / 1000
+    shortest, longest = learned
+    assert shortest <= budget_s + TICK_S and budget_s <= longest
+    assert counts["lost"] == 0

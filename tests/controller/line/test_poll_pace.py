@@ -6,7 +6,12 @@ import math
 
 import pytest
 
-from controller.line.poll_pace import TIMER_RESOLUTION_S, PollPace
+from controller.line.poll_pace import (
+    LEARN_AFTER,
+    MARGIN_FRACTION,
+    TIMER_RESOLUTION_S,
+    PollPace,
+)
 
 FAST = 0.001  # the shortest pause the event loops' timers keep
 BUDGET = 0.8  # scan point -> request point: 2 m at 2.5 m/s
@@ -43,7 +48,7 @@ def test_the_slow_pace_is_a_small_share_of_a_short_scan_window_and_slack():
 def test_fast_from_when_a_scanned_parcel_can_request_until_its_request_is_seen():
     p = pace()
     # seen at 10.02 s; it entered after the read sent at 10.0 s
-    p.on_scan(7, entered_after=10.0, seen_at=10.02)
+    p.on_scan(7, entered_after=10.0, entered_by=10.02)
     p.on_cycle(False, 0, None)
     opens = 10.0 + BUDGET - BUDGET * 0.02
     # before the window: slow, but never sleeping past its opening
@@ -68,7 +73,7 @@ def test_an_open_or_pending_request_keeps_the_pace_fast():
 
 def test_a_request_that_does_not_come_in_its_window_falls_back_to_the_slow_pace():
     p = pace()
-    p.on_scan(7, entered_after=10.0, seen_at=10.001)
+    p.on_scan(7, entered_after=10.0, entered_by=10.001)
     p.on_cycle(False, 0, None)
     assert p.wait(10.8) == FAST
     # the belt stopped: past the window's end the slow pace (an eighth of the slack at
@@ -79,7 +84,7 @@ def test_a_request_that_does_not_come_in_its_window_falls_back_to_the_slow_pace(
 
 def test_a_backlog_scan_opens_no_window_pending_requests_cover_it():
     p = pace()
-    p.on_scan(7, entered_after=-math.inf, seen_at=10.0)
+    p.on_scan(7, entered_after=-math.inf, entered_by=10.0)
     assert p.windows == 0
 
 
@@ -88,7 +93,7 @@ def test_answering_holds_from_the_read_that_can_bring_a_request_until_none_is_ex
     p.on_cycle(False, 0, None)
     p.wait(1.0)
     assert not p.answering  # at rest: nothing can be asked of the next read
-    p.on_scan(7, entered_after=10.0, seen_at=10.02)
+    p.on_scan(7, entered_after=10.0, entered_by=10.02)
     opens = 10.0 + BUDGET - BUDGET * 0.02
     p.wait(10.1)
     assert not p.answering  # the window opens after the next slow read
@@ -109,3 +114,63 @@ def test_a_pace_that_is_never_slow_is_always_answering():
     p.on_cycle(False, 0, None)
     p.wait(1.0)
     assert p.answering
+
+
+def _stamped_parcels(p: PollPace, count: int, first: int = 1, delay: float = BUDGET) -> None:
+    """``count`` parcels 0.1 s apart, each entering within 1.5 ms (a stamped scan) and
+    requesting ``delay`` later (seen by a read 2 ms after the one before)."""
+    for n in range(count):
+        entered = 10.0 + 0.1 * (first + n)
+        p.on_scan(first + n, entered - 0.0015, entered)
+        p.on_request(first + n, entered + delay - 0.001, entered + delay + 0.001)
+        p.on_cycle(True, 0, first + n)
+
+
+def test_the_window_narrows_to_the_scan_to_request_times_seen_once_enough_are_known():
+    p = pace()
+    _stamped_parcels(p, LEARN_AFTER - 1)
+    assert p.learned_s is None  # not yet: the configured window (2 % of the budget each way)
+    _stamped_parcels(p, 1, first=LEARN_AFTER)
+    shortest, longest = p.learned_s
+    # appeared after the read before (1 ms before), entered by the stamp: 0.8 - 1 ms ...
+    assert shortest == pytest.approx(BUDGET - 0.001)
+    # ... seen by the read 1 ms after, entered after 1.5 ms before the stamp: 0.8 + 2.5 ms
+    assert longest == pytest.approx(BUDGET + 0.0025)
+    p.on_scan(99, 20.0 - 0.0015, 20.0)
+    p.on_cycle(False, 0, None)
+    guard = FAST + TIMER_RESOLUTION_S
+    opens, closes = 20.0 - 0.0015 + shortest - guard, 20.0 + longest + guard
+    assert closes - opens == pytest.approx(0.0015 + 0.0035 + 2 * guard)  # 9 ms, not 35
+    assert p.wait(opens - 0.005) == pytest.approx(0.005)  # slow until it opens
+    assert p.wait(opens + 0.0005) == FAST
+    assert p.wait(closes - 0.0005) == FAST
+    assert p.wait(closes + 0.0005) == pytest.approx(0.02)  # no request: slow again
+    # the configured window would have read fast until 20 + 0.8 + 16 ms
+    assert closes < 20.0 + BUDGET + BUDGET * MARGIN_FRACTION - 0.01
+
+
+def test_a_request_later_than_the_learned_window_widens_the_windows_after_it():
+    p = pace()
+    _stamped_parcels(p, LEARN_AFTER)
+    _, longest = p.learned_s
+    # the belt slowed by 1 %: the next request comes 8 ms later than the learned longest
+    _stamped_parcels(p, 1, first=LEARN_AFTER + 1, delay=BUDGET * 1.01)
+    assert p.learned_s[1] == pytest.approx(BUDGET * 1.01 + 0.0025)
+    assert p.learned_s[1] > longest + 0.007
+
+
+def test_a_request_after_the_belt_stopped_is_not_learned():
+    p = pace()
+    _stamped_parcels(p, LEARN_AFTER)
+    learned = p.learned_s
+    p.on_scan(500, 30.0 - 0.0015, 30.0)
+    # the belt stopped for 5 s: the request comes long after the configured window
+    p.on_request(500, 35.799, 35.801)
+    assert p.learned_s == learned
+
+
+def test_parcels_whose_request_never_came_are_forgotten():
+    p = pace()
+    for n in range(100):  # the requests never come (the PLC does not ask for them)
+        p.on_scan(n, 10.0 + n - 0.0015, 10.0 + n)
+    assert p.expected == 1  # each older one expired before the next was scanned

@@ -13,7 +13,7 @@ from drivers.plc.modbus_tcp import ModbusTcpSorterPlc
 from plc_configs.contract import PackMLState, SortResult
 from plc_configs.register_map import RegisterMap
 from tests.conftest import free_port
-from tests.simulators.sim_helpers import wait_for
+from tests.simulators.sim_helpers import CLOCKED_PLC_AREA, wait_for
 
 
 async def test_out_of_range_registers_are_reported_and_skipped_never_guessed():
@@ -112,3 +112,44 @@ async def test_a_malformed_or_dropped_response_is_a_typed_error_naming_the_plc()
         await plc.close()
     finally:
         server.close()
+
+
+async def test_a_plc_that_stamps_its_scans_gives_each_its_age_by_its_own_clock():
+    """The PLC's millisecond clock (16 bits, wrapping) and each scan's stamp: the age is
+    their difference, and the poll's bound adds the read's own time; a stamp older than
+    the driver trusts leaves the scans unstamped."""
+    rm = RegisterMap.model_validate({"plc": CLOCKED_PLC_AREA})
+    p = rm.plc
+    port = free_port()
+    device = SimDevice(id=0, simdata=[SimData(0, values=[0] * 220, datatype=DataType.REGISTERS)])
+    server = ModbusTcpServer(device, address=("127.0.0.1", port))
+    await server.serve_forever(background=True)
+    regs = server.context.devices[0].block["x"][2]  # type: ignore[union-attr]
+
+    def scan(index: int, tracking_id: int, stamp: int) -> None:
+        at = p.scan_ring.entry_address(index)
+        regs[at : at + 3] = [0, tracking_id, stamp]
+        regs[p.scan_write_index] = index + 1
+
+    try:
+        plc = ModbusTcpSorterPlc("sorter", f"modbus-tcp://127.0.0.1:{port}", rm, 0.5)
+        await plc.connect()
+        regs[p.clock] = 1000
+        scan(0, 7, 990)
+        scan(1, 8, 996)
+        poll = await plc.poll()
+        assert [(s.tracking_id, s.age_s) for s in poll.scans] == [(7, 0.010), (8, 0.004)]
+        # the oldest, plus the read's time and a clock tick: entered at most this long ago
+        assert 0.011 < poll.scans_age_s < 0.011 + 0.5
+        regs[p.clock] = 20  # the clock wrapped after the parcel entered
+        scan(2, 9, 65530)
+        poll = await plc.poll()
+        assert [(s.tracking_id, s.age_s) for s in poll.scans] == [(9, 0.026)]
+        regs[p.clock] = 50000
+        scan(3, 10, 5000)  # 45 s: the entry waited, or the clock is wrong
+        poll = await plc.poll()
+        assert [(s.tracking_id, s.age_s) for s in poll.scans] == [(10, None)]
+        assert poll.scans_age_s is None  # as for a PLC that does not stamp
+        await plc.close()
+    finally:
+        await server.shutdown()
