@@ -174,3 +174,24 @@ def test_parcels_whose_request_never_came_are_forgotten():
     for n in range(100):  # the requests never come (the PLC does not ask for them)
         p.on_scan(n, 10.0 + n - 0.0015, 10.0 + n)
     assert p.expected == 1  # each older one expired before the next was scanned
+
+
+def test_learning_never_widens_the_configured_window():
+    # the 150,000/h stress belt: 52.7 ms from scan to request, 2 % of it is 1 ms each way
+    budget = 0.0527
+    p = PollPace(FAST, budget, 0.0132, 0.0132)
+    margin = budget * MARGIN_FRACTION
+    for n in range(LEARN_AFTER):  # requests 1 ms apart: as late as the tolerance learns
+        entered = 10.0 + 0.1 * n
+        late = 0.001 * (n % 2)
+        p.on_scan(n, entered - 0.0015, entered)
+        p.on_request(n, entered + budget - 0.001 + late, entered + budget + 0.001 + late)
+        p.on_cycle(True, 0, n)
+    shortest, longest = p.learned_s  # with the reads and entries: wider than the window
+    assert (longest + 0.0015) - (shortest - 0.0015) > 2 * margin + 0.0015
+    p.on_scan(99, 20.0 - 0.0015, 20.0)
+    p.on_cycle(False, 0, None)
+    opens, closes = 20.0 - 0.0015 + budget - margin, 20.0 + budget + margin
+    assert p.wait(opens - 0.0002) > FAST / 2  # not fast before the configured opening
+    assert p.wait(opens + 0.0002) == FAST
+    assert p.wait(closes + 0.0002) == p.slow_s  # nor after its end
