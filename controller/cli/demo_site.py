@@ -55,7 +55,8 @@ be due (``line.realtime_priority``, ``line.realtime_scope: answering``), its PLC
 one step above all the time: N lines, the store and the broker share this machine's
 cores, and a line's answer to its PLC must not wait behind them. Measured with
 ``benchmarks/site_load.py``: 4 lines on 2 cores, answer p99 x1.4–2.0 the line alone at
-normal priority, x1.13–1.24 at this one over three rounds (``docs/site-projection.md``)."""
+normal priority, x0.96–1.04 at this one over the latest three rounds, x1.13–1.18 in a
+noisier hour (``docs/site-projection.md``)."""
 
 
 @dataclass

@@ -33,10 +33,11 @@ class DestinationRequest:
 
 PLC_CLOCK_RESOLUTION_S = 0.001
 """A PLC time stamp counts whole milliseconds."""
-MAX_STAMP_AGE_S = 30.0
-"""A scan stamp older than this (on a 16-bit millisecond clock that wraps after 65.5 s)
-is not trusted (the entry waited in the ring, or the PLC's clock is wrong): the scan is
-taken as not stamped."""
+STAMP_SLACK_S = 0.05
+"""A new scan entered after the read before this one, give or take the PLC writing its
+entry a few cycles after stamping it: a stamp older than that (the entry waited in a
+full ring, the clock register is not the counter the stamps come from, a 16-bit wrap)
+is not trusted, and the scan is taken as not stamped."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ single write requests. Values outside their range are reported as
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from operator import itemgetter
@@ -16,8 +17,8 @@ from operator import itemgetter
 from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
 from drivers.plc.base import (
-    MAX_STAMP_AGE_S,
     PLC_CLOCK_RESOLUTION_S,
+    STAMP_SLACK_S,
     DestinationRequest,
     PlcPoll,
     PlcStatus,
@@ -28,12 +29,15 @@ from drivers.plc.decode import decode_confirmation, decode_state, ring_indices
 from drivers.plc.modbus_wire import MalformedResponse, ModbusExceptionResponse, ModbusWire
 from plc_configs.contract import (
     PackMLCommand,
+    PlcFault,
     chute_bits_to_ids,
     chute_ids_to_bits,
     join_u32,
     split_u32,
 )
 from plc_configs.register_map import RegisterMap, RingLayout
+
+log = logging.getLogger(__name__)
 
 
 class ModbusTcpSorterPlc:
@@ -62,6 +66,10 @@ class ModbusTcpSorterPlc:
             *range(plc.chute_disabled, plc.chute_disabled + w),
         ]  # fmt: skip
         self._status_key = itemgetter(*(a - self._block_start for a in status_registers))
+        self._previous_sent: float | None = None
+        self._stamps_warned = False
+        self.stamps_distrusted = 0
+        """Scan stamps older than the read before them: not taken as entry times."""
         self._last_status: tuple[tuple[int, ...], PlcStatus] | None = None
         """The status registers of the last read and their status, when it had no problem."""
 
@@ -80,6 +88,8 @@ class ModbusTcpSorterPlc:
             raise ConnectionLost(self.name, self.address, f"cannot connect: {err}") from err
         self._client = client
         self._last_status = None
+        self._previous_sent = None  # the first read brings what the ring kept meanwhile
+        self._stamps_warned = False
         host = self.map.host
         start, count = self.map.host_block
         regs = await self._read(start, count)
@@ -161,7 +171,9 @@ class ModbusTcpSorterPlc:
         """Read the PLC area once; return status, the open request and new ring entries."""
         sent = time.monotonic()
         regs = self._regs = await self._read(self._block_start, self._block_count)
-        read_s = time.monotonic() - sent
+        returned = time.monotonic()
+        read_s = returned - sent
+        previous, self._previous_sent = self._previous_sent, sent
         start = self._block_start
         plc = self.map.plc
         problems: list[RegisterProblem] = []
@@ -193,8 +205,10 @@ class ModbusTcpSorterPlc:
             else:
                 request = DestinationRequest(seq=seq, tracking_id=tid)
 
+        clock = at(plc.clock) if plc.clock is not None and previous is not None else None
+        oldest_s = returned - previous + STAMP_SLACK_S if previous is not None else 0.0
         scans = [
-            self._scan(i, at(plc.clock) if plc.clock is not None else None)
+            self._scan(i, clock, oldest_s, status)
             for i in self._new_entries(at(plc.scan_write_index), "scan", problems)
         ]
         scans_age_s = None
@@ -214,13 +228,31 @@ class ModbusTcpSorterPlc:
                 confirms.append(c)
         return PlcPoll(status, request, tuple(scans), tuple(confirms), tuple(problems), scans_age_s)
 
-    def _scan(self, index: int, clock: int | None) -> ScanEvent:
-        """Scan ring entry ``index``; with the PLC's clock, its age from the time stamp."""
+    def _scan(self, index: int, clock: int | None, oldest_s: float, status: PlcStatus) -> ScanEvent:
+        """Scan ring entry ``index``; with the PLC's clock, its age from the time stamp,
+        if it entered after the read before (``oldest_s``: how long ago that was sent)."""
         words = self._entry(self.map.plc.scan_ring, index)
         age_s = None
         if clock is not None:
             age_s = ((clock - words[2]) & 0xFFFF) / 1000  # milliseconds
-            if age_s > MAX_STAMP_AGE_S:
+            if age_s > oldest_s:
+                self.stamps_distrusted += 1
+                overflow = status.fault_word & (1 << PlcFault.RING_OVERFLOW)
+                if not overflow and not self._stamps_warned:
+                    self._stamps_warned = True
+                    log.warning(
+                        "%s (%s): scan ring entry %d is stamped %.0f ms before the PLC "
+                        "clock (register %d), but the read %.0f ms before did not show it: "
+                        "the stamps are not taken as the time the parcels entered; check that "
+                        "register_map.plc.clock is the millisecond counter the PLC stamps "
+                        "its scans with",
+                        self.name,
+                        self.address,
+                        index,
+                        age_s * 1000,
+                        self.map.plc.clock,
+                        (oldest_s - STAMP_SLACK_S) * 1000,
+                    )
                 age_s = None
         return ScanEvent(join_u32(words[0], words[1]), index, age_s)
 

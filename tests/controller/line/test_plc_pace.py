@@ -108,10 +108,11 @@ async def test_a_line_learns_its_scan_to_request_time_from_a_plc_that_stamps_its
         line = LineController(pointed_at(config, sim), tmp_path)
         async with running(line):
             await until(lambda: finished(line) == parcels, within=60)
-            pace = line.plc.pace
-            learned = pace.learned_s
+            learned = line.plc.pace.learned_s
+            distrusted = line.plc.driver.stamps_distrusted  # type: ignore[attr-defined]
         counts = dict(line.tracker.counts)
     assert learned is not None
+    assert distrusted == 0  # every stamp was taken: none older than the read before it
     budget_s = config.topology.read_budget_ms() / 1000
     shortest, longest = learned
     assert shortest <= budget_s + TICK_S and budget_s <= longest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from pymodbus.server import ModbusTcpServer
@@ -114,10 +115,11 @@ async def test_a_malformed_or_dropped_response_is_a_typed_error_naming_the_plc()
         server.close()
 
 
-async def test_a_plc_that_stamps_its_scans_gives_each_its_age_by_its_own_clock():
+async def test_a_plc_that_stamps_its_scans_gives_each_its_age_by_its_own_clock(caplog):
     """The PLC's millisecond clock (16 bits, wrapping) and each scan's stamp: the age is
-    their difference, and the poll's bound adds the read's own time; a stamp older than
-    the driver trusts leaves the scans unstamped."""
+    their difference, and the poll's bound adds the read's own time. A stamp older than
+    the read before it (the wrong clock register, say) leaves the scan unstamped, with a
+    warning that says what to check."""
     rm = RegisterMap.model_validate({"plc": CLOCKED_PLC_AREA})
     p = rm.plc
     port = free_port()
@@ -134,6 +136,8 @@ async def test_a_plc_that_stamps_its_scans_gives_each_its_age_by_its_own_clock()
     try:
         plc = ModbusTcpSorterPlc("sorter", f"modbus-tcp://127.0.0.1:{port}", rm, 0.5)
         await plc.connect()
+        regs[p.clock] = 900
+        assert (await plc.poll()).scans == ()  # the first read: what the ring kept
         regs[p.clock] = 1000
         scan(0, 7, 990)
         scan(1, 8, 996)
@@ -146,10 +150,13 @@ async def test_a_plc_that_stamps_its_scans_gives_each_its_age_by_its_own_clock()
         poll = await plc.poll()
         assert [(s.tracking_id, s.age_s) for s in poll.scans] == [(9, 0.026)]
         regs[p.clock] = 50000
-        scan(3, 10, 5000)  # 45 s: the entry waited, or the clock is wrong
-        poll = await plc.poll()
+        scan(3, 10, 49800)  # 200 ms ago, yet the read just before did not show it
+        with caplog.at_level(logging.WARNING, logger="drivers.plc.modbus_tcp"):
+            poll = await plc.poll()
         assert [(s.tracking_id, s.age_s) for s in poll.scans] == [(10, None)]
         assert poll.scans_age_s is None  # as for a PLC that does not stamp
+        assert plc.stamps_distrusted == 1
+        assert "register 14" in caplog.text and "register_map.plc.clock" in caplog.text
         await plc.close()
     finally:
         await server.shutdown()
