@@ -34,8 +34,9 @@ fast reads over a wider learned window would only add reads. A request the learn
 missed (the belt slowed) is still seen within one slow interval, and widens the windows
 that follow; a request later than the configured window (the belt stopped) is not
 learned from. Stamped, the demo line reads fast for about 15 ms per parcel instead of
-about 50 on its 2.5 m/s belt (measured at 4.6 m/s: 14 ms, from 2.4 ms of entry, 1.6 ms
-between two reads, 4 ms of spread over the requests and a 2 ms guard each side).
+about 50 on its 2.5 m/s belt (measured at 4.6 m/s: 14 ms, twice the 2.4 ms within which
+a stamped entry is known, 1.6 ms between two reads, 3.7 ms of spread over the requests
+and a 2 ms guard each side).
 
 The same reasoning says when the line's loop must be quick to wake: :attr:`PollPace.answering`
 is true while the next read can bring a request (or one is open), and the line holds its
