@@ -70,6 +70,13 @@ class PlcArea(_Strict):
         "(scan_ring.entry_words >= 3). Optional: with it the controller knows when each "
         "parcel entered to the millisecond, and reads fast only around its request",
     )
+    clock_resolution_ms: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="the clock's step in ms: 1 for most PLCs; 10 for an S7-300's TIME_TCK "
+        "(1 on an S7-400)",
+    )
 
 
 class HostArea(_Strict):

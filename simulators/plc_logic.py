@@ -31,9 +31,11 @@ from simulators.twin import Belt, Event, EventKind, LineTwin
 log = logging.getLogger(__name__)
 
 
-def clock_ms(t_s: float) -> int:
-    """The PLC's free-running millisecond counter at ``t_s`` (low 16 bits)."""
-    return int(t_s * 1000) & 0xFFFF
+def clock_ms(t_s: float, step_ms: int = 1) -> int:
+    """The PLC's free-running millisecond counter at ``t_s`` (low 16 bits), counting in
+    steps of ``step_ms`` (10 on an S7-300)."""
+    ms = int(t_s * 1000)
+    return (ms - ms % step_ms) & 0xFFFF
 
 
 def register_count(rm: RegisterMap) -> int:
@@ -166,7 +168,8 @@ class PlcLogic:
         if event.kind is EventKind.SCANNED:
             words = list(split_u32(tid))
             if self.rm.plc.clock is not None:  # stamped with the clock at the photo-eye
-                words.append(clock_ms(self.belt.time_of(event.belt_mm)))
+                at_s = self.belt.time_of(event.belt_mm)
+                words.append(clock_ms(at_s, self.rm.plc.clock_resolution_ms))
             self.scan_ring.push(words)
         elif event.kind is EventKind.REQUESTED:
             self.queue.append(tid)
@@ -302,7 +305,7 @@ class PlcLogic:
         r[p.fault_word] = self.fault_word
         r[p.pending_requests] = min(len(self.queue), 0xFFFF)
         if p.clock is not None:
-            r[p.clock] = clock_ms(self.now_s)
+            r[p.clock] = clock_ms(self.now_s, p.clock_resolution_ms)
         w = self.rm.chute_words
         r[p.chute_full : p.chute_full + w] = chute_ids_to_bits(self.twin.full_chutes(), w)
         r[p.chute_disabled : p.chute_disabled + w] = chute_ids_to_bits(

@@ -100,6 +100,8 @@ class PlcLink(DeviceSupervisor):
         self._hb_timeout_s = device.heartbeat_timeout_ms / 1000
         self._hb_interval_s = device.heartbeat_interval_ms / 1000
         self.tunnel = TunnelBinding(parts, clock)
+        self.clock_tick_s: float = getattr(driver, "clock_resolution_s", PLC_CLOCK_RESOLUTION_S)
+        """How far a stamped scan's age may be off (the PLC clock's step)."""
         self.adaptive_poll = getattr(driver, "polled", False)
         """Pace the reads (a polled driver); a subscribing one waits for changes itself."""
         self.pace = self._new_pace()
@@ -164,7 +166,7 @@ class PlcLink(DeviceSupervisor):
                     if scan.age_s is None or entered_after == -math.inf:
                         pace.on_scan(scan.tracking_id, entered_after, now)
                     else:  # the PLC's image was taken during the read, its clock in ms
-                        age, tick = scan.age_s, PLC_CLOCK_RESOLUTION_S
+                        age, tick = scan.age_s, self.clock_tick_s
                         pace.on_scan(scan.tracking_id, sent - age - tick, now - age + tick)
             for confirmation in poll.confirmations:
                 events = tracker.on_confirmation(

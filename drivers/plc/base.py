@@ -32,7 +32,8 @@ class DestinationRequest:
 
 
 PLC_CLOCK_RESOLUTION_S = 0.001
-"""A PLC time stamp counts whole milliseconds."""
+"""A PLC time stamp counts whole milliseconds, unless the driver says its clock steps
+coarser (``clock_resolution_s``)."""
 STAMP_SLACK_S = 0.05
 """A new scan entered after the read before this one, give or take the PLC writing its
 entry a few cycles after stamping it: a stamp older than that (the entry waited in a

@@ -17,7 +17,6 @@ from operator import itemgetter
 from drivers.address import host_port
 from drivers.errors import ConnectionLost, DeviceFault, DeviceTimeout, DriverError, ProtocolError
 from drivers.plc.base import (
-    PLC_CLOCK_RESOLUTION_S,
     STAMP_SLACK_S,
     DestinationRequest,
     PlcPoll,
@@ -66,6 +65,8 @@ class ModbusTcpSorterPlc:
             *range(plc.chute_disabled, plc.chute_disabled + w),
         ]  # fmt: skip
         self._status_key = itemgetter(*(a - self._block_start for a in status_registers))
+        self.clock_resolution_s = register_map.plc.clock_resolution_ms / 1000
+        """How far a scan's age may be off: the PLC clock's step."""
         self._previous_sent: float | None = None
         self._stamps_warned = False
         self.stamps_distrusted = 0
@@ -206,7 +207,8 @@ class ModbusTcpSorterPlc:
                 request = DestinationRequest(seq=seq, tracking_id=tid)
 
         clock = at(plc.clock) if plc.clock is not None and previous is not None else None
-        oldest_s = returned - previous + STAMP_SLACK_S if previous is not None else 0.0
+        slack_s = STAMP_SLACK_S + self.clock_resolution_s
+        oldest_s = returned - previous + slack_s if previous is not None else 0.0
         scans = [
             self._scan(i, clock, oldest_s, status)
             for i in self._new_entries(at(plc.scan_write_index), "scan", problems)
@@ -215,8 +217,8 @@ class ModbusTcpSorterPlc:
         ages = [scan.age_s for scan in scans if scan.age_s is not None]
         if ages and len(ages) == len(scans):
             # entered at most this long before the read returned: the PLC's image was
-            # taken at some moment of the read, and its clock counts whole milliseconds
-            scans_age_s = max(ages) + read_s + PLC_CLOCK_RESOLUTION_S
+            # taken at some moment of the read, and its clock counts in steps
+            scans_age_s = max(ages) + read_s + self.clock_resolution_s
         confirms = []
         for i in self._new_entries(at(plc.confirm_write_index), "confirm", problems):
             tid_high, tid_low, chute, result = self._entry(plc.confirm_ring, i)[:4]
@@ -251,7 +253,7 @@ class ModbusTcpSorterPlc:
                         index,
                         age_s * 1000,
                         self.map.plc.clock,
-                        (oldest_s - STAMP_SLACK_S) * 1000,
+                        (oldest_s - STAMP_SLACK_S - self.clock_resolution_s) * 1000,
                     )
                 age_s = None
         return ScanEvent(join_u32(words[0], words[1]), index, age_s)

@@ -260,8 +260,10 @@ def test_next_due_s_foresees_every_change_of_the_plc():
     assert steps < 400  # against 3,000 steps of a 1-ms cycle
 
 
-def test_a_clocked_plc_stamps_each_scan_with_its_clock_at_the_photo_eye():
-    config, twin, regs, plc = new_logic(register_map={"plc": CLOCKED_PLC_AREA})
+@pytest.mark.parametrize("step_ms", [1, 10])  # 10: an S7-300's TIME_TCK
+def test_a_clocked_plc_stamps_each_scan_with_its_clock_at_the_photo_eye(step_ms):
+    area = {**CLOCKED_PLC_AREA, "clock_resolution_ms": step_ms}
+    config, twin, regs, plc = new_logic(register_map={"plc": area})
     p = config.register_map.plc
     speed_mm_s = config.topology.belt_speed_mps * 1000
     scan_mm = config.topology.scan_point_mm
@@ -275,10 +277,12 @@ def test_a_clocked_plc_stamps_each_scan_with_its_clock_at_the_photo_eye():
                 tid = join_u32(regs[entry], regs[entry + 1])
                 assert tid == event.parcel.tracking_id
                 stamps[tid] = regs[entry + 2]
-                assert regs[p.clock] == int(t * 1000) & 0xFFFF  # the clock, as of this step
+                ms = int(t * 1000)
+                assert regs[p.clock] == (ms - ms % step_ms) & 0xFFFF  # the clock, this step
                 # the front reached the scan point this long before the step
                 since_s = (twin.belt_mm - event.belt_mm) / speed_mm_s
                 assert event.belt_mm == pytest.approx(event.parcel.induct_mm + scan_mm)
-                assert regs[entry + 2] == int((t - since_s) * 1000) & 0xFFFF
-                assert 0 <= (regs[p.clock] - regs[entry + 2]) & 0xFFFF <= 38
+                at_ms = int((t - since_s) * 1000)
+                assert regs[entry + 2] == (at_ms - at_ms % step_ms) & 0xFFFF
+                assert 0 <= (regs[p.clock] - regs[entry + 2]) & 0xFFFF <= 38 + step_ms
     assert len(set(stamps.values())) == 3

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 
+import pytest
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -95,14 +96,19 @@ TICK_S = 0.001
 """The simulated PLC's cycle."""
 
 
-async def test_a_line_learns_its_scan_to_request_time_from_a_plc_that_stamps_its_scans(tmp_path):
+@pytest.mark.parametrize("step_ms", [1, 10])  # 10: an S7-300's TIME_TCK
+async def test_a_line_learns_its_scan_to_request_time_from_a_plc_that_stamps_its_scans(
+    tmp_path, step_ms
+):
     """Against the simulated PLC with its clock on: every parcel is answered, and the
     scan-to-request times learned from the stamps bracket the belt's own (scan point to
     request point at belt speed; the simulator posts a request at its next step, up to
-    a tick late), which they could not if an age were counted wrong."""
+    a tick late), which they could not if an age were counted wrong, even with a clock
+    that steps 10 ms at a time."""
     parcels = LEARN_AFTER + 8
     config = line_config(
-        register_map={"plc": CLOCKED_PLC_AREA}, simulation={"parcels": parcels, "rate_pph": 9000}
+        register_map={"plc": {**CLOCKED_PLC_AREA, "clock_resolution_ms": step_ms}},
+        simulation={"parcels": parcels, "rate_pph": 9000},
     )
     async with simulated_line(config, tmp_path) as sim:
         line = LineController(pointed_at(config, sim), tmp_path)
