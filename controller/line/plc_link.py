@@ -165,7 +165,7 @@ class PlcLink(DeviceSupervisor):
                 for scan in poll.scans:
                     if scan.age_s is None or entered_after == -math.inf:
                         pace.on_scan(scan.tracking_id, entered_after, now)
-                    else:  # the PLC's image was taken during the read, its clock in ms
+                    else:  # the PLC's image was taken during the read; its clock steps by tick
                         age, tick = scan.age_s, self.clock_tick_s
                         pace.on_scan(scan.tracking_id, sent - age - tick, now - age + tick)
             for confirmation in poll.confirmations:
