@@ -90,7 +90,8 @@ class PlcLink(DeviceSupervisor):
         self._disabled_written: frozenset[int] | None = None
         self._commands: deque[PackMLCommand] = deque()
         self._auto_start = parts.config.line.auto_start
-        self._acks: deque[tuple[asyncio.Future[None], int | None, int | None]] = deque()
+        self._acks: deque[tuple[int, int | None, int | None]] = deque()
+        """(journal mark, scan ring index, confirm ring index): acknowledged once committed."""
         self._hb_value: int | None = None
         self._hb_changed_at = 0.0
         self._hb_counter = 0
@@ -179,7 +180,7 @@ class PlcLink(DeviceSupervisor):
             if poll.scans or poll.confirmations:
                 self._acks.append(
                     (
-                        journal.barrier(urgent=False),
+                        journal.mark(),
                         poll.scans[-1].ring_index if poll.scans else None,
                         poll.confirmations[-1].ring_index if poll.confirmations else None,
                     )
@@ -191,7 +192,7 @@ class PlcLink(DeviceSupervisor):
                     priority.answering(True)  # a request no window foresaw
                 await self._on_request(poll.request, now)
             acks = self._acks
-            if acks and acks[0][0].done():
+            if acks and journal.is_committed(acks[0][0]):
                 await self._acknowledge()
             await self._housekeeping(now)
             raise_if_cancelling(me)
@@ -338,7 +339,8 @@ class PlcLink(DeviceSupervisor):
 
     async def _acknowledge(self) -> None:
         scans_through = confirms_through = None
-        while self._acks and self._acks[0][0].done():
+        is_committed = self.parts.journal.is_committed
+        while self._acks and is_committed(self._acks[0][0]):
             _, scan_index, confirm_index = self._acks.popleft()
             scans_through = scan_index if scan_index is not None else scans_through
             confirms_through = confirm_index if confirm_index is not None else confirms_through
