@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 
 #: The most rows one query returns.
 MAX_ROWS = 10_000

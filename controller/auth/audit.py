@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 
 log = logging.getLogger("lanesort.audit")
 

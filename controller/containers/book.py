@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from controller.auth.audit import Actor
 from controller.containers.fill import ChuteFill
 from controller.errors import CommandRefused
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 from controller.parcels.decision import SortPlan
 from controller.parcels.state import ParcelTracker
 from controller.upstream import outbox

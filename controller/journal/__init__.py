@@ -5,8 +5,9 @@ Owns the journal file (``journal.sqlite``, WAL) and its writer thread
 transaction the upstream outbox rows), camera images kept with the parcels
 (:mod:`~controller.journal.images`), the records a crashed run left open
 (:mod:`~controller.journal.open_parcels`) and read-only parcel queries for the API
-(:mod:`~controller.journal.parcel_queries`). :func:`reading` opens a read-only
-connection for any package that reads the file (alarm history, audit, reports).
+(:mod:`~controller.journal.parcel_queries`); its tables are in
+:mod:`~controller.journal.schema`, whose :func:`reading` opens a read-only connection
+for any package that reads the file (alarm history, audit, reports).
 
 May use: :mod:`controller.parcels` (the events it stores) and the upstream outbox
 (:mod:`controller.upstream.outbox`, the table it writes in the event's transaction).
@@ -15,7 +16,8 @@ May use: :mod:`controller.parcels` (the events it stores) and the upstream outbo
 from controller.journal.images import ImageRecord, ImageStore
 from controller.journal.open_parcels import read_open_records, read_recent_finished
 from controller.journal.parcel_queries import ParcelQueries
-from controller.journal.writer import AlarmRecord, Journal, JournalRecord, reading
+from controller.journal.schema import reading
+from controller.journal.writer import AlarmRecord, Journal, JournalRecord
 
 __all__ = [
     "AlarmRecord",

@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 from controller.parcels.resume import OpenRecord
 from controller.parcels.state import ParcelState
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from controller.alarms.board import AlarmBoard, Severity
 from controller.auth.audit import Actor, AuditLog
 from controller.errors import CommandRefused
-from controller.journal.writer import Journal, reading
+from controller.journal.schema import reading
+from controller.journal.writer import Journal
 from controller.loading.accounting import TruckLedger
 from controller.loading.dock import DockCheck, DockVerdict
 from controller.loading.plan import LoadPlan, LoadUnit, load_plan

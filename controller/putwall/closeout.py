@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from controller.alarms.board import AlarmBoard
 from controller.auth.audit import Actor
 from controller.errors import CommandRefused
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 from controller.loading.weight_check import WeightPolicy, check_weight
 from controller.printing.spooler import LabelSpooler
 from controller.printing.zpl import ContainerLabel, container_label_zpl

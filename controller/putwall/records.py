@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.journal.writer import reading
+from controller.journal.schema import reading
 from controller.upstream import outbox
 from controller.upstream.payload import encode, iso_utc
 

@@ -26,7 +26,8 @@ from controller.alarms.board import AlarmBoard
 from controller.auth.audit import Actor, AuditLog
 from controller.devices.links import Backoff
 from controller.errors import CommandRefused
-from controller.journal.writer import Journal, reading
+from controller.journal.schema import reading
+from controller.journal.writer import Journal
 from controller.manifest.store import ManifestStore
 from controller.putwall.closeout import CloseOut
 from controller.putwall.links import LightBusLink, ScannerLink, station_scanner

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.journal.writer import Journal, reading
+from controller.journal.schema import reading
+from controller.journal.writer import Journal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS container_moves(
