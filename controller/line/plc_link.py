@@ -137,7 +137,7 @@ class PlcLink(DeviceSupervisor):
         self._acks.clear()
         self._hb_value, self._hb_changed_at = None, now
         self._disabled_written = None
-        pace = self.pace = self._new_pace()
+        pace = self.pace = self._new_pace(self.pace.learned_times)
         tracker, journal = self.parts.tracker, self.parts.journal
         previous_poll: float | None = None  # nothing read yet in this session
         me = asyncio.current_task()
@@ -204,8 +204,9 @@ class PlcLink(DeviceSupervisor):
                 priority.answering(pace.answering)
             await asyncio.sleep(wait)
 
-    def _new_pace(self) -> PollPace:
-        """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`)."""
+    def _new_pace(self, learned: tuple[tuple[float, float], ...] = ()) -> PollPace:
+        """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`);
+        ``learned``: the scan-to-request times the last connection's pace learned."""
         topology, fast_s = self.parts.config.topology, self.device.poll_interval_ms / 1000
         if not self.adaptive_poll:
             return PollPace(fast_s, 0.0, 0.0, 0.0, idle_s=fast_s)
@@ -214,6 +215,7 @@ class PlcLink(DeviceSupervisor):
             topology.read_budget_ms() / 1000,
             topology.scan_window_ms() / 1000,
             (topology.answer_window_ms() - self.parts.config.decision.deadline_ms) / 1000,
+            learned=learned,
         )
 
     def _waiting_for_tunnel(self, parcel: Parcel) -> bool:

@@ -33,10 +33,11 @@ configured window: where the belt's timing varies more than its configured toler
 fast reads over a wider learned window would only add reads. A request the learned window
 missed (the belt slowed) is still seen within one slow interval, and widens the windows
 that follow; a request later than the configured window (the belt stopped) is not
-learned from. Stamped, the demo line reads fast for about 15 ms per parcel instead of
-about 50 on its 2.5 m/s belt (measured at 4.6 m/s: 14 ms, twice the 2.4 ms within which
-a stamped entry is known, 1.6 ms between two reads, 3.7 ms of spread over the requests
-and a 2 ms guard each side).
+learned from. What was learned outlives a reconnect (the belt is the same). Stamped,
+the demo line reads fast for about 15 ms per parcel instead of about 50 on its 2.5 m/s
+belt (measured at 4.6 m/s: 14 ms, twice the 2.4 ms within which a stamped entry is
+known, 1.6 ms between two reads, 3.7 ms of spread over the requests and a 2 ms guard
+each side).
 
 The same reasoning says when the line's loop must be quick to wake: :attr:`PollPace.answering`
 is true while the next read can bring a request (or one is open), and the line holds its
@@ -48,6 +49,7 @@ from __future__ import annotations
 import math
 from bisect import insort
 from collections import deque
+from collections.abc import Iterable
 
 TIMER_RESOLUTION_S = 0.001
 """Event loops count timers in whole milliseconds: asyncio's selector loop stretches a
@@ -76,9 +78,11 @@ class PollPace:
         scan_window_s: float,
         slack_s: float,
         idle_s: float = IDLE_INTERVAL_S,
+        learned: Iterable[tuple[float, float]] = (),
     ):
         """``slack_s``: the answer window (request point to decision point) less the
-        decision deadline."""
+        decision deadline; ``learned``: the scan-to-request times a pace before this one
+        learned (:attr:`learned_times`: the belt is the same after a reconnect)."""
         fast_s = self.fast_s = max(fast_s, TIMER_RESOLUTION_S) if fast_s > 0 else 0.0
         self.slow_s = max(fast_s, min(idle_s, scan_window_s / SHARE, slack_s / SHARE))
         self.read_budget_s = read_budget_s
@@ -89,11 +93,12 @@ class PollPace:
         self._entries: dict[int, tuple[float, float, float]] = {}
         """Tracking id -> (entered after, entered by, configured window closes) of parcels
         whose request has not been seen, in scan order."""
-        self._learned: deque[tuple[float, float]] = deque(maxlen=LEARNED_REQUESTS)
+        self._learned: deque[tuple[float, float]] = deque(learned, maxlen=LEARNED_REQUESTS)
         """(shortest, longest) scan-to-request time each of the latest requests allows."""
         self.learned_s: tuple[float, float] | None = None
         """The scan-to-request times the windows use (shortest, longest); None until
         :data:`LEARN_AFTER` requests were seen in their windows."""
+        self._relearn()
         self._busy = False
         self.answering = True
         """Whether the read after the last :meth:`wait` can bring a request, or one is open:
@@ -134,10 +139,18 @@ class PollPace:
         entered_after, entered_by, expires = entry
         if seen_by > expires + self.slow_s:
             return  # later than the belt's tolerance allows: it stopped, not a learning
+        self._learned.append((appeared_after - entered_by, seen_by - entered_after))
+        self._relearn()
+
+    def _relearn(self) -> None:
         learned = self._learned
-        learned.append((appeared_after - entered_by, seen_by - entered_after))
         if len(learned) >= LEARN_AFTER:
             self.learned_s = (min(lo for lo, _ in learned), max(hi for _, hi in learned))
+
+    @property
+    def learned_times(self) -> tuple[tuple[float, float], ...]:
+        """What this pace learned, for the pace of the next connection (``learned``)."""
+        return tuple(self._learned)
 
     def on_cycle(self, request_open: bool, pending_requests: int, requested: int | None) -> None:
         """After a cycle: a request still open, the PLC's pending count, the request seen."""

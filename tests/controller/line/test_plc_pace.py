@@ -116,7 +116,13 @@ async def test_a_line_learns_its_scan_to_request_time_from_a_plc_that_stamps_its
             await until(lambda: finished(line) == parcels, within=60)
             learned = line.plc.pace.learned_s
             distrusted = line.plc.driver.stamps_distrusted  # type: ignore[attr-defined]
+            # the link drops and reconnects: what was learned is not learned again
+            before = line.plc.pace
+            await line.plc.driver.close()
+            await until(lambda: line.plc.pace is not before and line.plc.link.up, within=10)
+            relearned = line.plc.pace.learned_s
         counts = dict(line.tracker.counts)
+    assert relearned == learned
     assert learned is not None
     assert distrusted == 0  # every stamp was taken: none older than the read before it
     budget_s = config.topology.read_budget_ms() / 1000

@@ -195,3 +195,16 @@ def test_learning_never_widens_the_configured_window():
     assert p.wait(opens - 0.0002) > FAST / 2  # not fast before the configured opening
     assert p.wait(opens + 0.0002) == FAST
     assert p.wait(closes + 0.0002) == p.slow_s  # nor after its end
+
+
+def test_what_a_pace_learned_carries_over_to_the_next_connections_pace():
+    p = pace()
+    _stamped_parcels(p, LEARN_AFTER)
+    again = PollPace(FAST, BUDGET, WINDOW, SLACK, learned=p.learned_times)
+    assert again.learned_s == p.learned_s  # the narrow windows at once, not after 16 more
+    partly = pace()
+    _stamped_parcels(partly, LEARN_AFTER - 1)
+    carried = PollPace(FAST, BUDGET, WINDOW, SLACK, learned=partly.learned_times)
+    assert carried.learned_s is None  # too few yet: one more request teaches it
+    _stamped_parcels(carried, 1, first=LEARN_AFTER)
+    assert carried.learned_s is not None
