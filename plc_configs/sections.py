@@ -38,7 +38,7 @@ class LineSection(_Strict):
         description="run the thread that answers the PLC at this Linux real-time "
         "priority (SCHED_RR, 1-99; 0: normal priority), so that other work on the same "
         "cores (more lines, a database) does not delay an answer; needs CAP_SYS_NICE or "
-        "an rtprio limit, else the line runs at normal priority with a warning",
+        "an rtprio limit, else the line runs at normal priority with a warning and an alarm",
     )
     realtime_scope: RealtimeScope = Field(
         "answering",
@@ -55,7 +55,7 @@ class LineSection(_Strict):
         "longer than this to wake from idle (/dev/cpu_dma_latency; 0: idle CPUs only "
         "poll, the quickest answers for a core that spins when idle); null: leave the "
         "machine's idle states alone; needs write access to the device (root), else a "
-        "warning",
+        "warning and an alarm",
     )
 
 

@@ -315,13 +315,22 @@ class LineController(LineActions):
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
                 _freeze_startup_objects()
+                refused: list[tuple[str, str]] = []  # what the machine did not grant: alarms
                 if priority := self.config.line.realtime_priority:
                     who = f"line {self.config.line.name}'s event loop"
                     loop_priority = LoopPriority(priority, self.config.line.realtime_scope, who)
                     loop_priority.start()
+                    if loop_priority.refused:
+                        refused.append(("realtime_priority", loop_priority.refused))
                     self.plc.loop_priority = loop_priority
                 if (wakeup_us := self.config.line.cpu_wakeup_latency_us) is not None:
-                    cpu_latency = hold_cpu_latency(wakeup_us, f"line {self.config.line.name}")
+                    why: list[str] = []
+                    cpu_latency = hold_cpu_latency(
+                        wakeup_us, f"line {self.config.line.name}", refused=why
+                    )
+                    refused += [("cpu_wakeup_latency_us", text) for text in why]
+                for key, text in refused:  # the supervisor sees it, not only the log
+                    self.alarms.raise_(f"line:{key}", text, self.clock())
                 part(self.loop_lag.run(), "loop-lag")
                 part(self.plc.run(), "plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):

@@ -46,30 +46,34 @@ class CpuLatencyRequest:
 
 
 def hold_cpu_latency(
-    microseconds: int, who: str, device: Path = PM_QOS_DEVICE
+    microseconds: int,
+    who: str,
+    device: Path = PM_QOS_DEVICE,
+    refused: list[str] | None = None,
 ) -> CpuLatencyRequest | None:
     """Ask that no CPU takes longer than ``microseconds`` to wake, until released.
 
     Returns the held request, or None when the device cannot be written, after a warning
-    that names ``who`` and what to grant.
+    that names ``who`` and what to grant (also appended to ``refused``).
     """
     try:
         fd = os.open(device, os.O_WRONLY | os.O_CLOEXEC)
     except OSError as err:
-        log.warning(
-            "%s runs with the CPUs' idle states as they are: %s cannot be opened for "
-            "writing (%s); run the line as root, let its user write that device (a udev "
-            "rule), or set line.cpu_wakeup_latency_us to null",
-            who,
-            device,
-            err.strerror or err,
+        text = (
+            f"{who} runs with the CPUs' idle states as they are: {device} cannot be opened "
+            f"for writing ({err.strerror or err}); run the line as root, let its user write "
+            "that device (a udev rule), or set line.cpu_wakeup_latency_us to null"
         )
-        return None
-    try:
-        os.write(fd, struct.pack("=i", microseconds))
-    except OSError as err:
-        os.close(fd)
-        log.warning("%s: %s refused the request of %d us (%s)", who, device, microseconds, err)
-        return None
-    log.info("%s holds the CPUs' wake-up latency at %d us or less", who, microseconds)
-    return CpuLatencyRequest(fd, microseconds)
+    else:
+        try:
+            os.write(fd, struct.pack("=i", microseconds))
+        except OSError as err:
+            os.close(fd)
+            text = f"{who}: {device} refused the request of {microseconds} us ({err})"
+        else:
+            log.info("%s holds the CPUs' wake-up latency at %d us or less", who, microseconds)
+            return CpuLatencyRequest(fd, microseconds)
+    log.warning("%s", text)
+    if refused is not None:
+        refused.append(text)
+    return None

@@ -50,26 +50,26 @@ class Scheduling:
     priority: int
 
 
-def raise_to_realtime(priority: int, who: str, pid: int = 0) -> Scheduling | None:
+def raise_to_realtime(
+    priority: int, who: str, pid: int = 0, refused: list[str] | None = None
+) -> Scheduling | None:
     """Run thread ``pid`` (0: the calling thread) at ``SCHED_RR`` ``priority``.
 
     Returns what it ran at before (for :func:`restore`), or None when the kernel refused,
-    after a warning that names ``who`` and what to grant.
+    after a warning that names ``who`` and what to grant (also appended to ``refused``).
     """
     try:
         before = Scheduling(os.sched_getscheduler(pid), os.sched_getparam(pid).sched_priority)
         os.sched_setscheduler(pid, os.SCHED_RR | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
     except OSError as err:
-        log.warning(
-            "%s runs at normal priority: real-time priority %d was refused (%s); grant "
-            "CAP_SYS_NICE or an rtprio limit of %d (systemd: LimitRTPRIO=%d), or set "
-            "line.realtime_priority to 0",
-            who,
-            priority,
-            err.strerror or err,
-            priority,
-            priority,
+        text = (
+            f"{who} runs at normal priority: real-time priority {priority} was refused "
+            f"({err.strerror or err}); grant CAP_SYS_NICE or an rtprio limit of {priority} "
+            f"(systemd: LimitRTPRIO={priority}), or set line.realtime_priority to 0"
         )
+        log.warning("%s", text)
+        if refused is not None:
+            refused.append(text)
         return None
     log.info("%s runs at real-time priority %d (SCHED_RR)", who, priority)
     return before
@@ -118,6 +118,8 @@ class LoopPriority:
         self._raised = False
         self._helpers: list[int] = []
         self._helpers_read_at = -math.inf
+        self.refused: str | None = None
+        """Why the priority was refused at :meth:`start` (what to grant), or None."""
 
     def _helper_threads(self) -> list[int]:
         """The process's other threads (re-read at most every :data:`HELPERS_REFRESH_S`)."""
@@ -131,7 +133,9 @@ class LoopPriority:
     def start(self) -> None:
         """Check the priority is granted (a warning says what to grant, once) and hold it
         if the scope is ``always``."""
-        self._before = raise_to_realtime(self.priority, self.who)
+        refused: list[str] = []
+        self._before = raise_to_realtime(self.priority, self.who, refused=refused)
+        self.refused = refused[0] if refused else None
         self._raised = self._before is not None
         self.raises += self._raised
         if self.scope == "answering":

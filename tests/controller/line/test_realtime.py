@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -188,3 +189,40 @@ async def test_a_line_answers_every_request_raised_and_rests_at_normal_priority(
         assert set(answered_at) == {(os.SCHED_RR, 3)}
         assert raises >= 2  # raised for the answers, dropped between
     assert scheduling() == (os.SCHED_OTHER, 0)
+
+
+def test_a_line_whose_priority_and_wakeup_latency_are_refused_raises_alarms() -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from controller.line.controller import LineController\n"
+        "from tests.controller.line.helpers import line_config, running, until\n"
+        "async def main():\n"
+        "    line_section = {'name': 'north', 'realtime_priority': 20,\n"
+        "                    'cpu_wakeup_latency_us': 0}\n"
+        "    line = LineController(line_config(line=line_section), Path(sys.argv[1]))\n"
+        "    keys = ('line:realtime_priority', 'line:cpu_wakeup_latency_us')\n"
+        "    async with running(line):\n"
+        "        await until(lambda: all(line.alarms.is_active(k) for k in keys))\n"
+        "        for key in keys:\n"
+        "            print(key, '|', line.alarms.get(key).text)\n"
+        "asyncio.run(main())\n"
+    )
+    # a service user that is not root: neither CAP_SYS_NICE nor the PM QoS device's owner
+    argv = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    with tempfile.TemporaryDirectory() as data:  # pytest's tmp_path is root's alone
+        Path(data).chmod(0o777)
+        done = subprocess.run(
+            [*argv, sys.executable, "-c", code, data],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    alarms = dict(line.split(" | ", 1) for line in done.stdout.splitlines())
+    assert "real-time priority 20 was refused" in alarms["line:realtime_priority"]
+    assert "LimitRTPRIO=20" in alarms["line:realtime_priority"]
+    latency = alarms["line:cpu_wakeup_latency_us"]
+    assert "/dev/cpu_dma_latency cannot be opened for writing" in latency
+    assert "line.cpu_wakeup_latency_us to null" in latency
