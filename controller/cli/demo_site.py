@@ -171,17 +171,20 @@ class SiteDemo:
             self.lines.append(line)
 
     async def start(self) -> None:
-        """Start the store, the broker, the site service and every line."""
+        """Start the store, the broker, the site service and every line.
+
+        What blocks (``initdb`` and ``pg_ctl``, the broker's start, the token and user
+        stores' SQLite and password hashing) runs in a worker thread, not on the loop.
+        """
         self.data.mkdir(parents=True, exist_ok=True)
         self.pg.nice = self.broker.nice = SITE_TIER_NICE
-        self.pg.start()
-        self.broker.start()
-        self._prepare_lines()
+        await asyncio.gather(asyncio.to_thread(self.pg.start), asyncio.to_thread(self.broker.start))
+        await asyncio.to_thread(self._prepare_lines)
         site_config = self.data / "site.yaml"
         site_config.write_text(
             site_config_text(self.lines, self.pg, self.site_port, self.data / "site")
         )
-        self._site_logins(self.data / "site")
+        await asyncio.to_thread(self._site_logins, self.data / "site")
         self.site_proc = await self._spawn(
             [sys.executable, "-m", "hmi.cli", "site", "--config", str(site_config)],
             self.data / "site.log",
@@ -282,7 +285,10 @@ class SiteDemo:
     async def wait_store(self, timeout_s: float = 60.0) -> dict[str, dict[str, int]]:
         """Wait until the store has every line's terminal parcels (the relays caught up)."""
         deadline = time.monotonic() + timeout_s
-        want = {line.name: _journal_terminals(line.data_dir) for line in self.lines}
+        want = {
+            line.name: await asyncio.to_thread(_journal_terminals, line.data_dir)
+            for line in self.lines
+        }
         while True:
             totals = await asyncio.to_thread(self.store_totals)
             have = {name: sum(totals.get(name, {}).values()) for name in want}
@@ -305,8 +311,8 @@ class SiteDemo:
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
-        self.broker.close()
-        self.pg.close()
+        await asyncio.to_thread(self.broker.close)
+        await asyncio.to_thread(self.pg.close)  # pg_ctl stop waits for the server
 
 
 def _journal_terminals(data_dir: Path) -> int:
@@ -328,19 +334,20 @@ async def run_site_demo(options: SiteDemoOptions) -> dict[str, Any]:
             print(row, flush=True)
         await demo.wait_lines()
         totals = await demo.wait_store()
+        terminals = [await asyncio.to_thread(_journal_terminals, x.data_dir) for x in demo.lines]
         summary = {
             "lines": {
                 line.name: {
-                    "journal_terminal": _journal_terminals(line.data_dir),
+                    "journal_terminal": terminal,
                     "store": totals.get(line.name, {}),
                     "answer_p99_ms": line.report.get("answer_latency_ms_controller", {}).get("p99"),
                     "rejected_by_reason": line.report.get("rejected_by_reason"),
                     "exit_code": line.report.get("exit_code", 0),
                 }
-                for line in demo.lines
+                for line, terminal in zip(demo.lines, terminals, strict=True)
             },
             "site_total": sum(sum(t.values()) for t in totals.values()),
-            "sum_of_lines": sum(_journal_terminals(line.data_dir) for line in demo.lines),
+            "sum_of_lines": sum(terminals),
         }
         if options.report is not None:
             options.report.write_text(json.dumps(summary, indent=2))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import time
 from pathlib import Path
+
+import pytest
 
 from controller.cli.demo_site import (
     LINE_CONFIG,
@@ -11,6 +16,8 @@ from controller.cli.demo_site import (
     REALTIME_PRIORITY,
     SITE_NAME,
     DemoLine,
+    SiteDemo,
+    SiteDemoOptions,
     line_config_text,
     site_config_text,
 )
@@ -50,3 +57,32 @@ def test_each_line_and_the_site_get_valid_configs_on_their_own_ports(tmp_path: P
     assert site.lines["line-1"].token_env == "T1"
     assert site.routes.map["R01"] == "line-1" and site.routes.map["R02"] == "line-2"
     assert "password" not in site.postgres.url
+
+
+@pytest.mark.system
+async def test_starting_the_hub_leaves_the_event_loop_free(tmp_path: Path) -> None:
+    """initdb, pg_ctl and the broker take seconds to start: in worker threads, so a
+    ticker on the demo's loop keeps ticking meanwhile."""
+    demo = SiteDemo(SiteDemoOptions(1, tmp_path / "hub", 1, 1.0, seed=1, realtime_priority=0))
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.append(time.monotonic())
+
+    ticker = asyncio.create_task(tick())
+    try:
+        started = time.monotonic()
+        await demo.start()
+        ended = time.monotonic()
+        running = demo.pg.pid is not None and demo.broker.pid is not None
+    finally:
+        ticker.cancel()
+        await demo.stop()
+    times = [started, *(t for t in ticks if t < ended), ended]
+    longest = max(b - a for a, b in itertools.pairwise(times))
+    took = ended - started
+    assert running
+    # the store alone takes about a second to initialise; the loop never stopped that long
+    assert took > 0.5 and longest < took / 2, (took, longest)
