@@ -104,7 +104,8 @@ class PlcLink(DeviceSupervisor):
         self.clock_tick_s: float = getattr(driver, "clock_resolution_s", PLC_CLOCK_RESOLUTION_S)
         """How far a stamped scan's age may be off (the PLC clock's step)."""
         self.adaptive_poll = getattr(driver, "polled", False)
-        """Pace the reads (a polled driver); a subscribing one waits for changes itself."""
+        """Pace the reads (a polled driver); a subscribing one waits for changes itself,
+        and its pace only says when the loop must be quick to wake (``answering``)."""
         self.pace = self._new_pace()
         self.reads = 0
         """Cycles run (reads of the PLC area), for diagnostics and tests."""
@@ -202,14 +203,12 @@ class PlcLink(DeviceSupervisor):
             wait = pace.wait(self.clock())
             if priority is not None:
                 priority.answering(pace.answering)
-            await asyncio.sleep(wait)
+            await asyncio.sleep(wait if self.adaptive_poll else pace.fast_s)
 
     def _new_pace(self, learned: tuple[tuple[float, float], ...] = ()) -> PollPace:
         """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`);
         ``learned``: the scan-to-request times the last connection's pace learned."""
         topology, fast_s = self.parts.config.topology, self.device.poll_interval_ms / 1000
-        if not self.adaptive_poll:
-            return PollPace(fast_s, 0.0, 0.0, 0.0, idle_s=fast_s)
         return PollPace(
             fast_s,
             topology.read_budget_ms() / 1000,

@@ -41,7 +41,9 @@ each side).
 
 The same reasoning says when the line's loop must be quick to wake: :attr:`PollPace.answering`
 is true while the next read can bring a request (or one is open), and the line holds its
-real-time priority only then (:class:`~controller.line.realtime.LoopPriority`).
+real-time priority only then (:class:`~controller.line.realtime.LoopPriority`). A PLC that
+pushes its changes (an OPC UA subscription) is not read at this pace, but its pace still
+says when a request can come, and so when the loop holds that priority.
 """
 
 from __future__ import annotations

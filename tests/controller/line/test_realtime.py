@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from controller.line.controller import LineController
 from controller.line.realtime import LoopPriority, Scheduling, raise_to_realtime, restore
 from tests.controller.line.helpers import (
@@ -163,12 +165,20 @@ async def test_an_always_line_answers_from_a_raised_loop_and_gives_the_priority_
     assert scheduling() == (os.SCHED_OTHER, 0)
 
 
-async def test_a_line_answers_every_request_raised_and_rests_at_normal_priority(tmp_path) -> None:
+@pytest.mark.parametrize("plc", ["modbus", "opcua"])
+async def test_a_line_answers_every_request_raised_and_rests_at_normal_priority(
+    tmp_path, plc: str
+) -> None:
     """The default scope: each answer is written from the raised loop (the simulated PLC
     runs on the same loop in this test), and the loop is back at normal priority once no
-    request is expected."""
+    request is expected: with a PLC read on the wire, and with one that pushes its
+    changes (an OPC UA subscription), whose pace never sets the reads but still says when
+    a request can come."""
+    devices = {"sorter": {"driver": "opcua", "url": "opc.tcp://127.0.0.1:4840/plc"}}
     config = line_config(
-        line={"name": "rt", "realtime_priority": 3}, simulation={"parcels": 6, "rate_pph": 9000}
+        line={"name": "rt", "realtime_priority": 3},
+        simulation={"parcels": 6, "rate_pph": 9000},
+        **({"devices": devices} if plc == "opcua" else {}),
     )
     async with simulated_line(config, tmp_path) as sim:
         line = LineController(pointed_at(config, sim), tmp_path)
