@@ -27,10 +27,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from line_cost import threads_cpu_s  # benchmarks/ is on the path of a script run from it
+
 from controller.journal.writer import Journal
 from controller.parcels.state import ParcelEvent, ParcelState
 
-TICKS = os.sysconf("SC_CLK_TCK")
 PAUSE_S = 0.002
 """Between two batches: the writer commits each alone and waits for the next."""
 
@@ -74,11 +75,7 @@ def batches(events: list[ParcelEvent], window_s: float) -> list[list[ParcelEvent
 
 def writer_cpu_s() -> float:
     """CPU seconds of this process's ``journal-writer`` thread so far."""
-    for task in Path("/proc/self/task").iterdir():
-        if (task / "comm").read_text().strip() == "journal-writer":
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / TICKS
-    raise RuntimeError("no journal-writer thread")
+    return threads_cpu_s(os.getpid())["journal-writer"]
 
 
 async def replay(groups: list[list[ParcelEvent]], work: Path) -> float:
