@@ -81,6 +81,15 @@ def threads_cpu_s(pid: int) -> dict[str, float]:
     return out
 
 
+def main_thread_waits(pid: int) -> int:
+    """How often ``pid``'s main thread (the loop's) went to sleep and had to be woken:
+    its voluntary context switches. A figure the machine's speed does not move."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise OSError(f"/proc/{pid}/status: no voluntary_ctxt_switches")
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid``."""
     out: list[int] = []
@@ -116,6 +125,7 @@ class Sample:
     cpu: float
     child_cpu: dict[int, float]
     thread_cpu: dict[str, float]
+    main_waits: int
     state: str
     inducted: int
     terminal: int
@@ -170,6 +180,7 @@ def run_demo(
                     cpu_s(proc.pid),
                     children_cpu_s(proc.pid),
                     threads_cpu_s(proc.pid),
+                    main_thread_waits(proc.pid),
                     m["state"],
                     int(m["inducted"]),
                     int(m["sorted"]) + int(m["rejected"]) + int(m["lost"]),
@@ -215,6 +226,7 @@ def busy(
         "lost": result["lost"],
         "throughput_pph": result["throughput_pph"],
         "plc_reads_per_parcel": (result.get("plc_reads") or 0) / max(1, result["inducted"]),
+        "main_waits_per_parcel": (last.main_waits - first.main_waits) / done,
         "threads_ms_per_parcel": {
             name: (last.thread_cpu[name] - first.thread_cpu.get(name, 0.0)) * 1000 / done
             for name in sorted(last.thread_cpu, key=lambda n: -last.thread_cpu[n])
@@ -253,6 +265,7 @@ def idle(idle_s: float, work: Path, wakeup_us: int | None) -> dict[str, float]:
     return {
         "idle_core_pct": (end.cpu - start.cpu) / wall * 100,
         "idle_sim_core_pct": children_delta(start.child_cpu, end.child_cpu) / wall * 100,
+        "idle_main_waits_per_s": (end.main_waits - start.main_waits) / wall,
         "window_s": wall,
     }
 
@@ -286,7 +299,8 @@ def main() -> None:
                 f"{r['answer_p99_ms_plc']:.2f} ms (PLC, max {r['answer_max_ms_plc']:.2f}); "
                 f"rejected {r['rejected']} lost {r['lost']} "
                 f"throughput {r['throughput_pph']:.0f}/h; "
-                f"{r['plc_reads_per_parcel']:.1f} PLC reads per parcel (whole run)",
+                f"{r['plc_reads_per_parcel']:.1f} PLC reads per parcel (whole run), "
+                f"{r['main_waits_per_parcel']:.1f} wake-ups of the loop's thread per parcel",
                 flush=True,
             )
             shares = ", ".join(
@@ -297,7 +311,8 @@ def main() -> None:
             r = idle(args.idle_s, work, args.cpu_wakeup_latency_us)
             print(
                 f"idle: controller {r['idle_core_pct']:.1f} % of one core over "
-                f"{r['window_s']:.1f} s (simulators {r['idle_sim_core_pct']:.1f} %)",
+                f"{r['window_s']:.1f} s (simulators {r['idle_sim_core_pct']:.1f} %); "
+                f"the loop's thread woke {r['idle_main_waits_per_s']:.0f} times a second",
                 flush=True,
             )
 

@@ -256,7 +256,9 @@ class LineController(LineActions):
         self.transport = parts.transport
         """Closed containers to their trucks (None without a fleet)."""
         self.loop_lag = LoopLagMonitor()
-        """The event loop's lag, sampled all the time (stalls are logged)."""
+        """The event loop's lag, sampled all the time (stalls are logged); the PLC link's
+        pauses between reads are its samples while they are short."""
+        self.plc.sleep = self.loop_lag.sleep
         self.started = asyncio.Event()
 
     def _supervise(self, cls: type[S], driver: Any, device: Any) -> S:

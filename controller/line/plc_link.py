@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from controller.alarms.board import AlarmBoard, Severity
 from controller.containers.fill import ChuteFill
@@ -112,6 +112,9 @@ class PlcLink(DeviceSupervisor):
         self.loop_priority: LoopPriority | None = None
         """The loop's real-time priority, held while an answer can be due (set by the
         line when it runs with ``line.realtime_priority``)."""
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        """The pause between reads: the line's ``LoopLagMonitor.sleep``
+        (:mod:`controller.line.loop_lag`), which samples the loop's lag at each wake-up."""
 
     # -- public commands -------------------------------------------------------------------
 
@@ -203,7 +206,7 @@ class PlcLink(DeviceSupervisor):
             wait = pace.wait(self.clock())
             if priority is not None:
                 priority.answering(pace.answering)
-            await asyncio.sleep(wait if self.adaptive_poll else pace.fast_s)
+            await self.sleep(wait if self.adaptive_poll else pace.fast_s)
 
     def _new_pace(self, learned: tuple[tuple[float, float], ...] = ()) -> PollPace:
         """Fast only while a request can be pending (see :mod:`controller.line.poll_pace`);
