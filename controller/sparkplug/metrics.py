@@ -2,7 +2,8 @@
 
 Pure: a :class:`~controller.line.LineSnapshot` in, values out. Devices: ``line`` (state,
 throughput, totals, alarms, answer time), ``chute-N`` per sort chute (enabled, full,
-count, state) and one per field device link (connected, last error). The edge node
+count, state) and one per field device link (connected, last error; while its link is down
+the device is dead: its DDEATH, then its DBIRTH when the link is back). The edge node
 itself carries the writable ``Line Control/Start`` and ``Line Control/Stop``.
 """
 
@@ -100,6 +101,11 @@ def chute_values(
         }
         for chute in chutes
     }
+
+
+def field_online(snap: LineSnapshot) -> dict[str, bool]:
+    """Each field device's link up or not, by device id (down: its DDEATH)."""
+    return {field_device(link.device): link.up for link in snap.links}
 
 
 def field_values(snap: LineSnapshot) -> dict[str, dict[str, Value]]:

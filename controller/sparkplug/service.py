@@ -8,6 +8,10 @@ a snapshot every ``publish_interval_s`` and hands the values to the
   (:meth:`~controller.line.actions.LineActions.command`);
 - DCMD ``chute-N`` ``Enabled`` = true/false → :meth:`set_chute_enabled`.
 
+A field device (the PLC, a reader, a scale, a dimensioner) whose link is down is dead to
+the host: its last values (``Connected`` false, ``Last Error``), then its DDEATH; its DBIRTH
+when the link is back (tck-id-operational-behavior-device-ddeath).
+
 A write is carried out only while the configured ``command_host`` is the online primary
 host (the broker's ACL is what lets only that host's user publish commands). Every write
 is audited under ``Actor(host, "scada", "sparkplug")``; a refused one is logged, counted
@@ -38,6 +42,7 @@ from controller.sparkplug.metrics import (
     STOP,
     chute_of,
     chute_values,
+    field_online,
     field_values,
     line_values,
 )
@@ -113,6 +118,12 @@ class SparkplugService:
                 kinds = FIELD_METRICS
             for name, value in values.items():
                 self.node.define(device, name, kinds[name], value)
+        self._set_online(snap)
+
+    def _set_online(self, snap: LineSnapshot) -> None:
+        """A field device whose link is down is dead to the host (its DDEATH)."""
+        for device, up in field_online(snap).items():
+            self.node.set_online(device, up)
 
     def _values(self, snap: LineSnapshot) -> dict[str, dict[str, Value]]:
         throughput = self._meter.add(time.monotonic(), terminal_count(snap))
@@ -145,9 +156,11 @@ class SparkplugService:
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self.section.publish_interval_s)
-            for device, values in self._values(self.line.snapshot()).items():
+            snap = self.line.snapshot()
+            for device, values in self._values(snap).items():
                 for name, value in values.items():
                     self.node.set(device, name, value)
+            self._set_online(snap)
 
     # --- writes ------------------------------------------------------------------------
 

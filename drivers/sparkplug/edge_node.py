@@ -16,6 +16,13 @@ The session, with the specification's statement ids:
   DBIRTH per device (tck-id-topics-nbirth-*, tck-id-payloads-dbirth-order).
 - Then NDATA/DDATA with only the changed metrics, by alias (report by exception); ``seq``
   +1 on every message of the node, 255 → 0 (tck-id-payloads-sequence-num-incrementing).
+- A device the node loses (:meth:`EdgeNode.set_online` false): its DDEATH (QoS 0, not
+  retained, the next seq, a timestamp, no metric) after the changes recorded before it, and
+  no DDATA for it until it is back; then its DBIRTH with every current value
+  (tck-id-operational-behavior-device-ddeath, tck-id-topics-ddeath-topic, -mqtt, -seq-num,
+  tck-id-payloads-ddeath-timestamp, -seq, -seq-inc). A device offline at a birth is born
+  with the others (the host learns its metrics and its last error) and its DDEATH follows
+  the DBIRTHs.
 - ``Node Control/Rebirth`` = true in an NCMD: stop data, publish the whole birth again
   with the same bdSeq (tck-id-operational-behavior-data-commands-rebirth-action-1..3).
 - The primary host's STATE going offline (timestamp not older than its online one):
@@ -109,6 +116,10 @@ class EdgeNode:
         self._session = 0
         self._born: int | None = None
         self._rebirth = False
+        self._offline: set[str] = set()
+        """Devices the node cannot reach now (:meth:`set_online`)."""
+        self._dead: set[str] = set()
+        """Devices whose DDEATH went out in this session (and no DBIRTH since)."""
         self._host_online = False
         self._host_ts: int | None = None
         self._host_gone = False
@@ -132,6 +143,17 @@ class EdgeNode:
         """Record a value; a change is published in the next NDATA/DDATA."""
         if self.book.set(device, name, value, self._clock_ms()):
             self._wake.set()
+
+    def set_online(self, device: str, online: bool) -> None:
+        """Whether ``device`` is reachable: losing it publishes its DDEATH, getting it back
+        its DBIRTH (see the module)."""
+        if online == (device not in self._offline):
+            return
+        if online:
+            self._offline.discard(device)
+        else:
+            self._offline.add(device)
+        self._wake.set()
 
     # --- state -------------------------------------------------------------------------
 
@@ -227,9 +249,23 @@ class EdgeNode:
             return
         types = self.book.types()
         for device in self.book.pending():
+            if device in self._dead:
+                continue  # kept for its next DBIRTH, which carries every current value
             metrics = self.book.take_changes(device)
             kind = MessageType.NDATA if device is None else MessageType.DDATA
             await self._send(kind, device, metrics, session, types)
+        await self._device_sessions(session)
+
+    async def _device_sessions(self, session: int) -> None:
+        """DDEATH for each device lost since, DBIRTH for each one back."""
+        dead = self._dead
+        for device in self.book.devices:
+            if device in self._offline and device not in dead:
+                await self._send(MessageType.DDEATH, device, [], session)
+                dead.add(device)
+            elif device in dead and device not in self._offline:
+                await self._send(MessageType.DBIRTH, device, self.book.birth(device), session)
+                dead.discard(device)
 
     async def _births(self, session: int) -> None:
         self._seq = 0
@@ -237,8 +273,10 @@ class EdgeNode:
         await self._send(MessageType.NBIRTH, NODE, self.book.birth(NODE), session)
         for device in self.book.devices:
             await self._send(MessageType.DBIRTH, device, self.book.birth(device), session)
+        self._dead = set()
         self._born = session
         self.births += 1
+        await self._device_sessions(session)  # the DDEATH of each device offline now
 
     async def _send(
         self,

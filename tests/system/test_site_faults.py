@@ -291,7 +291,10 @@ def hub(tmp_path_factory):
 def _summary(path: Path, hub: Hub, scada: Scada) -> None:
     """The fault windows and what the host saw of each node, for a look after a run."""
     seen = list(scada.seen)
-    nodes = {n: vars(h) for n, h in rules.violations(seen).nodes.items()}
+    nodes = {
+        n: {**vars(h), "devices": sorted(h.devices)}
+        for n, h in rules.violations(seen).nodes.items()
+    }
     for name, node in nodes.items():
         mine = [s for s in seen if s.sparkplug is not None and s.sparkplug.edge_node == name]
         node["last_seen"] = time.strftime("%H:%M:%S", time.localtime(mine[-1].at)) if mine else None

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from controller.line.controller import LineController
 from controller.sparkplug import SparkplugService
+from controller.sparkplug.metrics import field_device
 from controller.sparkplug.service import BDSEQ_FILE, read_bdseq
 from drivers.sparkplug import DataType, Metric, Payload, encode
 from plc_configs.sparkplug import SparkplugSection
@@ -48,6 +49,10 @@ async def test_births_changes_and_writes_only_from_the_online_command_host(mqtt_
             chutes = sorted(line.config.topology.chute_ids)
             devices = 1 + len(chutes) + len(line.snapshot().links)
             await host.until(lambda s: len(host.of("DBIRTH")) == devices)
+            links = line.snapshot().links  # the line does not run: every link is down
+            fields = {field_device(link.device) for link in links}
+            await host.until(lambda s: len(host.of("DDEATH")) == len(links))
+            assert {s.sparkplug.device for s in host.of("DDEATH")} == fields
             [nbirth] = host.of("NBIRTH")
             assert nbirth.topic == f"spBv1.0/{group}/NBIRTH/{name}"
             births = {s.sparkplug.device: s.decoded() for s in host.of("DBIRTH")}

@@ -7,8 +7,10 @@ reconnect, and lists each broken rule with its specification id:
 - ``tck-id-topics-nbirth-bdseq-included``: an NBIRTH has a ``bdSeq`` metric;
 - ``tck-id-payloads-sequence-num-incrementing``: within a session every NDATA, DBIRTH and
   DDATA has the previous message's seq + 1 (255 → 0);
-- ``tck-id-payloads-dbirth-order`` / ``tck-id-topics-ndata-*``: no DBIRTH, NDATA or DDATA
-  of a node before its NBIRTH or after its NDEATH;
+- ``tck-id-payloads-dbirth-order`` / ``tck-id-topics-ndata-*``: no DBIRTH, NDATA, DDATA or
+  DDEATH of a node before its NBIRTH or after its NDEATH;
+- ``tck-id-payloads-ddata-order``: no DDATA of a device without its DBIRTH in the session
+  (none yet, or after its DDEATH);
 - ``tck-id-payloads-ndeath-seq``: an NDEATH has no seq;
 - ``tck-id-topics-nbirth-mqtt`` / ``tck-id-payloads-ndeath-will-message-qos``: births and
   data at QoS 0, NDEATH at QoS 1, none retained.
@@ -38,6 +40,8 @@ class NodeHistory:
     online: bool = False
     bdseq: int | None = None
     seq: int | None = None
+    devices: set[str] = field(default_factory=set)
+    """The devices born in the current session (DBIRTH, and no DDEATH since)."""
 
 
 @dataclass
@@ -92,6 +96,7 @@ def violations(seen: list[Seen]) -> StreamReport:
                 report.problems.append(f"{where}: seq {payload.seq} (tck-id-topics-nbirth-seq-num)")
             node.online, node.bdseq, node.seq = True, bdseq, payload.seq
             node.births += 1
+            node.devices.clear()
             continue
         if not node.online:
             report.problems.append(
@@ -105,5 +110,14 @@ def violations(seen: list[Seen]) -> StreamReport:
                 "(tck-id-payloads-sequence-num-incrementing)"
             )
         node.seq = payload.seq
-        node.data += kind != "DBIRTH"
+        device = topic.device or ""
+        if kind == "DBIRTH":
+            node.devices.add(device)
+        elif kind == "DDEATH":
+            node.devices.discard(device)
+        elif kind == "DDATA" and device not in node.devices:
+            report.problems.append(
+                f"{where}: DDATA of {device} without its DBIRTH (tck-id-payloads-ddata-order)"
+            )
+        node.data += kind in ("NDATA", "DDATA")
     return report

@@ -3,7 +3,8 @@ a test primary host on a Mosquitto with the Sparkplug ACL.
 
 Phases (each message's index in ``Capture.seen`` tells which it belongs to):
 wait for the host → births → 260 DDATA (seq wraps) → rebirth → commands from the host and
-from an intruder (dropped by the ACL) → an old offline STATE (ignored) → host offline
+from an intruder (dropped by the ACL) → a device lost (its DDEATH), a rebirth while it is
+dead, the device back (its DBIRTH) → an old offline STATE (ignored) → host offline
 (NDEATH, reconnect, silence) → host online (births, next bdSeq) → the connection cut
 (the broker's will NDEATH).
 """
@@ -105,6 +106,20 @@ async def run(port: int) -> Capture:
                 while len(cap.commands) < 2:  # noqa: ASYNC110 (a test's poll)
                     await asyncio.sleep(0.01)
             await asyncio.sleep(0.1)  # the intruder's, were it delivered, would be here
+            cap.marks["device-down"] = len(host.seen)
+            node.set("chute-1", "Enabled", False)
+            node.set_online("chute-1", False)  # the node lost the device
+            await host.until(lambda s: len(host.of("DDEATH")) == 1)
+            node.set("chute-1", "Enabled", True)  # while it is dead: kept for its birth
+            await asyncio.sleep(0.1)
+            cap.marks["device-rebirth"] = len(host.seen)
+            await host.send(f"spBv1.0/{GROUP}/NCMD/{NODE}", encode(Payload((rebirth,), now_ms())))
+            await host.until(lambda s: len(host.of("DDEATH")) == 2)  # born, and dead again
+            node.set("chute-1", "Enabled", False)  # dead again: kept for its birth
+            await asyncio.sleep(0.1)
+            cap.marks["device-up"] = len(host.seen)
+            node.set_online("chute-1", True)
+            await host.until(lambda s: len(host.of("DBIRTH")) == 7)
             cap.marks["old-state"] = len(host.seen)
             await host.state(False, t0 - 1000, retain=False)  # older than the online: ignored
             await asyncio.sleep(0.2)
@@ -117,8 +132,8 @@ async def run(port: int) -> Capture:
             await asyncio.sleep(0.3)  # reconnected, host offline: no birth
             cap.marks["host-back"] = len(host.seen)
             await host.state(True, now_ms())
-            await host.until(lambda s: len(host.of("NBIRTH")) == births + 2)
-            await host.until(lambda s: len(host.of("DBIRTH")) == 6)
+            await host.until(lambda s: len(host.of("NBIRTH")) == births + 3)
+            await host.until(lambda s: len(host.of("DBIRTH")) == 9)
             cap.bdseqs.append(node.bdseq)
             cap.marks["cut"] = len(host.seen)
             await node.link.abort()  # the broker publishes the will

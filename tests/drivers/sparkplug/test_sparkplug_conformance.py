@@ -74,7 +74,7 @@ def metric(seen: Seen, name: str):
 def test_tck_id_topic_structure_and_device_id_only_on_device_messages(cap):
     """tck-id-topic-structure, -namespace-a, -device-id-associated-message-types,
     -device-id-non-associated-message-types, tck-id-topics-{nbirth,ndata,ndeath,dbirth,
-    ddata}-topic."""
+    ddata,ddeath}-topic."""
     for s in node_messages(cap):
         t = s.sparkplug
         assert s.topic.startswith(f"{N}/{t.type}/line-1")
@@ -88,7 +88,7 @@ def test_tck_id_topic_structure_and_device_id_only_on_device_messages(cap):
 def test_tck_id_topics_nbirth_mqtt_and_payloads_nbirth_qos_retain(cap):
     """tck-id-topics-nbirth-mqtt, tck-id-payloads-nbirth-qos, -retain: QoS 0, not retained."""
     births = of(cap, "NBIRTH")
-    assert len(births) == 3  # first, rebirth, after the host came back
+    assert len(births) == 4  # first, rebirth, rebirth with a dead device, host back
     assert all(s.qos == 0 and not s.retain for s in births)
 
 
@@ -122,7 +122,7 @@ def test_tck_id_topics_nbirth_bdseq_matching_and_increment(cap):
     births = [metric(s, BDSEQ).value for s in of(cap, "NBIRTH")]
     deaths = [metric(s, BDSEQ).value for s in of(cap, "NDEATH")]
     first, second = cap.bdseqs
-    assert births == [first, first, second]  # the rebirth kept the connection's bdSeq
+    assert births == [first, first, first, second]  # a rebirth keeps the connection's bdSeq
     assert deaths == [first, second]
     assert first == 0  # the first CONNECT
     assert second > first  # one per CONNECT (the reconnect may have taken more than one)
@@ -155,26 +155,35 @@ def test_tck_id_payloads_alias_uniqueness_and_birth_requirement(cap):
 def test_tck_id_payloads_dbirth_order_and_device_birth_nbirth_wait(cap):
     """tck-id-payloads-dbirth-order, tck-id-message-flow-device-birth-publish-nbirth-wait,
     tck-id-payloads-ndata-order, tck-id-payloads-ddata-order: every NBIRTH is followed at
-    once by the DBIRTHs, and no data comes before them in a session."""
-    kinds = [s.sparkplug.type for s in node_messages(cap)]
-    for i, kind in enumerate(kinds):
-        if kind == "NBIRTH":
-            assert kinds[i + 1 : i + 3] == ["DBIRTH", "DBIRTH"]
-    first = kinds.index("NBIRTH")
-    assert all(k not in ("NDATA", "DDATA") for k in kinds[:first])
+    once by the DBIRTHs of the devices online (every birth's list is checked in its phase's
+    test), and no data comes before them in a session."""
+    first = node_messages(cap, "host-online", "data")
+    assert [(s.sparkplug.type, s.sparkplug.device) for s in first] == [
+        ("NBIRTH", None), ("DBIRTH", "line"), ("DBIRTH", "chute-1"),
+    ]  # fmt: skip
+    messages = node_messages(cap)
+    for i, s in enumerate(messages):
+        if s.sparkplug.type == "NBIRTH":
+            assert messages[i + 1].sparkplug.type == "DBIRTH"
+    kinds = [s.sparkplug.type for s in messages]
+    first_birth = kinds.index("NBIRTH")
+    assert all(k not in ("NDATA", "DDATA") for k in kinds[:first_birth])
 
 
 def test_tck_id_birth_and_data_mqtt_qos_0_not_retained(cap):
     """tck-id-topics-dbirth-mqtt, tck-id-payloads-dbirth-qos, -retain,
-    tck-id-topics-ddata-mqtt, tck-id-payloads-ddata-qos, -retain."""
-    for s in of(cap, "DBIRTH") + of(cap, "DDATA") + of(cap, "NDATA"):
+    tck-id-topics-ddata-mqtt, tck-id-payloads-ddata-qos, -retain, tck-id-topics-ddeath-mqtt,
+    tck-id-payloads-ddeath-qos, -retain."""
+    assert of(cap, "DDEATH")
+    for s in of(cap, "DBIRTH") + of(cap, "DDATA") + of(cap, "NDATA") + of(cap, "DDEATH"):
         assert s.qos == 0 and not s.retain
 
 
 def test_tck_id_payloads_sequence_num_incrementing_and_wrapping(cap):
     """tck-id-payloads-sequence-num-always-included, -incrementing, tck-id-topics-ddata-seq-num,
-    tck-id-topics-dbirth-seq, tck-id-payloads-dbirth-seq-inc, tck-id-payloads-ddata-seq-inc:
-    +1 on every message after an NBIRTH, 255 → 0; 260 DDATA made it wrap."""
+    tck-id-topics-dbirth-seq, tck-id-payloads-dbirth-seq-inc, tck-id-payloads-ddata-seq-inc,
+    tck-id-topics-ddeath-seq-num, tck-id-payloads-ddeath-seq, -seq-number, -seq-inc: +1 on
+    every message after an NBIRTH, 255 → 0; 260 DDATA made it wrap."""
     stream = seq_stream(cap)
     wrapped = False
     for (_, before), (kind, seq) in itertools.pairwise(stream):
@@ -193,7 +202,7 @@ def test_tck_id_payloads_alias_data_cmd_requirement_and_report_by_exception(cap)
     tck-id-payloads-metric-datatype-not-req, tck-id-topics-ddata-payload and
     tck-id-operational-behavior-data-publish-dbirth-change: one changed metric a message."""
     count_alias = next(m.alias for m in of(cap, "DBIRTH")[0].decoded().metrics if m.name == "Count")
-    data = of(cap, "DDATA")
+    data = node_messages(cap, "data", "rebirth")
     assert len(data) == scenario.DATA_MESSAGES
     for i, s in enumerate(data, start=1):
         [m] = s.decoded({count_alias: DataType.INT64}).metrics
@@ -218,6 +227,35 @@ def test_commands_from_the_host_reach_the_node_and_the_broker_acl_drops_others(c
     (the node hears NCMD and DCMD), an alias-only DCMD is resolved
     (tck-id-payloads-alias-data-cmd-requirement); the intruder's DCMD never arrives."""
     assert cap.commands == [("chute-1", "Enabled", False), (None, "Line Control/Start", True)]
+
+
+# --- a device lost and back --------------------------------------------------------------
+
+
+def test_tck_id_operational_behavior_device_ddeath_and_its_dbirth_when_back(cap):
+    """tck-id-operational-behavior-device-ddeath, tck-id-topics-ddeath-topic,
+    tck-id-payloads-ddeath-timestamp: the device's last change, then its DDEATH (its own
+    topic, a timestamp, no metric); no data of it while it is dead
+    (tck-id-payloads-ddata-order: none of a device without its birth); in a rebirth it is
+    born with the others and dies again at once; its DBIRTH once it is back, with the value
+    it took meanwhile."""
+    down = node_messages(cap, "device-down", "device-rebirth")
+    assert [(s.sparkplug.type, s.sparkplug.device) for s in down] == [
+        ("DDATA", "chute-1"), ("DDEATH", "chute-1"),
+    ]  # fmt: skip
+    for death in of(cap, "DDEATH"):
+        assert death.topic == f"{N}/DDEATH/line-1/chute-1"
+        payload = death.decoded()
+        assert len(payload.metrics) == 0 and payload.seq is not None
+        assert abs(payload.timestamp / 1000 - death.at) < 5
+    reborn = node_messages(cap, "device-rebirth", "device-up")
+    assert [(s.sparkplug.type, s.sparkplug.device) for s in reborn] == [
+        ("NBIRTH", None), ("DBIRTH", "line"), ("DBIRTH", "chute-1"), ("DDEATH", "chute-1"),
+    ]  # fmt: skip
+    assert metric(reborn[2], "Enabled").value is True  # set while it was dead
+    back = node_messages(cap, "device-up", "old-state")
+    assert [(s.sparkplug.type, s.sparkplug.device) for s in back] == [("DBIRTH", "chute-1")]
+    assert metric(back[0], "Enabled").value is False  # set while it was dead again
 
 
 # --- the primary host, NDEATH ----------------------------------------------------------
@@ -272,16 +310,20 @@ def test_message_type_enum_covers_the_specification():
 
 def test_the_long_run_rule_checker_finds_the_scenario_clean_and_a_broken_stream_not(cap):
     """tests/drivers/sparkplug/rules.py (used by the site fault test) on the scenario: three
-    sessions (two ended by NDEATH), no problem; with one DDATA dropped, a seq gap, and with
-    the first NBIRTH dropped, data outside a session."""
+    sessions (two ended by NDEATH), no problem; with one DDATA dropped, a seq gap, with
+    the first NBIRTH dropped, data outside a session, and with a device's DBIRTH dropped,
+    data of a device without its birth."""
     report = rules.violations(cap.seen)
     assert report.problems == []
     node = report.nodes[scenario.NODE]
-    assert (node.births, node.deaths) == (3, 2)  # first, rebirth, after the host came back
-    assert node.data == scenario.DATA_MESSAGES
+    assert (node.births, node.deaths) == (4, 2)  # first, two rebirths, host back
+    assert node.data == scenario.DATA_MESSAGES + 1  # and the device's last before its death
     ddata = next(i for i, s in enumerate(cap.seen) if "/DDATA/" in s.topic)
     gap = rules.violations(cap.seen[:ddata] + cap.seen[ddata + 1 :]).problems
     assert gap and "tck-id-payloads-sequence-num-incrementing" in gap[0]
     nbirth = next(i for i, s in enumerate(cap.seen) if "/NBIRTH/" in s.topic)
     orphan = rules.violations(cap.seen[:nbirth] + cap.seen[nbirth + 1 :]).problems
     assert any("outside a session" in p for p in orphan)
+    dbirth = next(i for i, s in enumerate(cap.seen) if s.topic.endswith("/DBIRTH/line-1/line"))
+    unborn = rules.violations(cap.seen[:dbirth] + cap.seen[dbirth + 1 :]).problems
+    assert any("without its DBIRTH" in p for p in unborn)
