@@ -1,10 +1,11 @@
 """The site HMI: one page with every line of the hub, for shift managers.
 
-Per line: its own state (PackML state, active alarms, asked from the line's API by the
-site's watcher), parcels sorted, rejected and lost and the last hour's throughput (from
-the site store), the relay's age, and a link to the line's own HMI. The page refreshes
-every ``hmi.poll_s``; while PostgreSQL is down it says so and still shows the lines' own
-states. Login as on a line, against the site's own users (``auth.users_path``).
+Per line: its own state (PackML state, and its alarms: the most urgent few with their
+severity, device and text; asked from the line's API by the site's watcher), parcels
+sorted, rejected and lost and the last hour's throughput (from the site store), the
+relay's age, and a link to the line's own HMI. The page refreshes every ``hmi.poll_s``;
+while PostgreSQL is down it says so and still shows the lines' own states. Login as on a
+line, against the site's own users (``auth.users_path``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from controller.errors import ControllerError, LoginRefused
 from controller.site.service import Site, SiteStoreUnavailable
 from hmi.context import browser_id
 from hmi.layout import CSS, GREEN, ORANGE, VERMILLION
+from hmi.pages.alarms import SEVERITY_LOOK
 from hmi.sessions import Sessions
 
 
@@ -56,6 +58,21 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+ALARMS_SHOWN = 3
+"""Alarms shown per line on the site page (the rest: a count, and the line's own HMI)."""
+_URGENCY = {"critical": 0, "warning": 1, "info": 2}
+
+
+def most_urgent(alarms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A line's alarms as the site page lists them: critical first, then warnings, then
+    information; within each, not acknowledged first, then the newest first."""
+    newest_first = sorted(alarms, key=lambda a: str(a.get("since") or ""), reverse=True)
+    return sorted(  # stable: the newest stay first within each rank
+        newest_first,
+        key=lambda a: (_URGENCY.get(str(a.get("severity")), 3), a.get("state") == "acknowledged"),
+    )
+
+
 def _line_rows(site: Site, counters: dict[str, Any] | None) -> list[dict[str, Any]]:
     rows = []
     for name, cfg in site.config.lines.items():
@@ -71,6 +88,7 @@ def _line_rows(site: Site, counters: dict[str, Any] | None) -> list[dict[str, An
                 "line": name,
                 "state": state,
                 "alarms": "-" if status.active_alarms is None else status.active_alarms,
+                "alarm_list": most_urgent(status.alarms),
                 "sorted": states.get("sorted", 0),
                 "rejected": states.get("rejected", 0),
                 "lost": states.get("lost", 0),
@@ -117,6 +135,27 @@ def _build(hmi: SiteHmi, counters: dict[str, Any] | None, store_error: str | Non
                     )
                 if row["error"]:
                     ui.label(row["error"]).classes("text-sm opacity-80")
+            _alarm_lines(row)
+
+
+def _alarm_lines(row: dict[str, Any]) -> None:
+    """A line's most urgent alarms under its row (the rest: how many)."""
+    alarms = row["alarm_list"]
+    if not alarms:
+        return
+    with ui.column().classes("gap-1 w-full pl-8").mark(f"alarms-{row['line']}"):
+        for alarm in alarms[:ALARMS_SHOWN]:
+            colour, _icon, word = SEVERITY_LOOK.get(
+                str(alarm.get("severity")), SEVERITY_LOOK["info"]
+            )
+            acked = " (acknowledged)" if alarm.get("state") == "acknowledged" else ""
+            ui.label(
+                f"{word} · {alarm.get('device') or 'line'} · {alarm.get('text', '')}{acked}"
+            ).style(f"border-left: 6px solid {colour}; padding-left: 8px")
+        if len(alarms) > ALARMS_SHOWN:
+            ui.label(f"+ {len(alarms) - ALARMS_SHOWN} more on the line's HMI").classes(
+                "text-sm opacity-80"
+            )
 
 
 def register_site_pages(hmi: SiteHmi) -> None:

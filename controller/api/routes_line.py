@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from controller.api.auth import Reader, Supervisor, actor_of, line_of
 from controller.api.models import ChuteChange, LineCommand, iso
 from controller.api.problems import ApiProblem
+from controller.api.routes_alarms import alarm_json
 from controller.containers import ContainerInfo
 from controller.errors import CommandRefused
 from controller.line import LineController
@@ -28,7 +29,8 @@ def _wall(line: LineController, monotonic: float) -> float:
 
 @router.get("/line", summary="Line state, counters and device links")
 async def get_line(request: Request, _: Reader) -> dict[str, Any]:
-    """PackML state, parcel counters by state and reject reason, answer latency, links."""
+    """PackML state, parcel counters by state and reject reason, answer latency, links, and
+    the alarms on the board (not shelved, oldest first, as ``GET /alarms`` lists them)."""
     line = line_of(request)
     snap = line.snapshot()
     return {
@@ -53,6 +55,7 @@ async def get_line(request: Request, _: Reader) -> dict[str, Any]:
             for link in snap.links
         ],
         "active_alarms": len(snap.alarms),
+        "alarms": [alarm_json(line, a) for a in sorted(snap.alarms, key=lambda a: a.since)],
     }
 
 

@@ -87,7 +87,7 @@ async def get_trucks(
 @router.get("/api/v1/lines", summary="The site's lines: links, state, relay")
 async def get_lines(request: Request, _: Reader) -> list[dict[str, Any]]:
     """Each configured line: its API and HMI links, its own state as it last answered
-    (PackML state, active alarms), and when it last relayed to the site store. Answers
+    (PackML state, its alarms and their count), and when it last relayed to the site store. Answers
     even while PostgreSQL is down (``store_error`` says why the relay part is missing)."""
     site = site_of(request)
     seen: dict[str, dict[str, Any]] = {}

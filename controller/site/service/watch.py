@@ -44,6 +44,13 @@ class LineStatus:
         """The line's active alarms, if it ever answered."""
         return (self.state or {}).get("active_alarms")
 
+    @property
+    def alarms(self) -> list[dict[str, Any]]:
+        """The alarms on the line's board (key, device, severity, text, since, state …)
+        when it last answered, oldest first."""
+        alarms = (self.state or {}).get("alarms")
+        return alarms if isinstance(alarms, list) else []
+
     def as_dict(self) -> dict[str, Any]:
         """The status in the site's answers."""
         return {
@@ -53,6 +60,7 @@ class LineStatus:
             "error": self.error,
             "packml_state": self.packml_state,
             "active_alarms": self.active_alarms,
+            "alarms": self.alarms,
             "state": self.state,
         }
 

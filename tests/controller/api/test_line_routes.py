@@ -1,3 +1,4 @@
+from controller.alarms.board import Severity
 from tests.controller.line.helpers import finished, until
 
 
@@ -8,6 +9,22 @@ async def test_line_state_counters_and_links(api):
     assert body["counts"]["inducted"] == 6
     assert {link["device"] for link in body["links"]} >= {"sorter"}
     assert body["answer_ms"]["p99"] is not None
+
+
+async def test_the_line_state_lists_the_alarms_on_the_board(api):
+    """The site page shows them (with the count, as before)."""
+    line = api.line
+    line.alarms.raise_("jam:tunnel", "tunnel jammed", line.clock(), device="tunnel")
+    line.alarms.raise_(
+        "estop:line", "emergency stop", line.clock(), device="plc", severity=Severity.CRITICAL
+    )
+    body = (await api.get("/api/v1/line")).json()
+    mine = [a for a in body["alarms"] if a["key"] in ("jam:tunnel", "estop:line")]
+    assert [(a["key"], a["severity"], a["device"], a["text"], a["state"]) for a in mine] == [
+        ("jam:tunnel", "warning", "tunnel", "tunnel jammed", "unacknowledged"),
+        ("estop:line", "critical", "plc", "emergency stop", "unacknowledged"),
+    ]  # oldest first, as GET /alarms
+    assert body["active_alarms"] == len(body["alarms"])
 
 
 async def test_a_refused_command_is_409_with_the_reason(api):

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 
+from controller.alarms.board import Severity
 from controller.api.app import create_app
 from controller.auth.tokens import TokenStore
 from controller.cli.serve import bind, serve
@@ -167,8 +168,17 @@ async def test_parts_go_to_their_lines_and_wait_for_a_line_that_is_down(hub) -> 
         assert [t["id"] for t in south_plan["trucks"]] == ["T09"]
         assert south_plan["reason"] == "wave"
 
+        critical = Severity.CRITICAL
+        line.alarms.raise_(
+            "jam:north", "jam at the induction", line.clock(), device="plc", severity=critical
+        )
         await api.site.watcher.poll_once()
         lines = {x["line"]: x for x in (await api.get("/api/v1/lines")).json()}
+        jam = [a for a in lines["north"]["status"]["alarms"] if a["key"] == "jam:north"]
+        assert [(a["severity"], a["device"], a["text"]) for a in jam] == [
+            ("critical", "plc", "jam at the induction")
+        ]
+        assert lines["north"]["status"]["active_alarms"] == len(lines["north"]["status"]["alarms"])
         assert lines["south"]["status"]["packml_state"] == "Execute"
         assert lines["south"]["status"]["active_alarms"] == 2
         assert lines["north"]["status"]["reachable"] is True
