@@ -57,6 +57,16 @@ class PostgresSection(Strict):
         description="name of the environment variable holding the password (none: no password)",
     )
     connect_timeout_s: float = Field(3.0, gt=0, le=60, description="one connection attempt")
+    retention_days: float | None = Field(
+        90,
+        gt=0,
+        description="the site service deletes parcels (with their events), containers, "
+        "moves, trucks and put-wall events older than this (null: keep everything); the "
+        "counters still count every parcel; the site's database user needs DELETE",
+    )
+    purge_every_h: float = Field(
+        1.0, gt=0, le=7 * 24, description="how often the retention pass runs (also at start)"
+    )
 
     @model_validator(mode="after")
     def _check_url(self) -> PostgresSection:

@@ -54,6 +54,15 @@ class _Snapshot(Collector):
         for name, parts in self.site.distributor.pending().items():
             pending.add_metric([name], len(parts))
         yield pending
+        if self.site.retention is not None:
+            purged = CounterMetricFamily(
+                "lanesort_site_store_purged_rows",
+                "Rows the site's retention deleted since the service started",
+                labels=["table"],
+            )
+            for table, n in sorted(self.site.retention.deleted.items()):
+                purged.add_metric([table], n)
+            yield purged
         if self.counters is None:
             return
         lines = self.counters["lines"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from controller.auth import TokenStore, UserStore, in_data_dir
 from controller.site.service.assign import RouteAssigner
 from controller.site.service.distribute import Distributor
+from controller.site.service.retention import StoreRetention
 from controller.site.service.store import SiteStore
 from controller.site.service.watch import LineWatcher
 from drivers.cancelling import start_guarded
@@ -46,6 +47,8 @@ class Site:
     """Served over HTTPS (the session cookie is then Secure)."""
     data_dir: Path = Path("site-data")
     """The site's files: tokens, users, the self-signed TLS pair."""
+    retention: StoreRetention | None = None
+    """Deletes the store's old rows (None: ``postgres.retention_days`` is null)."""
 
     def __post_init__(self) -> None:
         self.assigner = RouteAssigner(self.config.routes)
@@ -73,6 +76,17 @@ class Site:
             tokens=site_tokens(config, data_dir),
             users=site_users(config, data_dir),
             data_dir=data_dir or Path(config.site.data_dir),
+            retention=(
+                StoreRetention(
+                    pg.url,
+                    password,
+                    pg.retention_days,
+                    every_s=pg.purge_every_h * 3600,
+                    connect_timeout_s=pg.connect_timeout_s,
+                )
+                if pg.retention_days is not None
+                else None
+            ),
         )
 
     async def run(self) -> None:
@@ -81,6 +95,8 @@ class Site:
             async with asyncio.TaskGroup() as group:
                 start_guarded(group, self.watcher.run(), "site-watch")
                 start_guarded(group, self.distributor.run(), "site-retry")
+                if self.retention is not None:
+                    start_guarded(group, self.retention.run(), "site-retention")
         finally:
             with contextlib.suppress(Exception):
                 await self.watcher.close()

@@ -30,7 +30,7 @@ _PARCEL_COLUMNS = (
 )
 
 
-def _where(conninfo: str) -> str:
+def where_of(conninfo: str) -> str:
     """``host:port/database`` of a URL or key=value conninfo (never the password)."""
     if "://" in conninfo:
         parts = urlsplit(conninfo)
@@ -44,7 +44,7 @@ class SiteStore:
 
     def __init__(self, conninfo: str, password: str | None = None, connect_timeout_s: float = 3):
         self.conninfo = conninfo
-        self.where = _where(conninfo)
+        self.where = where_of(conninfo)
         self._password = password
         self._timeout = connect_timeout_s
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
@@ -78,13 +78,13 @@ class SiteStore:
                     await self._drop()
                     if not fresh:
                         continue  # a connection that broke since (a restart): once more
-                    self.up, self.last_error = False, _short(err)
+                    self.up, self.last_error = False, short_error(err)
                     raise SiteStoreUnavailable(
                         f"the site store (PostgreSQL at {self.where}) is unavailable: "
                         f"{self.last_error}"
                     ) from err
                 except psycopg.Error as err:
-                    self.up, self.last_error = False, _short(err)
+                    self.up, self.last_error = False, short_error(err)
                     raise SiteStoreUnavailable(
                         f"the site store (PostgreSQL at {self.where}) refused a query: "
                         f"{self.last_error}"
@@ -212,6 +212,7 @@ class SiteStore:
         )
 
 
-def _short(err: BaseException) -> str:
+def short_error(err: BaseException) -> str:
+    """A database error on one line, at most 300 characters."""
     text = " ".join(str(err).split())
     return text[:300] or type(err).__name__
