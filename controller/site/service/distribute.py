@@ -6,8 +6,9 @@ refused, timeout, 5xx): what is left stays pending and is retried every ``retry_
 (and on :meth:`Distributor.retry`), so a later manifest never overtakes an earlier one
 on a line. A line that answers with a refusal (4xx: bad rows, a refused plan, a refused
 token) reports it, and the part is not retried: sending it again would be refused again.
-Pending parts live in this process only (a site restart forgets them; the answers said
-they were pending).
+Pending parts are kept on disk (:mod:`controller.site.service.pending`) before the
+answer says so, and leave it once their line took or refused them: a site restart loses
+none and sends them on in order.
 """
 
 from __future__ import annotations
@@ -15,43 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from controller.site.service.http import LinesClient
+from controller.site.service.pending import Part, PendingParts
 from plc_configs.site import SiteLine
 
 log = logging.getLogger("lanesort.site")
-
-
-@dataclass
-class Part:
-    """One line's part of an upload, as sent: method, path, body and how many rows."""
-
-    kind: str
-    """``manifest`` or ``route-plan``."""
-    method: str
-    path: str
-    body: bytes
-    media_type: str
-    rows: int
-    created: float = field(default_factory=time.time)
-    attempts: int = 0
-    last_error: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """The part as listed among pending ones (never its body)."""
-        return {
-            "kind": self.kind,
-            "rows": self.rows,
-            "created": self.created,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-        }
 
 
 @dataclass
@@ -91,13 +66,27 @@ class Distributor(LinesClient):
         env: Mapping[str, str],
         session: aiohttp.ClientSession | None = None,
         retry_s: float = 30.0,
+        kept: PendingParts | None = None,
     ):
+        """``kept``: where pending parts are kept (those of an earlier run are queued
+        again); None: in memory only (a restart forgets them)."""
         self.lines = dict(lines)
         self.env = env
         self.retry_s = retry_s
         super().__init__(session)
         self._queues: dict[str, list[Part]] = {name: [] for name in lines}
         self._locks = {name: asyncio.Lock() for name in lines}
+        self.kept = kept
+        for line, parts in (kept.load() if kept is not None else {}).items():
+            if line in self._queues:
+                self._queues[line].extend(parts)
+            else:
+                log.warning(
+                    "%d part(s) kept for line %s, which the site config no longer has: left in %s",
+                    len(parts),
+                    line,
+                    kept.path if kept is not None else "",
+                )
 
     def token(self, line: str) -> str | None:
         """The line API token the site uses (from the line's ``token_env``), or None."""
@@ -113,10 +102,14 @@ class Distributor(LinesClient):
         lines = list(parts)
         for line in lines:
             queue = self._queues[line]
-            if parts[line].kind == "route-plan":
-                # A newer plan replaces the whole plan: an older one still waiting is moot.
-                queue[:] = [p for p in queue if p.kind != "route-plan"]
-            queue.append(parts[line])
+            async with self._locks[line]:  # not while a flush of this line is sending
+                moot: list[Part] = []
+                if parts[line].kind == "route-plan":
+                    # A newer plan replaces the whole plan: an older one still waiting is moot.
+                    moot = [p for p in queue if p.kind == "route-plan"]
+                    queue[:] = [p for p in queue if p.kind != "route-plan"]
+                await self._keep(line, parts[line], moot)
+                queue.append(parts[line])
         results = await asyncio.gather(*(self._flush(line, parts[line]) for line in lines))
         return dict(zip(lines, results, strict=True))
 
@@ -143,6 +136,7 @@ class Distributor(LinesClient):
                 part = queue[0]
                 sent = await self._send_one(line, part)
                 if sent.status == "pending":
+                    await self._note_attempt(part)
                     sent.pending = len(queue)
                     if mine is not None and part is not mine and mine in queue:
                         sent = LineResult(
@@ -154,12 +148,30 @@ class Distributor(LinesClient):
                             pending=len(queue),
                         )
                     return sent
+                await self._forget([part])
                 queue.pop(0)
                 if mine is None or part is mine:
                     result = sent
             if result is None:  # mine was sent by a flush running before this one
                 result = LineResult(line, "accepted", mine.rows if mine else 0, "sent")
             return result
+
+    async def _keep(self, line: str, part: Part, replaced: list[Part]) -> None:
+        if self.kept is not None:
+            await asyncio.to_thread(self._keep_now, line, part, replaced)
+
+    def _keep_now(self, line: str, part: Part, replaced: list[Part]) -> None:
+        assert self.kept is not None
+        self.kept.remove(replaced)
+        self.kept.add(line, part)
+
+    async def _forget(self, parts: list[Part]) -> None:
+        if self.kept is not None:
+            await asyncio.to_thread(self.kept.remove, parts)
+
+    async def _note_attempt(self, part: Part) -> None:
+        if self.kept is not None:
+            await asyncio.to_thread(self.kept.note_attempt, part)
 
     async def _send_one(self, line: str, part: Part) -> LineResult:
         cfg = self.lines[line]

@@ -12,6 +12,7 @@ from pathlib import Path
 from controller.auth import TokenStore, UserStore, in_data_dir
 from controller.site.service.assign import RouteAssigner
 from controller.site.service.distribute import Distributor
+from controller.site.service.pending import PENDING_FILE, PendingParts
 from controller.site.service.retention import StoreRetention
 from controller.site.service.store import SiteStore
 from controller.site.service.watch import LineWatcher
@@ -66,7 +67,9 @@ class Site:
         env = dict(os.environ if env is None else env)
         pg = config.postgres
         password = env.get(pg.password_env) if pg.password_env else None
-        distributor = Distributor(config.lines, env, retry_s=retry_s)
+        folder = data_dir or Path(config.site.data_dir)
+        kept = PendingParts(in_data_dir(folder, PENDING_FILE))
+        distributor = Distributor(config.lines, env, retry_s=retry_s, kept=kept)
         tokens = {name: distributor.token(name) for name in config.lines}
         return cls(
             config=config,
@@ -75,7 +78,7 @@ class Site:
             watcher=LineWatcher(config.lines, tokens, config.hmi.poll_s),
             tokens=site_tokens(config, data_dir),
             users=site_users(config, data_dir),
-            data_dir=data_dir or Path(config.site.data_dir),
+            data_dir=folder,
             retention=(
                 StoreRetention(
                     pg.url,
@@ -102,5 +105,7 @@ class Site:
                 await self.watcher.close()
             with contextlib.suppress(Exception):
                 await self.distributor.close()
+            if self.distributor.kept is not None:
+                self.distributor.kept.close()
             with contextlib.suppress(Exception):
                 await self.store.close()

@@ -20,6 +20,7 @@ from controller.api.app import create_app
 from controller.auth.tokens import TokenStore
 from controller.cli.serve import bind, serve
 from controller.line.controller import LineController
+from controller.site.service import Site
 from tests.conftest import free_port
 from tests.controller.line.helpers import (
     executing,
@@ -216,3 +217,38 @@ async def test_a_line_that_refuses_says_why_and_nothing_waits(hub) -> None:
     )
     assert bad.status_code == 422
     assert bad.json()["errors"] == [{"field": "line 1.route", "reason": "a route is needed (text)"}]
+
+
+async def test_a_pending_part_outlives_a_site_restart(hub, tmp_path: Path) -> None:
+    """Kept on disk before the answer says pending: a site started again sends it on."""
+    api, _line, south_port = hub
+    manifest = "barcode,route,stop_sequence\nS1,S5,\nS2,S5,\n"
+    headers = {**api.auth("tms"), "Content-Type": "text/csv"}
+    r = await api.client.post("/api/v1/manifest", content=manifest, headers=headers)
+    assert r.json()["lines"]["south"]["status"] == "pending"
+    # the site service stops, and starts again on the same data folder
+    env = dict(api.site.distributor.env)
+    await api.site.distributor.close()
+    assert api.site.distributor.kept is not None
+    api.site.distributor.kept.close()
+    again = Site.from_config(api.site.config, env=env, data_dir=tmp_path)
+    try:
+        [kept] = again.distributor.pending()["south"]
+        assert (kept["kind"], kept["rows"], kept["attempts"]) == ("manifest", 2, 1)
+        assert f"127.0.0.1:{south_port}" in kept["last_error"]
+        received: list[dict[str, Any]] = []
+        async with served(stub_line(received), south_port):
+            results = await again.distributor.retry()
+        assert results["south"].status == "accepted"
+        assert list(csv.reader(io.StringIO(received[0]["body"]))) == [
+            ["barcode", "route", "stop_sequence"], ["S1", "S5", ""], ["S2", "S5", ""],
+        ]  # fmt: skip
+        assert again.distributor.pending()["south"] == []
+    finally:
+        await again.distributor.close()
+        assert again.distributor.kept is not None
+        again.distributor.kept.close()
+    third = Site.from_config(api.site.config, env=env, data_dir=tmp_path)
+    assert third.distributor.pending() == {"north": [], "south": []}  # delivered: forgotten
+    assert third.distributor.kept is not None
+    third.distributor.kept.close()
