@@ -15,33 +15,31 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from controller.alarms.board import Alarm, AlarmBoard
+from controller.alarms.board import AlarmBoard
 from controller.alarms.history import AlarmHistory
 from controller.auth import audit
 from controller.auth.audit import AuditLog
-from controller.containers.book import ContainerBook, ContainerInfo
-from controller.devices.links import Backoff, LinkState
+from controller.containers.book import ContainerBook
+from controller.devices.links import Backoff
 from controller.devices.supervisor import DeviceSupervisor
 from controller.errors import ConfigError
-from controller.histogram import percentiles
 from controller.journal.images import SCHEMA as IMAGES_SCHEMA
 from controller.journal.images import ImageStore
 from controller.journal.open_parcels import read_open_records, read_recent_finished
 from controller.journal.parcel_queries import ParcelQueries
 from controller.journal.writer import Journal
 from controller.line.actions import LineActions
-from controller.line.cpu_latency import CpuLatencyRequest, hold_cpu_latency
 from controller.line.loop_lag import LoopLagMonitor
+from controller.line.machine_grants import MachineGrants
 from controller.line.manifest_feed import ManifestFeed, ManifestRoutes
 from controller.line.parts import LineParts
 from controller.line.plc_link import PlcLink
 from controller.line.reader_link import ReaderLink
-from controller.line.realtime import LoopPriority
 from controller.line.site_link import build_site_link
+from controller.line.snapshot import LineSnapshot, take_snapshot
 from controller.line.tunnel_link import DimensionerLink, ScaleLink
 from controller.loading.service import LoadingService
 from controller.manifest.jobs import ImportJobs
@@ -66,39 +64,11 @@ from drivers.registry import (
     create_reader,
     create_scale,
 )
-from plc_configs.contract import PackMLState
 from plc_configs.schema import LineConfig
 
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=DeviceSupervisor)
-
-
-@dataclass(frozen=True)
-class LineSnapshot:
-    """Everything a screen shows about the line, at one moment."""
-
-    line: str
-    packml_state: PackMLState | None
-    conveyor_running: bool
-    heartbeat_ok: bool
-    links: tuple[LinkState, ...]
-    counts: dict[str, int]
-    reasons: dict[str, int]
-    on_belt: int
-    alarms: tuple[Alarm, ...]
-    """The displayed alarms (active and returned-unacknowledged, not shelved), oldest first."""
-    shelved: tuple[Alarm, ...]
-    chute_full: frozenset[int]
-    chute_disabled: frozenset[int]
-    answer_p50_ms: float | None
-    answer_p99_ms: float | None
-    manifest_size: int
-    per_chute: dict[int, int]
-    chute_fill: dict[int, int]
-    containers: dict[int, ContainerInfo]
-    """The container filling in each chute (the reject chute's too)."""
-    plan_version: int
 
 
 def _webhook_secret(config: LineConfig) -> str | None:
@@ -285,8 +255,7 @@ class LineController(LineActions):
         """
         await self.journal.open()
         self.line_states.started(self.clock())
-        loop_priority: LoopPriority | None = None
-        cpu_latency: CpuLatencyRequest | None = None
+        grants = MachineGrants(self.config.line)
         try:
             await self._resume_open_parcels()
             await asyncio.to_thread(self.manifest.open)
@@ -317,22 +286,9 @@ class LineController(LineActions):
                     except TimeoutError:
                         log.warning("a service did not report ready within 30 s; starting anyway")
                 _freeze_startup_objects()
-                refused: list[tuple[str, str]] = []  # what the machine did not grant: alarms
-                if priority := self.config.line.realtime_priority:
-                    who = f"line {self.config.line.name}'s event loop"
-                    loop_priority = LoopPriority(priority, self.config.line.realtime_scope, who)
-                    loop_priority.start()
-                    if loop_priority.refused:
-                        refused.append(("realtime_priority", loop_priority.refused))
-                    self.plc.loop_priority = loop_priority
-                if (wakeup_us := self.config.line.cpu_wakeup_latency_us) is not None:
-                    why: list[str] = []
-                    cpu_latency = hold_cpu_latency(
-                        wakeup_us, f"line {self.config.line.name}", refused=why
-                    )
-                    refused += [("cpu_wakeup_latency_us", text) for text in why]
-                for key, text in refused:  # the supervisor sees it, not only the log
+                for key, text in grants.claim():  # refused: the supervisor sees it too
                     self.alarms.raise_(f"line:{key}", text, self.clock())
+                self.plc.loop_priority = grants.loop_priority
                 part(self.loop_lag.run(), "loop-lag")
                 part(self.plc.run(), "plc")
                 for device in (*self.readers, *self.scales, *self.dimensioners):
@@ -359,11 +315,8 @@ class LineController(LineActions):
                 self.started.set()
         finally:
             self._group = None
-            if loop_priority is not None:
-                self.plc.loop_priority = None
-                loop_priority.stop()
-            if cpu_latency is not None:
-                cpu_latency.release()
+            self.plc.loop_priority = None
+            grants.release()
             try:
                 await self.imports.close()
                 await asyncio.to_thread(self.manifest.close)
@@ -434,35 +387,6 @@ class LineController(LineActions):
         """True once the manifest file (if any) was loaded at start-up."""
         return self.manifest_feed.ready
 
-    # -- snapshot --------------------------------------------------------------------------
-
     def snapshot(self) -> LineSnapshot:
         """A frozen picture of the line now (ended alarm shelves expire first)."""
-        self.alarms.expire_shelves(self.clock())
-        status = self.plc.status
-        p50, p99 = percentiles(list(self.plc.latencies_ms), (50, 99))
-        return LineSnapshot(
-            line=self.config.line.name,
-            packml_state=status.packml_state if status else None,
-            conveyor_running=bool(status and status.conveyor_running),
-            heartbeat_ok=self.plc.heartbeat_ok,
-            links=(
-                self.plc.link,
-                *(d.link for d in (*self.readers, *self.scales, *self.dimensioners)),
-            ),
-            counts=dict(self.tracker.counts),
-            reasons=dict(self.tracker.reasons),
-            on_belt=len(self.tracker),
-            alarms=tuple(self.alarms.active()),
-            shelved=tuple(self.alarms.shelved()),
-            chute_full=status.chute_full if status else frozenset(),
-            chute_disabled=(status.chute_disabled if status else frozenset())
-            | self.plc.disabled_by_host,
-            answer_p50_ms=p50,
-            answer_p99_ms=p99,
-            manifest_size=len(self.manifest),
-            per_chute=dict(self.tracker.per_chute),
-            chute_fill=self.plc.chute_fill.counts(),
-            containers=self.containers.infos(),
-            plan_version=self.plan.version,
-        )
+        return take_snapshot(self)

@@ -21,6 +21,7 @@ from controller.devices.links import Backoff
 from controller.devices.supervisor import DeviceSupervisor
 from controller.histogram import Histogram
 from controller.line.parts import LineParts
+from controller.line.plc_status import PlcHousekeeping
 from controller.line.poll_pace import PollPace
 from controller.line.realtime import LoopPriority
 from controller.line.tunnel_binding import TunnelBinding, entered_after_bound
@@ -43,15 +44,6 @@ log = logging.getLogger(__name__)
 LATENCY_WINDOW = 5000
 """Answers the live latency figures are taken over (about two minutes at 150,000/h)."""
 
-_FAULT_TEXT = {
-    PlcFault.ESTOP: ("emergency stop pressed", Severity.CRITICAL),
-    PlcFault.JAM: ("jam on the sorter", Severity.CRITICAL),
-    PlcFault.HOST_HEARTBEAT_LOST: ("the PLC does not see our life counter", Severity.CRITICAL),
-    PlcFault.RING_OVERFLOW: (
-        "a PLC ring is full: the controller is not keeping up",
-        Severity.WARNING,
-    ),
-}
 _PLC_SIDE_REASONS = frozenset(
     {
         RejectReason.ANSWER_TOO_LATE,
@@ -62,7 +54,7 @@ _PLC_SIDE_REASONS = frozenset(
 )
 
 
-class PlcLink(DeviceSupervisor):
+class PlcLink(PlcHousekeeping, DeviceSupervisor):
     """Supervises the sorter PLC and runs the handshake while connected."""
 
     driver: SorterPlc
@@ -115,16 +107,6 @@ class PlcLink(DeviceSupervisor):
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         """The pause between reads: the line's ``LoopLagMonitor.sleep``
         (:mod:`controller.line.loop_lag`), which samples the loop's lag at each wake-up."""
-
-    # -- public commands -------------------------------------------------------------------
-
-    def queue_command(self, command: PackMLCommand) -> None:
-        """Send ``command`` in the next cycle (validated by the caller)."""
-        self._commands.append(command)
-
-    def set_disabled(self, chutes: frozenset[int]) -> None:
-        """The chutes the controller wants disabled (written in the next cycle)."""
-        self.disabled_by_host = chutes
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -351,96 +333,7 @@ class PlcLink(DeviceSupervisor):
         if scans_through is not None or confirms_through is not None:
             await self.driver.acknowledge(scans_through, confirms_through)
 
-    # -- status, heartbeat, housekeeping ---------------------------------------------------
-
-    def _on_status(self, status: PlcStatus, now: float) -> None:
-        previous = self.status
-        if status is previous:  # the driver saw the same status registers: only time moved
-            self._check_heartbeat_stuck(status, now)
-            if self._auto_start:
-                self._auto_start_step(status.packml_state)
-            return
-        self.status = status
-        self.chute_fill.on_full(status.chute_full)
-        if previous is None or previous.packml_state != status.packml_state:
-            log.info("%s: PackML state %s", self.driver.name, status.packml_state.name)
-        if self.parts.line_states is not None:
-            self.parts.line_states.on_plc_state(status.packml_state, status.fault_word, now)
-        if status.heartbeat != self._hb_value:
-            self._hb_value, self._hb_changed_at = status.heartbeat, now
-            if not self.heartbeat_ok:
-                self.heartbeat_ok = True
-                self.alarms.clear(f"heartbeat:{self.driver.name}", now)
-        else:
-            self._check_heartbeat_stuck(status, now)
-        if status.fault_word != self._faults:
-            for fault, (text, severity) in _FAULT_TEXT.items():
-                key = f"plc-fault:{self.driver.name}:{fault.name.lower()}"
-                if status.fault_word & (1 << fault):
-                    self.alarms.raise_(
-                        key,
-                        f"{self.driver.name}: {text}",
-                        now,
-                        device=self.driver.name,
-                        severity=severity,
-                    )
-                else:
-                    self.alarms.clear(key, now)
-            self._faults = status.fault_word
-        if self._auto_start:
-            self._auto_start_step(status.packml_state)
-
-    def _check_heartbeat_stuck(self, status: PlcStatus, now: float) -> None:
-        """The PLC's life counter has not changed: an alarm once it is stuck too long."""
-        if self.heartbeat_ok and now - self._hb_changed_at > self._hb_timeout_s:
-            self.heartbeat_ok = False
-            self.alarms.raise_(
-                f"heartbeat:{self.driver.name}",
-                f"{self.driver.name} ({self.driver.address}): PLC life counter stuck at "
-                f"{status.heartbeat} for {now - self._hb_changed_at:.1f} s",
-                now,
-                device=self.driver.name,
-                severity=Severity.CRITICAL,
-            )
-
     def _down(self, err: DriverError) -> None:
         super()._down(err)
         if self.parts.line_states is not None:
             self.parts.line_states.on_link_down(self.link.last_error, self.clock())
-
-    def _auto_start_step(self, state: PackMLState) -> None:
-        if self._commands:
-            return
-        if state in (PackMLState.STOPPED, PackMLState.COMPLETE):
-            self.queue_command(PackMLCommand.RESET)
-        elif state is PackMLState.ABORTED:
-            self.queue_command(PackMLCommand.CLEAR)
-        elif state is PackMLState.IDLE:
-            self.queue_command(PackMLCommand.START)
-        elif state is PackMLState.EXECUTE:
-            self._auto_start = False
-
-    async def _housekeeping(self, now: float) -> None:
-        if now - self._hb_written_at >= self._hb_interval_s:
-            self._hb_counter = (self._hb_counter + 1) & 0xFFFF
-            await self.driver.write_heartbeat(self._hb_counter)
-            self._hb_written_at = now
-        while self._commands:
-            command = self._commands.popleft()
-            await self.driver.send_command(command)
-            log.info("%s: sent PackML command %s", self.driver.name, command.name)
-        if self._disabled_written != self.disabled_by_host:
-            await self.driver.request_chutes_disabled(self.disabled_by_host)
-            self._disabled_written = self.disabled_by_host
-        if now - self._swept_at >= 1.0:
-            self._swept_at = now
-            lost = self.parts.tracker.sweep_lost(now, self.parts.config.decision.lost_after_s)
-            if lost:
-                self.parts.journal.extend(lost)
-                self.alarms.raise_(
-                    f"lost:{self.driver.name}",
-                    f"{len(lost)} parcel(s) without confirmation for "
-                    f"{self.parts.config.decision.lost_after_s:.0f} s: recorded as lost",
-                    now,
-                    device=self.driver.name,
-                )

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from controller.line.controller import LineSnapshot
+    from controller.line.snapshot import LineSnapshot
     from controller.parcels.decision import SortPlan
     from plc_configs.sections import Chute
 

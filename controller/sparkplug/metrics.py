@@ -16,7 +16,7 @@ from controller.line.views import chute_state
 from drivers.sparkplug.codec import DataType, Value
 
 if TYPE_CHECKING:
-    from controller.line.controller import LineSnapshot
+    from controller.line.snapshot import LineSnapshot
 
 LINE = "line"
 START = "Line Control/Start"

@@ -51,7 +51,8 @@ from drivers.sparkplug.codec import Value
 from plc_configs.contract import PackMLCommand
 
 if TYPE_CHECKING:
-    from controller.line.controller import LineController, LineSnapshot
+    from controller.line.controller import LineController
+    from controller.line.snapshot import LineSnapshot
     from plc_configs.sparkplug import SparkplugSection
 
 log = logging.getLogger(__name__)
