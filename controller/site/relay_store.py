@@ -15,10 +15,9 @@ from typing import Any
 
 import psycopg
 
-from controller.site.schema import COUNTS_BACKFILL, SCHEMA, SCHEMA_VERSION
+from controller.site.schema import ensure_schema
 from controller.site.streams import STREAM_DEFS, UPSERT_PARCEL, UPSERT_WALL_STATE, Row, fold_parcels
 
-_SCHEMA_LOCK = 0x4C414E45  # pg_advisory_xact_lock key: one schema creator at a time
 _STREAMS = {s.name: s for s in STREAM_DEFS}
 
 _UPSERT_LINE = (
@@ -64,17 +63,7 @@ def connect(
         tcp_user_timeout=int(connect_timeout_s * 2000),
     )
     try:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            conn.execute(SCHEMA)
-            conn.execute(
-                "INSERT INTO site_schema(version) SELECT %s"
-                " WHERE NOT EXISTS (SELECT 1 FROM site_schema)",
-                (SCHEMA_VERSION,),
-            )
-            version = conn.execute("SELECT min(version) FROM site_schema").fetchone()
-            if version is not None and version[0] < 2:
-                conn.execute(COUNTS_BACKFILL)
+        ensure_schema(conn)
         rows = conn.execute(
             "SELECT stream, position FROM relay_positions WHERE line = %s", (line,)
         ).fetchall()

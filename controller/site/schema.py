@@ -40,6 +40,11 @@ newer relay and an older site service share a database.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
 #: Every relayed stream, in the order a relay sends them.
 STREAMS = ("events", "containers", "wall_containers", "container_moves", "trucks", "wall_events")
 
@@ -163,3 +168,23 @@ UPDATE site_schema SET version = 2 WHERE version < 2;
 """
 """Fill the counts of a version-1 database from ``parcels`` (inside the schema lock's
 transaction, with the relays' writes to ``parcels`` held back until it commits)."""
+
+SCHEMA_LOCK = 0x4C414E45
+"""``pg_advisory_xact_lock`` key: one schema creator at a time (relays, the site service)."""
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create the schema where it is missing and bring an older one up to this version, in
+    one transaction under :data:`SCHEMA_LOCK` (every relay does it when it connects, the
+    site service when it starts)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        conn.execute(SCHEMA)
+        conn.execute(
+            "INSERT INTO site_schema(version) SELECT %s"
+            " WHERE NOT EXISTS (SELECT 1 FROM site_schema)",
+            (SCHEMA_VERSION,),
+        )
+        version = conn.execute("SELECT min(version) FROM site_schema").fetchone()
+        if version is not None and version[0] < 2:
+            conn.execute(COUNTS_BACKFILL)

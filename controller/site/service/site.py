@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,12 +13,15 @@ from pathlib import Path
 from controller.auth import TokenStore, UserStore, in_data_dir
 from controller.site.service.assign import RouteAssigner
 from controller.site.service.distribute import Distributor
+from controller.site.service.errors import SiteStoreUnavailable
 from controller.site.service.pending import PENDING_FILE, PendingParts
 from controller.site.service.retention import StoreRetention
 from controller.site.service.store import SiteStore
 from controller.site.service.watch import LineWatcher
 from drivers.cancelling import start_guarded
 from plc_configs.site import SiteConfig
+
+log = logging.getLogger("lanesort.site")
 
 
 def site_tokens(config: SiteConfig, data_dir: Path | None = None) -> TokenStore:
@@ -93,7 +97,12 @@ class Site:
         )
 
     async def run(self) -> None:
-        """Watch the lines and retry pending parts until cancelled; then close clients."""
+        """Prepare the store's schema, watch the lines, retry pending parts and keep the
+        retention until cancelled; then close clients."""
+        try:
+            await self.store.prepare_schema()
+        except SiteStoreUnavailable as err:  # the lines' relays make it when they connect
+            log.warning("%s; the lines' relays create it when they connect", err)
         try:
             async with asyncio.TaskGroup() as group:
                 start_guarded(group, self.watcher.run(), "site-watch")

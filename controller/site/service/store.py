@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from controller.site.schema import TERMINAL_STATES as TERMINAL
+from controller.site.schema import ensure_schema
 from controller.site.service.errors import SiteStoreUnavailable
 
 log = logging.getLogger("lanesort.site")
@@ -91,6 +92,25 @@ class SiteStore:
                     ) from err
                 self.up, self.last_error = True, None
                 return rows
+
+    async def prepare_schema(self) -> None:
+        """Create the store's tables where they are missing, or bring older ones up to
+        date, so the site answers before any line relayed (on a connection of its own, in
+        a worker thread); :class:`SiteStoreUnavailable` when that cannot be done."""
+        try:
+            await asyncio.to_thread(self._prepare_schema)
+        except psycopg.Error as err:
+            raise SiteStoreUnavailable(
+                f"the site store (PostgreSQL at {self.where}): the schema could not be "
+                f"prepared: {short_error(err)}"
+            ) from err
+
+    def _prepare_schema(self) -> None:
+        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
+        if self._password is not None:
+            kwargs["password"] = self._password
+        with psycopg.connect(self.conninfo, autocommit=True, **kwargs) as conn:
+            ensure_schema(conn)
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from controller.site.service import Site
+from controller.site.service.errors import SiteStoreUnavailable
 from tests.conftest import free_port
-from tests.controller.site.service.conftest import SiteApi, open_site, site_config
+from tests.controller.site.service.conftest import SiteApi, as_url, open_site, site_config
 
 
 async def test_parcel_lookup_across_lines(site_api: SiteApi) -> None:
@@ -130,3 +133,19 @@ async def test_a_dropped_connection_is_reopened(site_api: SiteApi, postgres_data
     assert again.status_code == 200, again.text
     assert again.json()["site"]["terminal"] == 4
     assert site_api.site.store.up
+
+
+async def test_the_site_makes_the_schema_and_answers_before_any_line_relayed(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    url, password = as_url(postgres_database)
+    site = Site.from_config(site_config(url), env={"SITE_PG_PW": password}, data_dir=tmp_path)
+    try:
+        with pytest.raises(SiteStoreUnavailable, match="parcel_state_counts"):
+            await site.store.counters()  # an empty database: no tables yet
+        await site.store.prepare_schema()
+        counters = await site.store.counters()
+        assert counters["lines"] == {} and counters["site"]["terminal"] == 0
+        await site.store.prepare_schema()  # again: nothing to do, no error
+    finally:
+        await site.store.close()
