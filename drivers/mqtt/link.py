@@ -22,6 +22,10 @@ overlapping (``uagv/v2/+/+/state`` and ``uagv/v2/+/+/connection``, not ``uagv/#`
 broker publishes the will); :meth:`MqttLink.reconnect` ends the session with DISCONNECT
 and connects again.
 
+A QoS 1/2 publish waits for the broker's acknowledgement up to its timeout, and no longer
+than its connection lasts: when the connection ends first it raises ConnectionLost at
+once, and the caller sends it again on the next connection (at least once).
+
 The will is fixed (a :class:`Will`) or made afresh for every connection attempt (a
 function returning one: a Sparkplug edge node's NDEATH carries a number that grows by
 one with every CONNECT).
@@ -105,6 +109,8 @@ class MqttLink:
         self._ssl: ssl.SSLContext | None = None
         self._subs: list[_Subscription] = []
         self._client: aiomqtt.Client | None = None
+        self._ended: tuple[aiomqtt.Client, asyncio.Future[None]] | None = None
+        """The current session's client and a future done when its connection ends."""
         self._up = asyncio.Event()
         self._listeners: list[StateListener] = []
         self._reported: bool | None = None
@@ -225,9 +231,14 @@ class MqttLink:
         if client is None or client is not self._client:
             client = await self._client_within(timeout_s)
         remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
+        ended = self._ended[1] if self._ended is not None and self._ended[0] is client else None
         try:
             async with asyncio.timeout(remaining):
-                await client.publish(topic, payload, qos=qos, retain=retain, timeout=math.inf)
+                publish = client.publish(topic, payload, qos=qos, retain=retain, timeout=math.inf)
+                if qos == 0 or ended is None:
+                    await publish
+                else:
+                    await self._acknowledged(publish, ended, topic)
         except TimeoutError:
             if self._client is not client:
                 raise ConnectionLost(
@@ -241,6 +252,24 @@ class MqttLink:
                 self.name, self.address, f"cannot publish to {topic}: {err}"
             ) from err
         self.messages_out += 1
+
+    async def _acknowledged(
+        self, publish: Awaitable[None], ended: asyncio.Future[None], topic: str
+    ) -> None:
+        """A QoS 1/2 publish's acknowledgement, or ConnectionLost as soon as its connection
+        ends: aiomqtt would wait on for a PUBACK that connection can no longer bring (the
+        caller sends again on the next one)."""
+        task = asyncio.ensure_future(publish)
+        try:
+            await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+        if not task.done() or task.cancelled():
+            raise ConnectionLost(
+                self.name, self.address, f"connection lost before the broker acknowledged {topic}"
+            )
+        task.result()
 
     async def _client_within(self, timeout_s: float) -> aiomqtt.Client:
         if self._closing is not None:
@@ -311,6 +340,8 @@ class MqttLink:
         client = self._new_client()
         await self._enter(client)
         self._client = client
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ended = (client, ended)
         self._connects += 1
         if self._connects > 1:
             self.reconnects += 1
@@ -345,6 +376,8 @@ class MqttLink:
         finally:
             self._client = None
             self._up.clear()
+            if not ended.done():
+                ended.set_result(None)  # publishes waiting for an acknowledgement give up
             if self._closing != "abort":
                 with contextlib.suppress(aiomqtt.MqttError):  # sends DISCONNECT if still up
                     await client.__aexit__(None, None, None)

@@ -331,3 +331,29 @@ async def test_a_silent_broker_is_noticed_even_when_aiomqtts_keepalive_task_is_g
         assert noticed_s < 2 * 1 + 1 + 1.5  # twice the keepalive, +1 s, +the watch's period
         assert "silent" in downs[0][1]
         await link.wait_connected(5)  # and back once the broker answers again
+
+
+async def test_a_publish_waiting_for_its_acknowledgement_fails_as_soon_as_the_link_drops(
+    private_mqtt_broker: MosquittoBroker,
+):
+    """The broker stops answering with a QoS 1 publish in flight: when the link's watch ends
+    the connection, the publish fails with ConnectionLost at once, not at its timeout
+    (aiomqtt would wait on for a PUBACK that connection can no longer bring)."""
+    link = MqttLink("acks", section(private_mqtt_broker.url, keepalive_s=1), client_id="acks")
+    downs: list[float] = []
+    link.add_listener(lambda up, _err: None if up else downs.append(time.monotonic()))
+    async with running(link):
+        os.kill(private_mqtt_broker.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(ConnectionLost, match="before the broker acknowledged a/b"):
+                await link.publish("a/b", b"x", qos=1, timeout_s=20)
+            failed_s = time.monotonic() - started
+        finally:
+            os.kill(private_mqtt_broker.pid, signal.SIGCONT)
+        assert downs and downs[0] - started < failed_s + 0.5  # it failed when the link fell
+        assert failed_s < 8  # the watch's 2 x keepalive + 1 s, far from the 20 s timeout
+        assert link.messages_out == 0
+        await link.wait_connected(5)
+        await link.publish("a/b", b"x", qos=1, timeout_s=5)  # and on the next connection
+        assert link.messages_out == 1
