@@ -77,15 +77,21 @@ class Distributor(LinesClient):
         self._queues: dict[str, list[Part]] = {name: [] for name in lines}
         self._locks = {name: asyncio.Lock() for name in lines}
         self.kept = kept
-        for line, parts in (kept.load() if kept is not None else {}).items():
+        if kept is not None:
+            self._requeue(kept)
+
+    def _requeue(self, kept: PendingParts) -> None:
+        """Queue the parts an earlier run kept (file I/O: before the loop runs)."""
+        for line, parts in kept.load().items():
             if line in self._queues:
                 self._queues[line].extend(parts)
+                log.info("%d part(s) kept for line %s by an earlier run: queued", len(parts), line)
             else:
                 log.warning(
                     "%d part(s) kept for line %s, which the site config no longer has: left in %s",
                     len(parts),
                     line,
-                    kept.path if kept is not None else "",
+                    kept.path,
                 )
 
     def token(self, line: str) -> str | None:
