@@ -37,7 +37,7 @@ from typing import Any
 import psycopg
 
 from controller.site.service.errors import SiteStoreUnavailable
-from controller.site.service.store import short_error, where_of
+from controller.site.service.store import connect_options, short_error, where_of
 
 log = logging.getLogger("lanesort.site")
 
@@ -122,27 +122,20 @@ class StoreRetention:
         began = time.monotonic()
         purge = Purge((time.time() if now is None else now) - self.retention_s)
         params = {"cutoff": purge.cutoff, "rows": self.batch_rows}
-        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._password is not None:
-            kwargs["password"] = self._password
+        options = connect_options(self._password, self._timeout)
+        passes = [(("parcels", "parcel_events"), PURGE_PARCELS)]
+        passes += [((table,), purge_rows(table)) for table in _OLD_ROWS]
         try:
             async with await psycopg.AsyncConnection.connect(
-                self.conninfo, autocommit=True, **kwargs
+                self.conninfo, autocommit=True, **options
             ) as conn:
-                while True:
-                    row = await self._batch(conn, purge, PURGE_PARCELS, params)
-                    parcels, events = (int(row[0]), int(row[1])) if row else (0, 0)
-                    self._count(purge, "parcels", parcels)
-                    self._count(purge, "parcel_events", events)
-                    if parcels < self.batch_rows:
-                        break
-                    await asyncio.sleep(self.pause_s)
-                for table in _OLD_ROWS:
+                for tables, sql in passes:  # batches until one is not full
                     while True:
-                        row = await self._batch(conn, purge, purge_rows(table), params)
-                        n = int(row[0]) if row else 0
-                        self._count(purge, table, n)
-                        if n < self.batch_rows:
+                        row = await self._batch(conn, purge, sql, params)
+                        counts = [int(n) for n in row] if row else [0] * len(tables)
+                        for table, n in zip(tables, counts, strict=True):
+                            self._count(purge, table, n)
+                        if counts[0] < self.batch_rows:
                             break
                         await asyncio.sleep(self.pause_s)
         except psycopg.Error as err:

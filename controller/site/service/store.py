@@ -40,6 +40,15 @@ def where_of(conninfo: str) -> str:
     return f"{fields.get('host', '?')}:{fields.get('port', 5432)}/{fields.get('dbname', '?')}"
 
 
+def connect_options(password: str | None, connect_timeout_s: float) -> dict[str, Any]:
+    """The psycopg connect keywords of every site store connection (the password from the
+    environment, never the URL)."""
+    options: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout_s))}
+    if password is not None:
+        options["password"] = password
+    return options
+
+
 class SiteStore:
     """The site's read access to PostgreSQL."""
 
@@ -56,11 +65,11 @@ class SiteStore:
         self._counters: tuple[float, dict[str, Any]] | None = None
 
     async def _connect(self) -> psycopg.AsyncConnection[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._password is not None:
-            kwargs["password"] = self._password
         conn = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, row_factory=dict_row, **kwargs
+            self.conninfo,
+            autocommit=True,
+            row_factory=dict_row,
+            **connect_options(self._password, self._timeout),
         )
         await conn.execute("SET default_transaction_read_only = on")
         return conn
@@ -106,10 +115,8 @@ class SiteStore:
             ) from err
 
     def _prepare_schema(self) -> None:
-        kwargs: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._password is not None:
-            kwargs["password"] = self._password
-        with psycopg.connect(self.conninfo, autocommit=True, **kwargs) as conn:
+        options = connect_options(self._password, self._timeout)
+        with psycopg.connect(self.conninfo, autocommit=True, **options) as conn:
             ensure_schema(conn)
 
     async def _drop(self) -> None:
